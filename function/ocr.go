@@ -1,0 +1,370 @@
+// Package function is the OCR function: PP-OCRv4 text detection, 0/180°
+// direction classification and recognition on ONNX Runtime, following
+// RapidOCR v1.4.4 step by step (../shared/docs/ppocr-pipeline.md, mirrored
+// in the README) so that its outputs match the reference pipeline.
+//
+// The models are loaded by LoadModel and owned by the caller (the host's
+// warm pool); Run borrows them for one image.
+package function
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"time"
+
+	"github.com/ocrhost/ocrhost/function/dbnet"
+	"github.com/ocrhost/ocrhost/function/imgproc"
+	"github.com/ocrhost/ocrhost/function/layout"
+)
+
+// ErrBadImage means the image cannot be processed (e.g. it collapses to
+// zero pixels after resizing).
+var ErrBadImage = errors.New("function: image cannot be processed")
+
+// Models are the loaded models one call uses; a stage's model may be nil
+// when the options do not run that stage.
+type Models struct {
+	Det, Cls, Rec *Model
+}
+
+func (m Models) check(o Options) error {
+	for _, need := range []struct {
+		on bool
+		m  *Model
+		k  Kind
+	}{{o.Stages.Detect, m.Det, KindDet}, {o.Stages.Classify, m.Cls, KindCls}, {o.Stages.Recognize, m.Rec, KindRec}} {
+		if need.on && need.m == nil {
+			return fmt.Errorf("%w: stage %s requested", ErrModelUnavailable, need.k)
+		}
+	}
+	return nil
+}
+
+// crop is one text region cut out for classification and recognition.
+type crop struct {
+	img     *imgproc.Image
+	box     Quad // in original image coordinates
+	score   float32
+	text    string
+	conf    float32
+	rotated bool
+}
+
+// Run OCRs one decoded image. Lines come back in o.Order; with recognition
+// off, each line is a detected box with an empty text and the box score as
+// its confidence.
+func Run(ctx context.Context, m Models, img *imgproc.Image, o Options) (*Result, error) {
+	if err := m.check(o); err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	res := &Result{Width: img.W, Height: img.H}
+	t := &res.Timings
+
+	// Global pre-resize (RapidOCR main.py preprocess), recording how to map
+	// boxes back to the original.
+	work := img
+	if o.MaxSideLen > 0 && max(work.W, work.H) > o.MaxSideLen {
+		var err error
+		if work, err = scaleTo32(work, float64(o.MaxSideLen)/float64(max(work.W, work.H))); err != nil {
+			return nil, err
+		}
+	}
+	if o.MinSideLen > 0 && min(work.W, work.H) < o.MinSideLen {
+		var err error
+		if work, err = scaleTo32(work, float64(o.MinSideLen)/float64(min(work.W, work.H))); err != nil {
+			return nil, err
+		}
+	}
+	// RapidOCR overwrites the ratio when both steps apply; taking raw/final
+	// is the same whenever one applies and correct when both do.
+	ratioW, ratioH := float64(img.W)/float64(work.W), float64(img.H)/float64(work.H)
+
+	var crops []*crop
+	if o.Stages.Detect {
+		padTop := 0
+		if o.Letterbox && (work.H <= 30 || float64(work.W)/float64(work.H) > 8) {
+			newH := max(int(float64(work.W)/8), 30) * 2
+			padTop = int(math.Abs(float64(newH-work.H)) / 2)
+			work = imgproc.PadVertical(work, padTop, padTop)
+		}
+		quads, scores, err := detect(ctx, m.Det, work, o, t)
+		if err != nil {
+			return nil, err
+		}
+		order := layout.RapidOCRSort(quads)
+		tc := time.Now()
+		crops = make([]*crop, 0, len(order))
+		for _, i := range order {
+			q := quads[i]
+			c := &crop{img: cropQuad(work, q), score: scores[i]}
+			for k, p := range q {
+				c.box[k] = Point{
+					X: clamp((p[0])*ratioW, float64(img.W)),
+					Y: clamp((p[1]-float64(padTop))*ratioH, float64(img.H)),
+				}
+			}
+			crops = append(crops, c)
+		}
+		t.Crop = time.Since(tc)
+	} else {
+		// Recognition only: the whole (pre-resized) input is one line.
+		crops = []*crop{{img: work, box: Quad{{0, 0}, {float64(img.W), 0}, {float64(img.W), float64(img.H)}, {0, float64(img.H)}}, score: 1}}
+	}
+
+	if o.Stages.Classify && len(crops) > 0 {
+		tc := time.Now()
+		if err := classify(ctx, m.Cls, crops, o, t); err != nil {
+			return nil, err
+		}
+		t.Classify = time.Since(tc)
+	}
+
+	kept := crops
+	if o.Stages.Recognize && len(crops) > 0 {
+		tr := time.Now()
+		if err := recognize(ctx, m.Rec, crops, o, t); err != nil {
+			return nil, err
+		}
+		kept = crops[:0:0]
+		for _, c := range crops {
+			if c.conf >= o.DropScore {
+				kept = append(kept, c)
+			}
+		}
+		t.Recognize = time.Since(tr)
+	} else {
+		for _, c := range crops {
+			c.conf = c.score
+		}
+	}
+
+	to := time.Now()
+	if o.Order == OrderReading && len(kept) > 1 {
+		qs := make([]layout.Quad, len(kept))
+		for i, c := range kept {
+			for k, p := range c.box {
+				qs[i][k] = [2]float64{p.X, p.Y}
+			}
+		}
+		perm := layout.ReadingOrder(qs, img.W, img.H)
+		ordered := make([]*crop, len(kept))
+		for i, j := range perm {
+			ordered[i] = kept[j]
+		}
+		kept = ordered
+	}
+	res.Lines = make([]Line, len(kept))
+	for i, c := range kept {
+		res.Lines[i] = Line{Text: c.text, Confidence: c.conf, Box: c.box, Rotated: c.rotated}
+	}
+	t.Order = time.Since(to)
+	t.Total = time.Since(start)
+	return res, nil
+}
+
+func clamp(v, hi float64) float64 {
+	return math.Min(math.Max(v, 0), hi)
+}
+
+// scaleTo32 is RapidOCR's reduce_max_side/increase_min_side: scale by ratio,
+// truncate, round each side to a multiple of 32 (half to even, as Python).
+func scaleTo32(img *imgproc.Image, ratio float64) (*imgproc.Image, error) {
+	w := int(math.RoundToEven(float64(int(float64(img.W)*ratio))/32) * 32)
+	h := int(math.RoundToEven(float64(int(float64(img.H)*ratio))/32) * 32)
+	if w <= 0 || h <= 0 {
+		return nil, fmt.Errorf("%w: %dx%d resizes to %dx%d", ErrBadImage, img.W, img.H, w, h)
+	}
+	return imgproc.ResizeLinear(img, w, h), nil
+}
+
+// detSize is DetPreProcess.resize's target size.
+func detSize(w, h int, o Options) (int, int) {
+	ratio := 1.0
+	side := float64(o.DetLimitSideLen)
+	if o.DetLimitType == "max" {
+		if long := max(w, h); float64(long) > side {
+			ratio = side / float64(long)
+		}
+	} else if short := min(w, h); float64(short) < side {
+		ratio = side / float64(short)
+	}
+	rw := int(math.RoundToEven(float64(int(float64(w)*ratio))/32) * 32)
+	rh := int(math.RoundToEven(float64(int(float64(h)*ratio))/32) * 32)
+	return rw, rh
+}
+
+func detect(ctx context.Context, det *Model, img *imgproc.Image, o Options, t *Timings) ([][4][2]float64, []float32, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	tp := time.Now()
+	w, h := detSize(img.W, img.H, o)
+	if w <= 0 || h <= 0 {
+		return nil, nil, fmt.Errorf("%w: %dx%d has no detection size", ErrBadImage, img.W, img.H)
+	}
+	resized := img
+	if w != img.W || h != img.H {
+		resized = imgproc.ResizeLinear(img, w, h)
+	}
+	in := make([]float32, 3*w*h)
+	imgproc.NormalizeCHW(resized, in, w, o.DetMean, o.DetStd)
+	t.DetPre = time.Since(tp)
+
+	ti := time.Now()
+	out, shape, err := det.session.Run(in, 1, 3, int64(h), int64(w))
+	t.DetInfer = time.Since(ti)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(shape) != 4 || shape[2] != int64(h) || shape[3] != int64(w) {
+		return nil, nil, fmt.Errorf("function: det output shape %v for input %dx%d", shape, w, h)
+	}
+	tq := time.Now()
+	quads, scores, err := dbnet.Boxes(out, w, h, img.W, img.H, o.DB)
+	t.DetPost = time.Since(tq)
+	return quads, scores, err
+}
+
+// cropQuad is get_rotate_crop_image: a perspective crop of the box, turned
+// 90° counter-clockwise when it is at least 1.5 times taller than wide.
+func cropQuad(img *imgproc.Image, q [4][2]float64) *imgproc.Image {
+	dist := func(a, b [2]float64) float64 { return math.Hypot(a[0]-b[0], a[1]-b[1]) }
+	w := int(math.Max(dist(q[0], q[1]), dist(q[2], q[3])))
+	h := int(math.Max(dist(q[0], q[3]), dist(q[1], q[2])))
+	w, h = max(w, 1), max(h, 1)
+	c := imgproc.WarpPerspective(img, q, w, h)
+	if float64(c.H)/float64(c.W) >= 1.5 {
+		c = imgproc.Rotate90CCW(c)
+	}
+	return c
+}
+
+// byAspect returns crop indices sorted by width/height ascending, as both
+// the classifier and the recogniser batch them (np.argsort is not stable
+// for ties, but ties do not change the result beyond padding).
+func byAspect(crops []*crop) []int {
+	idx := make([]int, len(crops))
+	ratio := make([]float64, len(crops))
+	for i, c := range crops {
+		idx[i] = i
+		ratio[i] = float64(c.img.W) / float64(c.img.H)
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return ratio[idx[a]] < ratio[idx[b]] })
+	return idx
+}
+
+var halfNorm = struct{ mean, std [3]float32 }{[3]float32{0.5, 0.5, 0.5}, [3]float32{0.5, 0.5, 0.5}}
+
+// normLine resizes a crop to height 48 and width min(ceil(48·w/h), maxW)
+// and writes it normalised into dst (a [3,48,maxW] slot, pre-zeroed).
+func normLine(c *imgproc.Image, dst []float32, maxW int) {
+	const hgt = 48
+	rw := maxW
+	if cw := math.Ceil(hgt * (float64(c.W) / float64(c.H))); cw <= float64(maxW) {
+		rw = int(cw)
+	}
+	rw = max(rw, 1)
+	imgproc.NormalizeCHW(imgproc.ResizeLinear(c, rw, hgt), dst, maxW, halfNorm.mean, halfNorm.std)
+}
+
+func classify(ctx context.Context, cls *Model, crops []*crop, o Options, t *Timings) error {
+	const clsW, clsH = 192, 48
+	idx := byAspect(crops)
+	for b := 0; b < len(idx); b += o.ClsBatch {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		batch := idx[b:min(b+o.ClsBatch, len(idx))]
+		in := make([]float32, len(batch)*3*clsH*clsW)
+		for i, ci := range batch {
+			normLine(crops[ci].img, in[i*3*clsH*clsW:(i+1)*3*clsH*clsW], clsW)
+		}
+		ti := time.Now()
+		out, shape, err := cls.session.Run(in, int64(len(batch)), 3, clsH, clsW)
+		t.ClsInfer += time.Since(ti)
+		if err != nil {
+			return err
+		}
+		if len(shape) != 2 || shape[0] != int64(len(batch)) || shape[1] != 2 {
+			return fmt.Errorf("function: cls output shape %v", shape)
+		}
+		for i, ci := range batch {
+			p0, p180 := out[2*i], out[2*i+1]
+			// Label 180 wins the argmax only when strictly larger, as np.argmax
+			// picks the first maximum.
+			if p180 > p0 && p180 > o.ClsThresh {
+				crops[ci].img = imgproc.Rotate180(crops[ci].img)
+				crops[ci].rotated = true
+			}
+		}
+	}
+	return nil
+}
+
+func recognize(ctx context.Context, rec *Model, crops []*crop, o Options, t *Timings) error {
+	const recH = 48
+	idx := byAspect(crops)
+	for b := 0; b < len(idx); b += o.RecBatch {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		batch := idx[b:min(b+o.RecBatch, len(idx))]
+		maxRatio := 320.0 / 48.0
+		for _, ci := range batch {
+			maxRatio = math.Max(maxRatio, float64(crops[ci].img.W)/float64(crops[ci].img.H))
+		}
+		imgW := int(recH * maxRatio)
+		slot := 3 * recH * imgW
+		in := make([]float32, len(batch)*slot)
+		for i, ci := range batch {
+			normLine(crops[ci].img, in[i*slot:(i+1)*slot], imgW)
+		}
+		ti := time.Now()
+		out, shape, err := rec.session.Run(in, int64(len(batch)), 3, recH, int64(imgW))
+		t.RecInfer += time.Since(ti)
+		if err != nil {
+			return err
+		}
+		if len(shape) != 3 || shape[0] != int64(len(batch)) || int(shape[2]) != len(rec.charset) {
+			return fmt.Errorf("function: rec output shape %v, dictionary has %d classes", shape, len(rec.charset))
+		}
+		steps, classes := int(shape[1]), int(shape[2])
+		for i, ci := range batch {
+			crops[ci].text, crops[ci].conf = ctcGreedy(out[i*steps*classes:(i+1)*steps*classes], steps, classes, rec.charset)
+		}
+	}
+	return nil
+}
+
+// ctcGreedy is PaddleOCR's CTCLabelDecode: argmax per step, drop blanks and
+// repeats of the previous raw step; confidence is the mean of the kept
+// steps' probabilities, 0 when nothing is kept.
+func ctcGreedy(probs []float32, steps, classes int, charset []string) (string, float32) {
+	var text []byte
+	var sum float32
+	n := 0
+	prev := -1
+	for s := 0; s < steps; s++ {
+		row := probs[s*classes : (s+1)*classes]
+		best, bp := 0, row[0]
+		for k := 1; k < classes; k++ {
+			if row[k] > bp {
+				best, bp = k, row[k]
+			}
+		}
+		if best != 0 && best != prev {
+			text = append(text, charset[best]...)
+			sum += bp
+			n++
+		}
+		prev = best
+	}
+	if n == 0 {
+		return "", 0
+	}
+	return string(text), sum / float32(n)
+}

@@ -1,0 +1,282 @@
+// Package onnx owns ONNX Runtime: the process-wide environment and Session,
+// one loaded model that any number of goroutines may run at once.
+package onnx
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+
+	ort "github.com/yalue/onnxruntime_go"
+)
+
+// Errors returned by this package; wrap-checked with errors.Is.
+var (
+	ErrRuntime      = errors.New("onnx: runtime unavailable")
+	ErrModel        = errors.New("onnx: cannot load model")
+	ErrClosed       = errors.New("onnx: session closed")
+	ErrInference    = errors.New("onnx: inference failed")
+	ErrBadShape     = errors.New("onnx: bad input shape")
+	ErrNoAccelertor = errors.New("onnx: execution provider unavailable")
+)
+
+var (
+	envMu     sync.Mutex
+	envLib    string
+	envActive bool
+)
+
+// Init loads the shared library at libPath and creates the ORT environment.
+// It is idempotent for the same path; ORT allows one environment per process,
+// so a different path after a successful Init is an error.
+func Init(libPath string) error {
+	envMu.Lock()
+	defer envMu.Unlock()
+	if envActive {
+		if libPath != envLib {
+			return fmt.Errorf("%w: already initialised with %s", ErrRuntime, envLib)
+		}
+		return nil
+	}
+	if _, err := os.Stat(libPath); err != nil {
+		return fmt.Errorf("%w: %v (run `make deps` or set OCRHOST_ORT_LIB)", ErrRuntime, err)
+	}
+	ort.SetSharedLibraryPath(libPath)
+	if err := ort.InitializeEnvironment(ort.WithLogLevelError()); err != nil {
+		return fmt.Errorf("%w: %v", ErrRuntime, err)
+	}
+	envLib, envActive = libPath, true
+	return nil
+}
+
+// Version reports the loaded ONNX Runtime version, or "" before Init.
+func Version() string {
+	envMu.Lock()
+	defer envMu.Unlock()
+	if !envActive {
+		return ""
+	}
+	return ort.GetVersion()
+}
+
+// Options tune one session. The zero value is not used directly: see
+// DefaultOptions, whose values were chosen by measurement (README, "Session options").
+type Options struct {
+	IntraOpThreads int
+	InterOpThreads int
+	// CPUArena keeps freed tensors in ORT's arena for reuse. Faster on repeated
+	// shapes; with ArenaShrink the arena is given back after every run.
+	CPUArena bool
+	// MemPattern pre-plans buffers per input shape; it grows with every new
+	// shape, which OCR's varying image sizes defeat, so it is off by default.
+	MemPattern bool
+	// ArenaShrink asks ORT to shrink the arena after each Run.
+	ArenaShrink bool
+	// Device is "cpu" or "cuda:N".
+	Device string
+	// GPUMemLimit caps the CUDA arena in bytes (0: no cap).
+	GPUMemLimit int64
+}
+
+// Option changes Options.
+type Option func(*Options)
+
+func WithThreads(intra, inter int) Option {
+	return func(o *Options) { o.IntraOpThreads, o.InterOpThreads = intra, inter }
+}
+func WithCPUArena(on bool) Option    { return func(o *Options) { o.CPUArena = on } }
+func WithMemPattern(on bool) Option  { return func(o *Options) { o.MemPattern = on } }
+func WithArenaShrink(on bool) Option { return func(o *Options) { o.ArenaShrink = on } }
+func WithDevice(d string) Option     { return func(o *Options) { o.Device = d } }
+func WithGPUMemLimit(b int64) Option { return func(o *Options) { o.GPUMemLimit = b } }
+
+// DefaultOptions are the measured defaults.
+func DefaultOptions() Options {
+	return Options{IntraOpThreads: 1, InterOpThreads: 1, CPUArena: false, MemPattern: false, ArenaShrink: false, Device: "cpu"}
+}
+
+// Session is one loaded model with a single float32 input and output.
+// Run may be called concurrently (ORT's Run is thread-safe); Close waits for
+// runs in flight and is safe to call more than once.
+type Session struct {
+	path    string
+	in, out string
+	opts    Options
+
+	mu      sync.RWMutex // Run holds R, Close holds W
+	sess    *ort.DynamicAdvancedSession
+	runOpts *ort.RunOptions
+}
+
+// Open loads the model at path. The model must have exactly one input and one output.
+func Open(path string, options ...Option) (*Session, error) {
+	o := DefaultOptions()
+	for _, f := range options {
+		f(&o)
+	}
+	if Version() == "" {
+		return nil, fmt.Errorf("%w: Init not called", ErrRuntime)
+	}
+	ins, outs, err := ort.GetInputOutputInfo(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w %s: %v", ErrModel, path, err)
+	}
+	if len(ins) != 1 || len(outs) != 1 {
+		return nil, fmt.Errorf("%w %s: want 1 input and 1 output, have %d and %d", ErrModel, path, len(ins), len(outs))
+	}
+	so, err := ort.NewSessionOptions()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrRuntime, err)
+	}
+	defer so.Destroy()
+	if err := configure(so, o); err != nil {
+		return nil, err
+	}
+	s, err := ort.NewDynamicAdvancedSession(path, []string{ins[0].Name}, []string{outs[0].Name}, so)
+	if err != nil {
+		return nil, fmt.Errorf("%w %s: %v", ErrModel, path, err)
+	}
+	sess := &Session{path: path, in: ins[0].Name, out: outs[0].Name, opts: o, sess: s}
+	if shrink := shrinkList(o); shrink != "" {
+		ro, err := ort.NewRunOptions()
+		if err != nil {
+			s.Destroy()
+			return nil, fmt.Errorf("%w: %v", ErrRuntime, err)
+		}
+		if err := ro.AddRunConfigEntry("memory.enable_memory_arena_shrinkage", shrink); err != nil {
+			ro.Destroy()
+			s.Destroy()
+			return nil, fmt.Errorf("%w: arena shrinkage: %v", ErrRuntime, err)
+		}
+		sess.runOpts = ro
+	}
+	return sess, nil
+}
+
+func configure(so *ort.SessionOptions, o Options) error {
+	set := func(what string, err error) error {
+		if err != nil {
+			return fmt.Errorf("%w: %s: %v", ErrRuntime, what, err)
+		}
+		return nil
+	}
+	if err := set("intra-op threads", so.SetIntraOpNumThreads(o.IntraOpThreads)); err != nil {
+		return err
+	}
+	if err := set("inter-op threads", so.SetInterOpNumThreads(o.InterOpThreads)); err != nil {
+		return err
+	}
+	if err := set("cpu arena", so.SetCpuMemArena(o.CPUArena)); err != nil {
+		return err
+	}
+	if err := set("memory pattern", so.SetMemPattern(o.MemPattern)); err != nil {
+		return err
+	}
+	// Spinning worker threads burn a core between runs; a host that idles
+	// between events must not.
+	if err := set("spin", so.AddSessionConfigEntry("session.intra_op.allow_spinning", "0")); err != nil {
+		return err
+	}
+	if dev, ok := cudaDevice(o.Device); ok {
+		cuda, err := ort.NewCUDAProviderOptions()
+		if err != nil {
+			return fmt.Errorf("%w: cuda: %v", ErrNoAccelertor, err)
+		}
+		defer cuda.Destroy()
+		kv := map[string]string{
+			"device_id":                 strconv.Itoa(dev),
+			"arena_extend_strategy":     "kSameAsRequested",
+			"cudnn_conv_algo_search":    "HEURISTIC",
+			"do_copy_in_default_stream": "1",
+		}
+		if o.GPUMemLimit > 0 {
+			kv["gpu_mem_limit"] = strconv.FormatInt(o.GPUMemLimit, 10)
+		}
+		if err := cuda.Update(kv); err != nil {
+			return fmt.Errorf("%w: cuda options: %v", ErrNoAccelertor, err)
+		}
+		if err := so.AppendExecutionProviderCUDA(cuda); err != nil {
+			return fmt.Errorf("%w: cuda: %v", ErrNoAccelertor, err)
+		}
+	}
+	return nil
+}
+
+// shrinkList names the arenas ORT should shrink after each run; ORT rejects
+// a device whose allocator is not an arena, so the CPU is named only when its
+// arena is on.
+func shrinkList(o Options) string {
+	if !o.ArenaShrink {
+		return ""
+	}
+	var parts []string
+	if o.CPUArena {
+		parts = append(parts, "cpu:0")
+	}
+	if dev, ok := cudaDevice(o.Device); ok {
+		parts = append(parts, "gpu:"+strconv.Itoa(dev))
+	}
+	return strings.Join(parts, ";")
+}
+
+func cudaDevice(d string) (int, bool) {
+	var n int
+	if _, err := fmt.Sscanf(d, "cuda:%d", &n); err == nil {
+		return n, true
+	}
+	return 0, false
+}
+
+// Path is the model file this session was loaded from.
+func (s *Session) Path() string { return s.path }
+
+// Options reports the options the session was opened with.
+func (s *Session) Options() Options { return s.opts }
+
+// Run feeds one float32 tensor and returns the output data and shape.
+func (s *Session) Run(data []float32, shape ...int64) ([]float32, []int64, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.sess == nil {
+		return nil, nil, ErrClosed
+	}
+	in, err := ort.NewTensor(ort.NewShape(shape...), data)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w %v: %v", ErrBadShape, shape, err)
+	}
+	defer in.Destroy()
+	outs := []ort.Value{nil}
+	if err := s.sess.RunWithOptions([]ort.Value{in}, outs, s.runOpts); err != nil {
+		return nil, nil, fmt.Errorf("%w (%s): %v", ErrInference, s.path, err)
+	}
+	defer outs[0].Destroy()
+	t, ok := outs[0].(*ort.Tensor[float32])
+	if !ok {
+		return nil, nil, fmt.Errorf("%w (%s): output is not float32", ErrInference, s.path)
+	}
+	// Copy out: the tensor's memory belongs to ORT and dies with Destroy.
+	res := append([]float32(nil), t.GetData()...)
+	return res, []int64(t.GetShape().Clone()), nil
+}
+
+// Close destroys the ORT session after runs in flight finish.
+func (s *Session) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sess == nil {
+		return nil
+	}
+	err := s.sess.Destroy()
+	s.sess = nil
+	if s.runOpts != nil {
+		s.runOpts.Destroy()
+		s.runOpts = nil
+	}
+	if err != nil {
+		return fmt.Errorf("onnx: destroy %s: %w", s.path, err)
+	}
+	return nil
+}

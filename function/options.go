@@ -1,0 +1,245 @@
+package function
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/ocrhost/ocrhost/function/dbnet"
+)
+
+// ErrInvalidOptions means a call's options are unknown, mistyped or out of range.
+var ErrInvalidOptions = errors.New("function: invalid options")
+
+// Stages selects the parts of the pipeline a call runs.
+type Stages struct {
+	Detect    bool
+	Classify  bool
+	Recognize bool
+}
+
+// Preset names a reference configuration.
+type Preset string
+
+const (
+	// PresetRapidOCR is RapidOCR v1.4.4's config.yaml (the default: it
+	// scored best on the shared test set, see README "Accuracy").
+	PresetRapidOCR Preset = "rapidocr"
+	// PresetPaddleOCR is PaddleOCR 2.x tools/infer defaults.
+	PresetPaddleOCR Preset = "paddleocr"
+)
+
+// Order names how lines are ordered in the result.
+type Order string
+
+const (
+	// OrderReading is the order a person reads, columns included.
+	OrderReading Order = "reading"
+	// OrderRapidOCR is RapidOCR's top-to-bottom sort with its 10 px row rule.
+	OrderRapidOCR Order = "rapidocr"
+)
+
+// Options configure one call. Build them with DefaultOptions or PresetOptions
+// and adjust; ParseOptions applies a JSON object on top.
+type Options struct {
+	Stages Stages
+
+	// Global pre-resize and letterbox (RapidOCR only; 0 disables).
+	MaxSideLen int
+	MinSideLen int
+	Letterbox  bool
+
+	// Detection input resize: the short side is raised to DetLimitSideLen
+	// ("min") or the long side is capped at it ("max").
+	DetLimitSideLen int
+	DetLimitType    string
+	// DetMean/DetStd normalise det input per BGR channel.
+	DetMean, DetStd [3]float32
+	DB              dbnet.Params
+
+	ClsThresh float32
+	ClsBatch  int
+	RecBatch  int
+	DropScore float32
+	Order     Order
+}
+
+// DefaultOptions is PresetOptions(PresetRapidOCR) with reading order.
+func DefaultOptions() Options { return PresetOptions(PresetRapidOCR) }
+
+// PresetOptions returns the reference configuration p, all stages on.
+func PresetOptions(p Preset) Options {
+	o := Options{
+		Stages:    Stages{Detect: true, Classify: true, Recognize: true},
+		ClsThresh: 0.9,
+		ClsBatch:  6,
+		RecBatch:  6,
+		DropScore: 0.5,
+		Order:     OrderReading,
+	}
+	switch p {
+	case PresetPaddleOCR:
+		o.DetLimitSideLen, o.DetLimitType = 960, "max"
+		o.DetMean = [3]float32{0.485, 0.456, 0.406}
+		o.DetStd = [3]float32{0.229, 0.224, 0.225}
+		o.DB = dbnet.PaddleOCRParams()
+	default:
+		o.MaxSideLen, o.MinSideLen, o.Letterbox = 2000, 30, true
+		o.DetLimitSideLen, o.DetLimitType = 736, "min"
+		o.DetMean = [3]float32{0.5, 0.5, 0.5}
+		o.DetStd = [3]float32{0.5, 0.5, 0.5}
+		o.DB = dbnet.RapidOCRParams()
+	}
+	return o
+}
+
+// Models lists the model kinds the options need.
+func (o Options) Models() []Kind {
+	var ks []Kind
+	if o.Stages.Detect {
+		ks = append(ks, KindDet)
+	}
+	if o.Stages.Classify {
+		ks = append(ks, KindCls)
+	}
+	if o.Stages.Recognize {
+		ks = append(ks, KindRec)
+	}
+	return ks
+}
+
+// wireOptions is the JSON form of per-call options. Pointers tell "absent"
+// from zero.
+type wireOptions struct {
+	Preset          *string   `json:"preset"`
+	Stages          *[]string `json:"stages"`
+	Order           *string   `json:"order"`
+	DetLimitSideLen *int      `json:"det_limit_side_len"`
+	DetLimitType    *string   `json:"det_limit_type"`
+	Thresh          *float32  `json:"det_thresh"`
+	BoxThresh       *float32  `json:"box_thresh"`
+	UnclipRatio     *float64  `json:"unclip_ratio"`
+	UseDilation     *bool     `json:"use_dilation"`
+	ClsThresh       *float32  `json:"cls_thresh"`
+	DropScore       *float32  `json:"drop_score"`
+	RecBatch        *int      `json:"rec_batch_num"`
+	ClsBatch        *int      `json:"cls_batch_num"`
+}
+
+// ParseOptions applies the JSON object raw on top of base. Unknown fields,
+// wrong types and out-of-range values are ErrInvalidOptions. A "preset"
+// replaces base before the other fields apply.
+func ParseOptions(raw json.RawMessage, base Options) (Options, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return base, nil
+	}
+	var w wireOptions
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&w); err != nil {
+		return base, fmt.Errorf("%w: %v", ErrInvalidOptions, err)
+	}
+	if dec.More() {
+		return base, fmt.Errorf("%w: trailing data after the options object", ErrInvalidOptions)
+	}
+	o := base
+	bad := func(format string, args ...any) (Options, error) {
+		return base, fmt.Errorf("%w: "+format, append([]any{ErrInvalidOptions}, args...)...)
+	}
+	if w.Preset != nil {
+		switch p := Preset(*w.Preset); p {
+		case PresetRapidOCR, PresetPaddleOCR:
+			stages, order := o.Stages, o.Order
+			o = PresetOptions(p)
+			o.Stages, o.Order = stages, order
+		default:
+			return bad("preset %q (want rapidocr or paddleocr)", *w.Preset)
+		}
+	}
+	if w.Stages != nil {
+		o.Stages = Stages{}
+		for _, s := range *w.Stages {
+			switch s {
+			case "det":
+				o.Stages.Detect = true
+			case "cls":
+				o.Stages.Classify = true
+			case "rec":
+				o.Stages.Recognize = true
+			default:
+				return bad("stage %q (want det, cls or rec)", s)
+			}
+		}
+		if !o.Stages.Detect && !o.Stages.Recognize {
+			return bad("stages must include det or rec")
+		}
+	}
+	if w.Order != nil {
+		switch ord := Order(*w.Order); ord {
+		case OrderReading, OrderRapidOCR:
+			o.Order = ord
+		default:
+			return bad("order %q (want reading or rapidocr)", *w.Order)
+		}
+	}
+	if v := w.DetLimitSideLen; v != nil {
+		if *v < 32 || *v > 4096 {
+			return bad("det_limit_side_len %d outside [32, 4096]", *v)
+		}
+		o.DetLimitSideLen = *v
+	}
+	if v := w.DetLimitType; v != nil {
+		if *v != "min" && *v != "max" {
+			return bad("det_limit_type %q (want min or max)", *v)
+		}
+		o.DetLimitType = *v
+	}
+	unit := func(name string, v *float32, dst *float32) error {
+		if v == nil {
+			return nil
+		}
+		if *v < 0 || *v > 1 {
+			return fmt.Errorf("%w: %s %v outside [0, 1]", ErrInvalidOptions, name, *v)
+		}
+		*dst = *v
+		return nil
+	}
+	for _, f := range []struct {
+		name string
+		v    *float32
+		dst  *float32
+	}{
+		{"det_thresh", w.Thresh, &o.DB.Thresh},
+		{"box_thresh", w.BoxThresh, &o.DB.BoxThresh},
+		{"cls_thresh", w.ClsThresh, &o.ClsThresh},
+		{"drop_score", w.DropScore, &o.DropScore},
+	} {
+		if err := unit(f.name, f.v, f.dst); err != nil {
+			return base, err
+		}
+	}
+	if v := w.UnclipRatio; v != nil {
+		if *v < 0.5 || *v > 4 {
+			return bad("unclip_ratio %v outside [0.5, 4]", *v)
+		}
+		o.DB.UnclipRatio = *v
+	}
+	if w.UseDilation != nil {
+		o.DB.UseDilation = *w.UseDilation
+	}
+	for _, f := range []struct {
+		name string
+		v    *int
+		dst  *int
+	}{{"rec_batch_num", w.RecBatch, &o.RecBatch}, {"cls_batch_num", w.ClsBatch, &o.ClsBatch}} {
+		if f.v != nil {
+			if *f.v < 1 || *f.v > 64 {
+				return bad("%s %d outside [1, 64]", f.name, *f.v)
+			}
+			*f.dst = *f.v
+		}
+	}
+	return o, nil
+}

@@ -1,0 +1,77 @@
+package host
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/ocrhost/ocrhost/function"
+)
+
+// Request is one decoded invocation, whatever transport carried it.
+type Request struct {
+	// ID is the request CloudEvent's id; results carry it back.
+	ID      string
+	Source  string
+	Subject string
+	// Data is the document (image bytes); ContentType names its format
+	// ("image/png", ...) or is empty to sniff it.
+	Data        []byte
+	ContentType string
+	// Options is the raw JSON object of per-call options; unknown fields
+	// are rejected with CodeInvalidInput.
+	Options json.RawMessage
+}
+
+// Code is a failure's stable, documented identifier.
+type Code string
+
+const (
+	CodeInvalidInput       Code = "invalid_input"
+	CodeUnsupportedFormat  Code = "unsupported_format"
+	CodeTooLarge           Code = "too_large"
+	CodeBusy               Code = "busy"
+	CodeInsufficientMemory Code = "insufficient_memory"
+	CodeInternal           Code = "internal"
+)
+
+// Retryable reports whether the same request may succeed later unchanged.
+func (c Code) Retryable() bool { return c == CodeBusy || c == CodeInsufficientMemory }
+
+// Failure is an error with its code; everything the host returns as an
+// error is, or is classified into, a Failure.
+type Failure struct {
+	Code    Code
+	Message string
+	Err     error
+}
+
+func (f *Failure) Error() string { return fmt.Sprintf("%s: %s", f.Code, f.Message) }
+func (f *Failure) Unwrap() error { return f.Err }
+
+// Fail builds a Failure from an error with the given code.
+func Fail(code Code, err error) *Failure {
+	return &Failure{Code: code, Message: err.Error(), Err: err}
+}
+
+// AsFailure returns err as a *Failure, classifying it as internal when
+// nothing more specific is known.
+func AsFailure(err error) *Failure {
+	var f *Failure
+	if errors.As(err, &f) {
+		return f
+	}
+	return &Failure{Code: CodeInternal, Message: err.Error(), Err: err}
+}
+
+// Response is a successful invocation's result and how it was produced.
+type Response struct {
+	ID string `json:"id"`
+	function.Result
+	// Models maps each model used to its file's identity (name@sha256 prefix).
+	Models map[string]string `json:"models"`
+	// Device is where inference ran ("cpu", "cuda:0").
+	Device string `json:"device"`
+	// Fallback is true when the GPU was short and the host ran on the CPU.
+	Fallback bool `json:"cpu_fallback,omitempty"`
+}
