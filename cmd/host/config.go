@@ -1,0 +1,105 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+
+	"github.com/ocrhost/ocrhost/memory"
+)
+
+// config is the host's whole configuration, read from OCRHOST_* variables
+// (README, "Configuration", lists every one; keep the two in step).
+type config struct {
+	NATSURL          string `envconfig:"NATS_URL" desc:"NATS server URL; empty starts an embedded server with JetStream"`
+	EmbeddedNATSHost string `envconfig:"EMBEDDED_NATS_HOST" default:"127.0.0.1" desc:"listen address of the embedded NATS server"`
+	EmbeddedNATSPort int    `envconfig:"EMBEDDED_NATS_PORT" default:"4222" desc:"port of the embedded NATS server (-1: random)"`
+	NATSStoreDir     string `envconfig:"NATS_STORE_DIR" desc:"JetStream storage of the embedded server; empty: a temporary folder removed at exit"`
+	RequestSubject   string `envconfig:"REQUEST_SUBJECT" default:"ocr.requests" desc:"subject of request-reply and publish requests"`
+	ResultSubject    string `envconfig:"RESULT_SUBJECT" default:"ocr.results" desc:"subject results go to when a request has no reply inbox"`
+	QueueGroup       string `envconfig:"QUEUE_GROUP" default:"ocrhost" desc:"NATS queue group shared by all hosts"`
+
+	HTTPAddr     string `envconfig:"HTTP_ADDR" default:":8080" desc:"HTTP listen address (CloudEvents on /, /healthz, /readyz, /metrics); PORT, when set, wins (Knative)"`
+	MaxBodyBytes string `envconfig:"MAX_BODY_BYTES" default:"64MiB" desc:"largest HTTP request body"`
+
+	ModelDir string `envconfig:"MODEL_DIR" desc:"folder with the ONNX models and ppocr_keys_v1.txt (default: third_party/models found from the working directory or the binary)"`
+	ORTLib   string `envconfig:"ORT_LIB" desc:"path of libonnxruntime.so.1 (default: third_party/lib beside the models)"`
+	Device   string `envconfig:"DEVICE" default:"cpu" desc:"cpu or cuda:N"`
+	Preset   string `envconfig:"PRESET" default:"rapidocr" desc:"default pipeline configuration: rapidocr or paddleocr"`
+
+	ModelIdleTimeout         time.Duration `envconfig:"MODEL_IDLE_TIMEOUT" default:"300s" desc:"an unused model is unloaded after this long"`
+	MaxPredictions           int           `envconfig:"MAX_PREDICTIONS" default:"2" desc:"invocations running at once"`
+	PoolMaxServicesPerDevice int           `envconfig:"POOL_MAX_SERVICES_PER_DEVICE" default:"2" desc:"model leases per device at once"`
+	PoolQueueTimeout         time.Duration `envconfig:"POOL_QUEUE_TIMEOUT" default:"60s" desc:"how long an invocation waits for a slot before failing busy"`
+	MaxInFlight              int           `envconfig:"MAX_IN_FLIGHT" default:"16" desc:"invocations accepted per transport (running and queued); beyond it requests are answered busy at once"`
+	MaxPixels                int64         `envconfig:"MAX_PIXELS" default:"50000000" desc:"largest image in pixels, checked from the header before decoding"`
+	ShutdownGrace            time.Duration `envconfig:"SHUTDOWN_GRACE" default:"30s" desc:"on SIGTERM, time for in-flight work to finish"`
+	IntraOpThreads           int           `envconfig:"INTRA_OP_THREADS" default:"1" desc:"ONNX Runtime threads per inference"`
+
+	MemoryBudget string `envconfig:"MEMORY_BUDGET" desc:"memory the host may use, e.g. 1.5GiB; the effective limit is the tightest of this, the cgroup limit and RAM"`
+	LogLevel     string `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+}
+
+func loadConfig() (config, error) {
+	var c config
+	if err := envconfig.Process("OCRHOST", &c); err != nil {
+		return c, fmt.Errorf("configuration: %w", err)
+	}
+	if port := os.Getenv("PORT"); port != "" {
+		c.HTTPAddr = ":" + port
+	}
+	return c, c.validate()
+}
+
+func (c config) validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if c.MaxPredictions < 1 {
+		bad("OCRHOST_MAX_PREDICTIONS must be at least 1, is %d", c.MaxPredictions)
+	}
+	if c.PoolMaxServicesPerDevice < 1 {
+		bad("OCRHOST_POOL_MAX_SERVICES_PER_DEVICE must be at least 1, is %d", c.PoolMaxServicesPerDevice)
+	}
+	if c.MaxInFlight < c.MaxPredictions {
+		bad("OCRHOST_MAX_IN_FLIGHT (%d) must be at least OCRHOST_MAX_PREDICTIONS (%d)", c.MaxInFlight, c.MaxPredictions)
+	}
+	for name, d := range map[string]time.Duration{
+		"OCRHOST_MODEL_IDLE_TIMEOUT": c.ModelIdleTimeout,
+		"OCRHOST_POOL_QUEUE_TIMEOUT": c.PoolQueueTimeout,
+		"OCRHOST_SHUTDOWN_GRACE":     c.ShutdownGrace,
+	} {
+		if d <= 0 {
+			bad("%s must be a positive duration such as 30s, is %v", name, d)
+		}
+	}
+	if c.MaxPixels < 1 {
+		bad("OCRHOST_MAX_PIXELS must be positive, is %d", c.MaxPixels)
+	}
+	if c.IntraOpThreads < 0 {
+		bad("OCRHOST_INTRA_OP_THREADS must be 0 (ONNX Runtime's choice) or more, is %d", c.IntraOpThreads)
+	}
+	if c.Device != "cpu" && !strings.HasPrefix(c.Device, "cuda:") {
+		bad("OCRHOST_DEVICE must be cpu or cuda:N, is %q", c.Device)
+	}
+	if c.Preset != "rapidocr" && c.Preset != "paddleocr" {
+		bad("OCRHOST_PRESET must be rapidocr or paddleocr, is %q", c.Preset)
+	}
+	if _, err := memory.ParseBytes(c.MaxBodyBytes); err != nil {
+		bad("OCRHOST_MAX_BODY_BYTES: %v", err)
+	}
+	if c.MemoryBudget != "" {
+		if _, err := memory.ParseBytes(c.MemoryBudget); err != nil {
+			bad("OCRHOST_MEMORY_BUDGET: %v", err)
+		}
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("OCRHOST_LOG_LEVEL must be debug, info, warn or error, is %q", c.LogLevel)
+	}
+	return errors.Join(errs...)
+}

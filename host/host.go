@@ -1,0 +1,273 @@
+// Package host runs the OCR function as a warm function: each invocation is
+// decoded, admitted under a concurrency cap, leases its models from the warm
+// pool, runs, and releases everything on every path, panics included. The
+// transports in package events call Invoke; nothing here knows about them.
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/ocrhost/ocrhost/function"
+	"github.com/ocrhost/ocrhost/function/imageio"
+	"github.com/ocrhost/ocrhost/function/imgproc"
+	"github.com/ocrhost/ocrhost/function/onnx"
+	"github.com/ocrhost/ocrhost/warmpool"
+)
+
+// ErrDraining is returned (as CodeBusy) once Shutdown has begun.
+var ErrDraining = errors.New("host: draining, not accepting work")
+
+// Host is one warm OCR function.
+type Host struct {
+	cfg   config
+	pool  *warmpool.Pool[*function.Model]
+	slots chan struct{} // admission: at most MaxPredictions running
+	stats *stats
+
+	mu       sync.Mutex
+	draining bool
+	inflight sync.WaitGroup
+	cancel   context.CancelFunc // cancels invocations still running when the grace period ends
+	runCtx   context.Context
+}
+
+// New builds a host; models load lazily on the first invocation.
+func New(opts ...Option) (*Host, error) {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.files.Dir == "" {
+		return nil, fmt.Errorf("host: no model folder (WithModelFiles)")
+	}
+	h := &Host{cfg: cfg, slots: make(chan struct{}, cfg.maxPredictions)}
+	h.runCtx, h.cancel = context.WithCancel(context.Background())
+	h.stats = newStats(cfg.registerer)
+	poolOpts := []warmpool.Option{
+		warmpool.WithIdleTimeout(cfg.idleTimeout),
+		warmpool.WithMaxLeasesPerDevice(cfg.maxServices),
+		warmpool.WithQueueTimeout(cfg.queueTimeout),
+		warmpool.WithObserver(h.stats),
+	}
+	if cfg.memoryProbe != nil {
+		poolOpts = append(poolOpts, warmpool.WithMemoryProbe(cfg.memoryProbe))
+	}
+	h.pool = warmpool.New(h.load, h.destroy, poolOpts...)
+	h.stats.pool = h.pool
+	return h, nil
+}
+
+func (h *Host) load(_ context.Context, k warmpool.Key) (*function.Model, error) {
+	kind := function.Kind(k.Model)
+	opts := append([]onnx.Option{onnx.WithDevice(k.Device)}, h.cfg.sessionOpts...)
+	m, err := function.LoadModel(kind, h.cfg.files, opts...)
+	if err != nil {
+		h.cfg.log.Error("model load failed", "model", k.String(), "err", err)
+		return nil, err
+	}
+	h.cfg.log.Info("model loaded", "model", k.String(), "version", m.Version)
+	return m, nil
+}
+
+func (h *Host) destroy(k warmpool.Key, m *function.Model) error {
+	h.cfg.log.Info("model unloaded", "model", k.String())
+	return m.Close()
+}
+
+// Pool exposes the warm pool for stats and eviction under memory pressure.
+func (h *Host) Pool() *warmpool.Pool[*function.Model] { return h.pool }
+
+// Ready reports whether the host takes work.
+func (h *Host) Ready() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return !h.draining
+}
+
+// begin registers an invocation unless the host is draining.
+func (h *Host) begin() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.draining {
+		return false
+	}
+	h.inflight.Add(1)
+	return true
+}
+
+// Invoke runs one request. Every error it returns is a *Failure.
+func (h *Host) Invoke(ctx context.Context, req *Request) (resp *Response, err error) {
+	start := time.Now()
+	defer func() { h.stats.invoked(start, err) }()
+	if !h.begin() {
+		return nil, Fail(CodeBusy, ErrDraining)
+	}
+	defer h.inflight.Done()
+	// Shutdown's grace period ending cancels what is still running.
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() {
+		select {
+		case <-h.runCtx.Done():
+			stop()
+		case <-ctx.Done():
+		}
+	}()
+
+	opts, err := function.ParseOptions(req.Options, h.cfg.defaults)
+	if err != nil {
+		return nil, Fail(CodeInvalidInput, err)
+	}
+	t0 := time.Now()
+	if req.ContentType != "" && req.ContentType != "application/octet-stream" {
+		format, err := imageio.FormatFromContentType(req.ContentType)
+		if err != nil {
+			return nil, Fail(CodeUnsupportedFormat, err)
+		}
+		if sniffed := imageio.Sniff(req.Data); sniffed != "" && sniffed != format {
+			return nil, Fail(CodeInvalidInput, fmt.Errorf("datacontenttype %s but the data is %s", req.ContentType, sniffed))
+		}
+	}
+	img, _, err := imageio.Decode(req.Data, imageio.WithMaxPixels(h.cfg.maxPixels))
+	if err != nil {
+		return nil, classifyDecode(err)
+	}
+	decode := time.Since(t0)
+	h.stats.stage("decode", decode)
+
+	if err := h.admit(ctx); err != nil {
+		return nil, err
+	}
+	defer func() { <-h.slots }()
+
+	kinds := opts.Models()
+	names := make([]string, len(kinds))
+	for i, k := range kinds {
+		names[i] = string(k)
+	}
+	lease, err := h.pool.Acquire(ctx, h.cfg.device, names...)
+	if err != nil {
+		return nil, classifyAcquire(err)
+	}
+	defer lease.Release()
+
+	models := function.Models{}
+	versions := map[string]string{}
+	for _, k := range kinds {
+		m := lease.Get(string(k))
+		versions[string(k)] = m.Version
+		switch k {
+		case function.KindDet:
+			models.Det = m
+		case function.KindCls:
+			models.Cls = m
+		case function.KindRec:
+			models.Rec = m
+		}
+	}
+	res, err := h.run(ctx, models, img, opts)
+	if err != nil {
+		return nil, err
+	}
+	res.Timings.Decode = decode
+	res.Timings.Total += decode
+	h.stats.result(&res.Timings)
+	return &Response{ID: req.ID, Result: *res, Models: versions, Device: lease.Device()}, nil
+}
+
+// admit takes an execution slot, waiting at most the queue timeout.
+func (h *Host) admit(ctx context.Context) error {
+	select {
+	case h.slots <- struct{}{}:
+		return nil
+	default:
+	}
+	h.stats.queued(1)
+	defer h.stats.queued(-1)
+	timer := time.NewTimer(h.cfg.queueTimeout)
+	defer timer.Stop()
+	select {
+	case h.slots <- struct{}{}:
+		return nil
+	case <-timer.C:
+		return Fail(CodeBusy, fmt.Errorf("host: all %d prediction slots busy for %v", cap(h.slots), h.cfg.queueTimeout))
+	case <-ctx.Done():
+		return Fail(CodeBusy, fmt.Errorf("host: gave up waiting for a prediction slot: %w", ctx.Err()))
+	}
+}
+
+// run calls the function, turning a panic into an internal failure so one
+// bad input cannot take the host down.
+func (h *Host) run(ctx context.Context, models function.Models, img *imgproc.Image, opts function.Options) (res *function.Result, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			h.cfg.log.Error("function panicked", "panic", p, "stack", string(debug.Stack()))
+			res, err = nil, Fail(CodeInternal, fmt.Errorf("function panicked: %v", p))
+		}
+	}()
+	res, err = function.Run(ctx, models, img, opts)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, Fail(CodeBusy, fmt.Errorf("host: invocation cancelled: %w", err))
+		}
+		if errors.Is(err, function.ErrBadImage) {
+			return nil, Fail(CodeInvalidInput, err)
+		}
+		return nil, Fail(CodeInternal, err)
+	}
+	return res, nil
+}
+
+func classifyDecode(err error) *Failure {
+	switch {
+	case errors.Is(err, imageio.ErrUnsupported):
+		return Fail(CodeUnsupportedFormat, err)
+	case errors.Is(err, imageio.ErrTooLarge):
+		return Fail(CodeTooLarge, err)
+	default: // empty, truncated, corrupt, zero-size
+		return Fail(CodeInvalidInput, err)
+	}
+}
+
+func classifyAcquire(err error) *Failure {
+	switch {
+	case errors.Is(err, warmpool.ErrBusy), errors.Is(err, warmpool.ErrClosed),
+		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return Fail(CodeBusy, err)
+	default:
+		return Fail(CodeInternal, err)
+	}
+}
+
+// Shutdown stops taking work, lets invocations in flight finish until ctx
+// ends, cancels the rest (they answer busy), then unloads every model.
+func (h *Host) Shutdown(ctx context.Context) error {
+	h.mu.Lock()
+	h.draining = true
+	h.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		h.inflight.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		h.cfg.log.Warn("grace period over; cancelling invocations still running")
+		h.cancel()
+		<-done
+	}
+	h.cancel()
+	tctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return h.pool.Teardown(tctx)
+}
+
+// Logger is the host's logger, for the transports to share.
+func (h *Host) Logger() *slog.Logger { return h.cfg.log }

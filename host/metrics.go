@@ -1,0 +1,120 @@
+package host
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ocrhost/ocrhost/function"
+	"github.com/ocrhost/ocrhost/warmpool"
+)
+
+// stats holds the host's Prometheus metrics, in base units with the
+// ocrhost_ prefix, and observes the warm pool.
+type stats struct {
+	pool        *warmpool.Pool[*function.Model]
+	loads       *prometheus.CounterVec
+	loadSeconds *prometheus.GaugeVec
+	loadBytes   *prometheus.GaugeVec
+	evictions   *prometheus.CounterVec
+	inUse       *prometheus.GaugeVec
+	waiting     *prometheus.GaugeVec
+	admitWait   prometheus.Gauge
+	invocations *prometheus.CounterVec
+	duration    prometheus.Histogram
+	stages      *prometheus.HistogramVec
+}
+
+func newStats(reg prometheus.Registerer) *stats {
+	s := &stats{
+		loads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ocrhost_model_loads_total", Help: "Model loads by result (ok, error).",
+		}, []string{"model", "device", "result"}),
+		loadSeconds: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "ocrhost_model_load_seconds", Help: "Duration of the latest load of each model.",
+		}, []string{"model", "device"}),
+		loadBytes: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "ocrhost_model_load_bytes", Help: "Process RSS growth measured over the latest load of each model.",
+		}, []string{"model", "device"}),
+		evictions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ocrhost_model_evictions_total", Help: "Models unloaded, by reason (idle, pressure, teardown).",
+		}, []string{"model", "device", "reason"}),
+		inUse: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "ocrhost_pool_leases_in_use", Help: "Model leases (service instances) in use per device.",
+		}, []string{"device"}),
+		waiting: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "ocrhost_pool_waiting", Help: "Invocations waiting for a lease per device.",
+		}, []string{"device"}),
+		admitWait: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ocrhost_admission_waiting", Help: "Invocations waiting for a prediction slot.",
+		}),
+		invocations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ocrhost_invocations_total", Help: "Invocations by outcome: ok or the failure code.",
+		}, []string{"code"}),
+		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "ocrhost_invocation_duration_seconds", Help: "Invocation time from receipt to result.",
+			Buckets: prometheus.ExponentialBuckets(0.01, 2, 12),
+		}),
+		stages: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "ocrhost_stage_duration_seconds", Help: "Time per pipeline stage.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
+		}, []string{"stage"}),
+	}
+	if reg == nil {
+		return s
+	}
+	loaded := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "ocrhost_models_loaded", Help: "Models loaded in the warm pool.",
+	}, func() float64 {
+		if s.pool == nil {
+			return 0
+		}
+		return float64(s.pool.Loaded())
+	})
+	reg.MustRegister(loaded, s.loads, s.loadSeconds, s.loadBytes, s.evictions, s.inUse, s.waiting,
+		s.admitWait, s.invocations, s.duration, s.stages)
+	return s
+}
+
+func (s *stats) Loaded(k warmpool.Key, d time.Duration, bytes uint64, err error) {
+	if err != nil {
+		s.loads.WithLabelValues(k.Model, k.Device, "error").Inc()
+		return
+	}
+	s.loads.WithLabelValues(k.Model, k.Device, "ok").Inc()
+	s.loadSeconds.WithLabelValues(k.Model, k.Device).Set(d.Seconds())
+	s.loadBytes.WithLabelValues(k.Model, k.Device).Set(float64(bytes))
+}
+
+func (s *stats) Evicted(k warmpool.Key, reason warmpool.EvictReason, _ error) {
+	s.evictions.WithLabelValues(k.Model, k.Device, string(reason)).Inc()
+}
+
+func (s *stats) Waiting(device string, n int) { s.waiting.WithLabelValues(device).Set(float64(n)) }
+func (s *stats) InUse(device string, n int)   { s.inUse.WithLabelValues(device).Set(float64(n)) }
+
+func (s *stats) queued(delta int) { s.admitWait.Add(float64(delta)) }
+
+func (s *stats) stage(name string, d time.Duration) {
+	s.stages.WithLabelValues(name).Observe(d.Seconds())
+}
+
+func (s *stats) result(t *function.Timings) {
+	for name, d := range map[string]time.Duration{
+		"det_pre": t.DetPre, "det_infer": t.DetInfer, "det_post": t.DetPost, "crop": t.Crop,
+		"cls": t.Classify, "rec": t.Recognize, "order": t.Order,
+	} {
+		if d > 0 {
+			s.stage(name, d)
+		}
+	}
+}
+
+func (s *stats) invoked(start time.Time, err error) {
+	code := "ok"
+	if err != nil {
+		code = string(AsFailure(err).Code)
+	}
+	s.invocations.WithLabelValues(code).Inc()
+	s.duration.Observe(time.Since(start).Seconds())
+}

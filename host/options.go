@@ -1,0 +1,119 @@
+package host
+
+import (
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ocrhost/ocrhost/function"
+	"github.com/ocrhost/ocrhost/function/onnx"
+)
+
+type config struct {
+	files          function.ModelFiles
+	defaults       function.Options
+	device         string
+	maxPredictions int
+	maxServices    int
+	idleTimeout    time.Duration
+	queueTimeout   time.Duration
+	maxPixels      int64
+	sessionOpts    []onnx.Option
+	memoryProbe    func() uint64
+	registerer     prometheus.Registerer
+	log            *slog.Logger
+}
+
+// The defaults are the seed's settings (README, "Configuration").
+func defaultConfig() config {
+	return config{
+		defaults:       function.DefaultOptions(),
+		device:         "cpu",
+		maxPredictions: 2,
+		maxServices:    2,
+		idleTimeout:    300 * time.Second,
+		queueTimeout:   60 * time.Second,
+		maxPixels:      50_000_000,
+		log:            slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+}
+
+// Option configures a Host.
+type Option func(*config)
+
+// WithModelFiles says where the models are (required).
+func WithModelFiles(f function.ModelFiles) Option { return func(c *config) { c.files = f } }
+
+// WithDefaults sets the options a request starts from before its own.
+func WithDefaults(o function.Options) Option { return func(c *config) { c.defaults = o } }
+
+// WithDevice selects where inference runs: "cpu" or "cuda:N".
+func WithDevice(d string) Option { return func(c *config) { c.device = d } }
+
+// WithMaxPredictions caps invocations running at once (default 2).
+func WithMaxPredictions(n int) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.maxPredictions = n
+		}
+	}
+}
+
+// WithMaxServicesPerDevice caps model leases per device (default 2).
+func WithMaxServicesPerDevice(n int) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.maxServices = n
+		}
+	}
+}
+
+// WithIdleTimeout sets how long an unused model stays loaded (default 300 s).
+func WithIdleTimeout(d time.Duration) Option {
+	return func(c *config) {
+		if d > 0 {
+			c.idleTimeout = d
+		}
+	}
+}
+
+// WithQueueTimeout bounds the wait for a prediction slot and for a model
+// lease (default 60 s); past it the invocation fails busy.
+func WithQueueTimeout(d time.Duration) Option {
+	return func(c *config) {
+		if d > 0 {
+			c.queueTimeout = d
+		}
+	}
+}
+
+// WithMaxPixels rejects larger images from their header (default 50 Mpx).
+func WithMaxPixels(n int64) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.maxPixels = n
+		}
+	}
+}
+
+// WithSessionOptions tunes every ONNX Runtime session the host opens.
+func WithSessionOptions(o ...onnx.Option) Option {
+	return func(c *config) { c.sessionOpts = append(c.sessionOpts, o...) }
+}
+
+// WithMemoryProbe measures memory around each model load (e.g. process RSS).
+func WithMemoryProbe(f func() uint64) Option { return func(c *config) { c.memoryProbe = f } }
+
+// WithRegisterer registers the host's Prometheus metrics.
+func WithRegisterer(r prometheus.Registerer) Option { return func(c *config) { c.registerer = r } }
+
+// WithLogger sets the logger (default: discard).
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) {
+		if l != nil {
+			c.log = l
+		}
+	}
+}

@@ -1,0 +1,94 @@
+// Package natsd runs the embedded NATS server (with JetStream) that a host
+// uses when no OCRHOST_NATS_URL is given, and that tests use as a real NATS.
+package natsd
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// ErrNotReady means the server did not accept connections in time.
+var ErrNotReady = errors.New("natsd: server not ready")
+
+// Server is a running embedded NATS server.
+type Server struct {
+	*server.Server
+	tmpDir string // removed on Shutdown when we created it
+}
+
+type options struct {
+	host     string
+	port     int
+	storeDir string
+	maxPay   int32
+}
+
+// Option configures the embedded server.
+type Option func(*options)
+
+// WithListen sets the client address; port -1 picks a free one.
+func WithListen(host string, port int) Option {
+	return func(o *options) { o.host, o.port = host, port }
+}
+
+// WithStoreDir keeps JetStream data in dir (default: a temporary folder
+// removed at shutdown).
+func WithStoreDir(dir string) Option { return func(o *options) { o.storeDir = dir } }
+
+// WithMaxPayload sets the largest message the server accepts (default 8 MiB).
+func WithMaxPayload(n int32) Option { return func(o *options) { o.maxPay = n } }
+
+// Start starts a server and waits until it accepts clients.
+func Start(opts ...Option) (*Server, error) {
+	o := options{host: "127.0.0.1", port: -1, maxPay: 8 << 20}
+	for _, f := range opts {
+		f(&o)
+	}
+	s := &Server{}
+	dir := o.storeDir
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "ocrhost-nats-")
+		if err != nil {
+			return nil, fmt.Errorf("natsd: %w", err)
+		}
+		dir, s.tmpDir = tmp, tmp
+	}
+	ns, err := server.NewServer(&server.Options{
+		Host:       o.host,
+		Port:       o.port,
+		JetStream:  true,
+		StoreDir:   dir,
+		MaxPayload: o.maxPay,
+		NoSigs:     true,
+		NoLog:      true,
+	})
+	if err != nil {
+		s.cleanup()
+		return nil, fmt.Errorf("natsd: %w", err)
+	}
+	s.Server = ns
+	ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		ns.Shutdown()
+		s.cleanup()
+		return nil, ErrNotReady
+	}
+	return s, nil
+}
+
+// Shutdown stops the server and removes a temporary store.
+func (s *Server) Shutdown() {
+	s.Server.Shutdown()
+	s.Server.WaitForShutdown()
+	s.cleanup()
+}
+
+func (s *Server) cleanup() {
+	if s.tmpDir != "" {
+		os.RemoveAll(s.tmpDir)
+	}
+}
