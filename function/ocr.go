@@ -50,7 +50,9 @@ type crop struct {
 	score   float32
 	text    string
 	conf    float32
-	rotated bool
+	tall    bool    // turned 90° counter-clockwise before recognition
+	rotated bool    // turned 180° by the direction classifier
+	p180    float32 // the classifier's probability of 180°
 }
 
 // Run OCRs one decoded image. Lines come back in o.Order; with recognition
@@ -100,7 +102,8 @@ func Run(ctx context.Context, m Models, img *imgproc.Image, o Options) (*Result,
 		crops = make([]*crop, 0, len(order))
 		for _, i := range order {
 			q := quads[i]
-			c := &crop{img: cropQuad(work, q), score: scores[i]}
+			ci, tall := cropQuad(work, q)
+			c := &crop{img: ci, tall: tall, score: scores[i]}
 			for k, p := range q {
 				c.box[k] = Point{
 					X: clamp((p[0])*ratioW, float64(img.W)),
@@ -145,12 +148,15 @@ func Run(ctx context.Context, m Models, img *imgproc.Image, o Options) (*Result,
 	to := time.Now()
 	if o.Order == OrderReading && len(kept) > 1 {
 		qs := make([]layout.Quad, len(kept))
+		turn := pageTurn(kept)
 		for i, c := range kept {
-			for k, p := range c.box {
-				qs[i][k] = [2]float64{p.X, p.Y}
-			}
+			qs[i] = turn.apply(c.box, img.W, img.H)
 		}
-		perm := layout.ReadingOrder(qs, img.W, img.H)
+		w, h := img.W, img.H
+		if turn == turnCW || turn == turnCCW {
+			w, h = h, w
+		}
+		perm := layout.ReadingOrder(qs, w, h)
 		ordered := make([]*crop, len(kept))
 		for i, j := range perm {
 			ordered[i] = kept[j]
@@ -164,6 +170,98 @@ func Run(ctx context.Context, m Models, img *imgproc.Image, o Options) (*Result,
 	t.Order = time.Since(to)
 	t.Total = time.Since(start)
 	return res, nil
+}
+
+// turn is how a reader would turn the page before reading it.
+type turn int
+
+const (
+	turnNone turn = iota
+	turn180
+	turnCW  // page content lies rotated 90° counter-clockwise
+	turnCCW // page content lies rotated 90° clockwise, or is vertical CJK text
+)
+
+// pageTurn infers the page's orientation from its lines: most lines tall
+// means the text runs vertically. Tall crops that read upright after the
+// 90° counter-clockwise turn belong to a page rotated clockwise, or to
+// vertical CJK text, and both read right to left, each column top to
+// bottom; tall crops the classifier had to flip belong to a page rotated
+// counter-clockwise. Most lines flipped on a level page means upside down.
+func pageTurn(lines []*crop) turn {
+	tall, tallFlipped, flipped := 0, 0, 0
+	for _, c := range lines {
+		if c.tall {
+			tall++
+			if c.rotated {
+				tallFlipped++
+			}
+		}
+		if c.rotated {
+			flipped++
+		}
+	}
+	switch {
+	case 2*tall > len(lines) && 2*tallFlipped > tall:
+		return turnCW
+	case 2*tall > len(lines):
+		return turnCCW
+	case 2*flipped > len(lines):
+		return turn180
+	}
+	return turnNone
+}
+
+// apply maps a box on a w×h page into the turned page's coordinates,
+// corners re-ordered top-left first.
+func (t turn) apply(q Quad, w, h int) layout.Quad {
+	var pts [4][2]float64
+	for k, p := range q {
+		switch t {
+		case turn180:
+			pts[k] = [2]float64{float64(w) - p.X, float64(h) - p.Y}
+		case turnCCW:
+			pts[k] = [2]float64{p.Y, float64(w) - p.X}
+		case turnCW:
+			pts[k] = [2]float64{float64(h) - p.Y, p.X}
+		default:
+			pts[k] = [2]float64{p.X, p.Y}
+		}
+	}
+	if t == turnNone {
+		return pts
+	}
+	return orderCorners(pts)
+}
+
+// orderCorners sorts four points into top-left, top-right, bottom-right,
+// bottom-left by the sum/difference rule.
+func orderCorners(p [4][2]float64) layout.Quad {
+	var q layout.Quad
+	tl, br := 0, 0
+	for i := range p {
+		if p[i][0]+p[i][1] < p[tl][0]+p[tl][1] {
+			tl = i
+		}
+		if p[i][0]+p[i][1] > p[br][0]+p[br][1] {
+			br = i
+		}
+	}
+	var rest []int
+	for i := range p {
+		if i != tl && i != br {
+			rest = append(rest, i)
+		}
+	}
+	if len(rest) != 2 { // degenerate: all points equal
+		return p
+	}
+	tr, bl := rest[0], rest[1]
+	if p[tr][1]-p[tr][0] > p[bl][1]-p[bl][0] {
+		tr, bl = bl, tr
+	}
+	q[0], q[1], q[2], q[3] = p[tl], p[tr], p[br], p[bl]
+	return q
 }
 
 func clamp(v, hi float64) float64 {
@@ -191,6 +289,9 @@ func detSize(w, h int, o Options) (int, int) {
 		}
 	} else if short := min(w, h); float64(short) < side {
 		ratio = side / float64(short)
+		if capped := float64(o.DetMaxSideLen) / float64(max(w, h)); o.DetMaxSideLen > 0 && capped < ratio {
+			ratio = max(capped, 1)
+		}
 	}
 	rw := int(math.RoundToEven(float64(int(float64(w)*ratio))/32) * 32)
 	rh := int(math.RoundToEven(float64(int(float64(h)*ratio))/32) * 32)
@@ -231,16 +332,16 @@ func detect(ctx context.Context, det *Model, img *imgproc.Image, o Options, t *T
 
 // cropQuad is get_rotate_crop_image: a perspective crop of the box, turned
 // 90° counter-clockwise when it is at least 1.5 times taller than wide.
-func cropQuad(img *imgproc.Image, q [4][2]float64) *imgproc.Image {
+func cropQuad(img *imgproc.Image, q [4][2]float64) (*imgproc.Image, bool) {
 	dist := func(a, b [2]float64) float64 { return math.Hypot(a[0]-b[0], a[1]-b[1]) }
 	w := int(math.Max(dist(q[0], q[1]), dist(q[2], q[3])))
 	h := int(math.Max(dist(q[0], q[3]), dist(q[1], q[2])))
 	w, h = max(w, 1), max(h, 1)
 	c := imgproc.WarpPerspective(img, q, w, h)
 	if float64(c.H)/float64(c.W) >= 1.5 {
-		c = imgproc.Rotate90CCW(c)
+		return imgproc.Rotate90CCW(c), true
 	}
-	return c
+	return c, false
 }
 
 // byAspect returns crop indices sorted by width/height ascending, as both
@@ -294,15 +395,36 @@ func classify(ctx context.Context, cls *Model, crops []*crop, o Options, t *Timi
 		}
 		for i, ci := range batch {
 			p0, p180 := out[2*i], out[2*i+1]
+			crops[ci].p180 = p180
 			// Label 180 wins the argmax only when strictly larger, as np.argmax
 			// picks the first maximum.
 			if p180 > p0 && p180 > o.ClsThresh {
-				crops[ci].img = imgproc.Rotate180(crops[ci].img)
-				crops[ci].rotated = true
+				crops[ci].flip()
+			}
+		}
+	}
+	// A page is turned as a whole: once most lines are confidently upside
+	// down, a line the classifier also leans to 180° on (but below the
+	// threshold, typical of short or symmetric lines) is turned too.
+	flipped := 0
+	for _, c := range crops {
+		if c.rotated {
+			flipped++
+		}
+	}
+	if o.PageOrientation && 2*flipped > len(crops) {
+		for _, c := range crops {
+			if !c.rotated && c.p180 > 0.5 {
+				c.flip()
 			}
 		}
 	}
 	return nil
+}
+
+func (c *crop) flip() {
+	c.img = imgproc.Rotate180(c.img)
+	c.rotated = true
 }
 
 func recognize(ctx context.Context, rec *Model, crops []*crop, o Options, t *Timings) error {

@@ -23,8 +23,11 @@ type Stages struct {
 type Preset string
 
 const (
-	// PresetRapidOCR is RapidOCR v1.4.4's config.yaml (the default: it
-	// scored best on the shared test set, see README "Accuracy").
+	// PresetOCRHost is the default: RapidOCR's configuration with the
+	// detection upscale capped (DetMaxSideLen 1600), which scored best on
+	// the shared test set at a fraction of the time (README, "Accuracy and speed").
+	PresetOCRHost Preset = "ocrhost"
+	// PresetRapidOCR is RapidOCR v1.4.4's config.yaml.
 	PresetRapidOCR Preset = "rapidocr"
 	// PresetPaddleOCR is PaddleOCR 2.x tools/infer defaults.
 	PresetPaddleOCR Preset = "paddleocr"
@@ -54,19 +57,27 @@ type Options struct {
 	// ("min") or the long side is capped at it ("max").
 	DetLimitSideLen int
 	DetLimitType    string
+	// DetMaxSideLen caps the long side when "min" scales an image up
+	// (0: no cap, RapidOCR's behaviour). Upscaling a wide strip until its
+	// short side is 736 makes multi-megapixel inputs that cost seconds and
+	// gain nothing (README, "Accuracy and speed").
+	DetMaxSideLen int
 	// DetMean/DetStd normalise det input per BGR channel.
 	DetMean, DetStd [3]float32
 	DB              dbnet.Params
 
 	ClsThresh float32
-	ClsBatch  int
-	RecBatch  int
-	DropScore float32
-	Order     Order
+	// PageOrientation lets the page's majority decide lines the direction
+	// classifier is unsure of (ocrhost preset; RapidOCR decides each line alone).
+	PageOrientation bool
+	ClsBatch        int
+	RecBatch        int
+	DropScore       float32
+	Order           Order
 }
 
-// DefaultOptions is PresetOptions(PresetRapidOCR) with reading order.
-func DefaultOptions() Options { return PresetOptions(PresetRapidOCR) }
+// DefaultOptions is PresetOptions(PresetOCRHost).
+func DefaultOptions() Options { return PresetOptions(PresetOCRHost) }
 
 // PresetOptions returns the reference configuration p, all stages on.
 func PresetOptions(p Preset) Options {
@@ -90,6 +101,10 @@ func PresetOptions(p Preset) Options {
 		o.DetMean = [3]float32{0.5, 0.5, 0.5}
 		o.DetStd = [3]float32{0.5, 0.5, 0.5}
 		o.DB = dbnet.RapidOCRParams()
+		if p != PresetRapidOCR {
+			o.DetMaxSideLen = 1600
+			o.PageOrientation = true
+		}
 	}
 	return o
 }
@@ -117,6 +132,7 @@ type wireOptions struct {
 	Order           *string   `json:"order"`
 	DetLimitSideLen *int      `json:"det_limit_side_len"`
 	DetLimitType    *string   `json:"det_limit_type"`
+	DetMaxSideLen   *int      `json:"det_max_side_len"`
 	Thresh          *float32  `json:"det_thresh"`
 	BoxThresh       *float32  `json:"box_thresh"`
 	UnclipRatio     *float64  `json:"unclip_ratio"`
@@ -150,12 +166,12 @@ func ParseOptions(raw json.RawMessage, base Options) (Options, error) {
 	}
 	if w.Preset != nil {
 		switch p := Preset(*w.Preset); p {
-		case PresetRapidOCR, PresetPaddleOCR:
+		case PresetOCRHost, PresetRapidOCR, PresetPaddleOCR:
 			stages, order := o.Stages, o.Order
 			o = PresetOptions(p)
 			o.Stages, o.Order = stages, order
 		default:
-			return bad("preset %q (want rapidocr or paddleocr)", *w.Preset)
+			return bad("preset %q (want ocrhost, rapidocr or paddleocr)", *w.Preset)
 		}
 	}
 	if w.Stages != nil {
@@ -195,6 +211,12 @@ func ParseOptions(raw json.RawMessage, base Options) (Options, error) {
 			return bad("det_limit_type %q (want min or max)", *v)
 		}
 		o.DetLimitType = *v
+	}
+	if v := w.DetMaxSideLen; v != nil {
+		if *v != 0 && (*v < 32 || *v > 8192) {
+			return bad("det_max_side_len %d: 0 or within [32, 8192]", *v)
+		}
+		o.DetMaxSideLen = *v
 	}
 	unit := func(name string, v *float32, dst *float32) error {
 		if v == nil {

@@ -30,6 +30,10 @@ type Host struct {
 	slots chan struct{} // admission: at most MaxPredictions running
 	stats *stats
 
+	// runFn is function.Run; tests swap it to inject panics and count
+	// concurrency.
+	runFn func(context.Context, function.Models, *imgproc.Image, function.Options) (*function.Result, error)
+
 	mu       sync.Mutex
 	draining bool
 	inflight sync.WaitGroup
@@ -46,7 +50,7 @@ func New(opts ...Option) (*Host, error) {
 	if cfg.files.Dir == "" {
 		return nil, fmt.Errorf("host: no model folder (WithModelFiles)")
 	}
-	h := &Host{cfg: cfg, slots: make(chan struct{}, cfg.maxPredictions)}
+	h := &Host{cfg: cfg, slots: make(chan struct{}, cfg.maxPredictions), runFn: function.Run}
 	h.runCtx, h.cancel = context.WithCancel(context.Background())
 	h.stats = newStats(cfg.registerer)
 	poolOpts := []warmpool.Option{
@@ -211,7 +215,7 @@ func (h *Host) run(ctx context.Context, models function.Models, img *imgproc.Ima
 			res, err = nil, Fail(CodeInternal, fmt.Errorf("function panicked: %v", p))
 		}
 	}()
-	res, err = function.Run(ctx, models, img, opts)
+	res, err = h.runFn(ctx, models, img, opts)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, Fail(CodeBusy, fmt.Errorf("host: invocation cancelled: %w", err))

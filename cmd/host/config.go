@@ -29,7 +29,7 @@ type config struct {
 	ModelDir string `envconfig:"MODEL_DIR" desc:"folder with the ONNX models and ppocr_keys_v1.txt (default: third_party/models found from the working directory or the binary)"`
 	ORTLib   string `envconfig:"ORT_LIB" desc:"path of libonnxruntime.so.1 (default: third_party/lib beside the models)"`
 	Device   string `envconfig:"DEVICE" default:"cpu" desc:"cpu or cuda:N"`
-	Preset   string `envconfig:"PRESET" default:"rapidocr" desc:"default pipeline configuration: rapidocr or paddleocr"`
+	Preset   string `envconfig:"PRESET" default:"ocrhost" desc:"default pipeline configuration: ocrhost, rapidocr or paddleocr"`
 
 	ModelIdleTimeout         time.Duration `envconfig:"MODEL_IDLE_TIMEOUT" default:"300s" desc:"an unused model is unloaded after this long"`
 	MaxPredictions           int           `envconfig:"MAX_PREDICTIONS" default:"2" desc:"invocations running at once"`
@@ -85,8 +85,8 @@ func (c config) validate() error {
 	if c.Device != "cpu" && !strings.HasPrefix(c.Device, "cuda:") {
 		bad("OCRHOST_DEVICE must be cpu or cuda:N, is %q", c.Device)
 	}
-	if c.Preset != "rapidocr" && c.Preset != "paddleocr" {
-		bad("OCRHOST_PRESET must be rapidocr or paddleocr, is %q", c.Preset)
+	if c.Preset != "ocrhost" && c.Preset != "rapidocr" && c.Preset != "paddleocr" {
+		bad("OCRHOST_PRESET must be ocrhost, rapidocr or paddleocr, is %q", c.Preset)
 	}
 	if _, err := memory.ParseBytes(c.MaxBodyBytes); err != nil {
 		bad("OCRHOST_MAX_BODY_BYTES: %v", err)
