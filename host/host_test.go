@@ -196,6 +196,10 @@ func TestConcurrencyCapAndBusy(t *testing.T) {
 		}
 		busy++
 	}
+	deadline := time.Now().Add(30 * time.Second)
+	for b.running.Load() < 2 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
 	close(b.release)
 	for i := 0; i < 2; i++ {
 		if err := <-errs; err != nil {

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/ocrhost/ocrhost/events"
+)
+
+// invoke sends each file to a running host over NATS request-reply and
+// prints its text (or the whole result with --json).
+func invoke(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("invoke", flag.ContinueOnError)
+	def := os.Getenv("OCRHOST_NATS_URL")
+	if def == "" {
+		def = nats.DefaultURL
+	}
+	url := fs.String("nats", def, "NATS server URL")
+	subject := fs.String("subject", events.DefaultRequestSubject, "request subject")
+	asJSON := fs.Bool("json", false, "print the full result event data as JSON")
+	options := fs.String("options", "", "per-call options as JSON")
+	timeout := fs.Duration("timeout", 5*time.Minute, "how long to wait for each result")
+	wait := fs.Duration("wait", 0, "keep retrying this long while no host answers (e.g. one still starting)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return errors.New("invoke: no files given")
+	}
+	nc, err := connectWithin(*url, *wait)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	failed := 0
+	for _, path := range fs.Args() {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		deadline := time.Now().Add(*wait)
+		for {
+			rctx, cancel := context.WithTimeout(ctx, *timeout)
+			resp, err := events.Request(rctx, nc, *subject, data, "", json.RawMessage(*options))
+			cancel()
+			if errors.Is(err, nats.ErrNoResponders) && time.Now().Before(deadline) {
+				time.Sleep(200 * time.Millisecond)
+				continue
+			}
+			if err != nil {
+				failed++
+				fmt.Fprintf(os.Stderr, "%s: %v\n", path, err)
+				break
+			}
+			if *asJSON {
+				enc := json.NewEncoder(os.Stdout)
+				enc.SetEscapeHTML(false)
+				if err := enc.Encode(resp); err != nil {
+					return err
+				}
+			} else {
+				if fs.NArg() > 1 {
+					fmt.Printf("== %s\n", path)
+				}
+				for _, l := range resp.Lines {
+					fmt.Println(l.Text)
+				}
+			}
+			break
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d files failed", failed, fs.NArg())
+	}
+	return nil
+}
+
+func connectWithin(url string, wait time.Duration) (*nats.Conn, error) {
+	deadline := time.Now().Add(wait)
+	for {
+		nc, err := nats.Connect(url, nats.Name("ocrhost-invoke"))
+		if err == nil {
+			return nc, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("connect to NATS at %s: %w", url, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}

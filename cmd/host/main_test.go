@@ -1,0 +1,363 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/ocrhost/ocrhost/events"
+	"github.com/ocrhost/ocrhost/host"
+	"github.com/ocrhost/ocrhost/internal/testenv"
+)
+
+// The test binary doubles as the host binary for the signal test.
+func TestMain(m *testing.M) {
+	if os.Getenv("OCRHOST_TEST_RUN_MAIN") == "1" {
+		os.Args = append([]string{"ocrhost"}, strings.Fields(os.Getenv("OCRHOST_TEST_ARGS"))...)
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+type testHost struct {
+	natsURL, httpURL string
+	done             chan error
+	cancel           context.CancelFunc
+}
+
+// startServe runs serve in-process with the given environment.
+func startServe(t *testing.T, env map[string]string) *testHost {
+	t.Helper()
+	testenv.Models(t) // skips without assets
+	natsPort, httpPort := freePort(t), freePort(t)
+	base := map[string]string{
+		"OCRHOST_EMBEDDED_NATS_PORT": fmt.Sprint(natsPort),
+		"OCRHOST_HTTP_ADDR":          fmt.Sprintf("127.0.0.1:%d", httpPort),
+		"OCRHOST_LOG_LEVEL":          "warn",
+	}
+	for k, v := range env {
+		base[k] = v
+	}
+	for k, v := range base {
+		t.Setenv(k, v)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	th := &testHost{
+		natsURL: fmt.Sprintf("nats://127.0.0.1:%d", natsPort),
+		httpURL: fmt.Sprintf("http://127.0.0.1:%d", httpPort),
+		done:    make(chan error, 1),
+		cancel:  cancel,
+	}
+	go func() { th.done <- serve(ctx, nil) }()
+	waitReady(t, th.httpURL, th.done)
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-th.done:
+			if err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		case <-time.After(60 * time.Second):
+			t.Error("serve did not return after cancel")
+		}
+	})
+	return th
+}
+
+func waitReady(t *testing.T, httpURL string, done <-chan error) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-done:
+			t.Fatalf("serve exited early: %v", err)
+		default:
+		}
+		resp, err := http.Get(httpURL + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("host not ready in 30 s")
+}
+
+func sampleDoc(t *testing.T) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "testdata", "sample", "phototest.tif"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+const sampleWords = "quick brown dog"
+
+func TestEndToEnd(t *testing.T) {
+	th := startServe(t, nil)
+	doc := sampleDoc(t)
+	nc, err := nats.Connect(th.natsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	t.Run("nats request-reply", func(t *testing.T) {
+		resp, err := events.Request(ctx, nc, events.DefaultRequestSubject, doc, "image/tiff", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(resp.Text(), sampleWords) {
+			t.Errorf("text %q", resp.Text())
+		}
+	})
+
+	t.Run("nats request-reply with options", func(t *testing.T) {
+		resp, err := events.Request(ctx, nc, events.DefaultRequestSubject, doc, "image/tiff", json.RawMessage(`{"stages":["det"]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(resp.Lines) < 8 || resp.Lines[0].Text != "" {
+			t.Errorf("detection only: %d lines, first %q", len(resp.Lines), resp.Lines[0].Text)
+		}
+	})
+
+	t.Run("nats publish then result", func(t *testing.T) {
+		sub, err := nc.SubscribeSync(events.DefaultResultSubject)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sub.Unsubscribe()
+		msg := nats.NewMsg(events.DefaultRequestSubject)
+		for k, v := range map[string]string{"ce-specversion": "1.0", "ce-id": "pub-1", "ce-type": events.TypeRequest,
+			"ce-source": "/test", "ce-subject": "invoice-7", "content-type": "image/tiff"} {
+			msg.Header.Set(k, v)
+		}
+		msg.Data = doc
+		if err := nc.PublishMsg(msg); err != nil {
+			t.Fatal(err)
+		}
+		res, err := sub.NextMsg(time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := res.Header.Get("ce-requestid"); got != "pub-1" {
+			t.Errorf("requestid %q", got)
+		}
+		if got := res.Header.Get("ce-subject"); got != "invoice-7" {
+			t.Errorf("subject %q", got)
+		}
+		if res.Header.Get("ce-type") != events.TypeResult || !bytes.Contains(res.Data, []byte(sampleWords)) {
+			t.Errorf("result %s %s", res.Header.Get("ce-type"), res.Data)
+		}
+	})
+
+	post := func(t *testing.T, body []byte, headers map[string]string) (*http.Response, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", th.httpURL+"/", bytes.NewReader(body))
+		for k, v := range headers {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, b
+	}
+
+	t.Run("http binary", func(t *testing.T) {
+		resp, body := post(t, doc, map[string]string{"ce-specversion": "1.0", "ce-id": "h1", "ce-type": events.TypeRequest,
+			"ce-source": "/test", "content-type": "image/tiff"})
+		if resp.StatusCode != 200 || resp.Header.Get("ce-type") != events.TypeResult || !bytes.Contains(body, []byte(sampleWords)) {
+			t.Errorf("%d %s %.200s", resp.StatusCode, resp.Header.Get("ce-type"), body)
+		}
+	})
+
+	t.Run("http structured", func(t *testing.T) {
+		ev, _ := json.Marshal(map[string]any{"specversion": "1.0", "id": "h2", "type": events.TypeRequest, "source": "/test",
+			"datacontenttype": "image/tiff", "data_base64": base64.StdEncoding.EncodeToString(doc)})
+		resp, body := post(t, ev, map[string]string{"content-type": "application/cloudevents+json"})
+		if resp.StatusCode != 200 || !bytes.Contains(body, []byte(sampleWords)) {
+			t.Errorf("%d %.200s", resp.StatusCode, body)
+		}
+	})
+
+	t.Run("malformed events get failures and the host keeps serving", func(t *testing.T) {
+		resp, body := post(t, []byte("not an event"), map[string]string{"content-type": "text/plain"})
+		if resp.StatusCode != 400 || !bytes.Contains(body, []byte(host.CodeInvalidInput)) {
+			t.Errorf("http: %d %s", resp.StatusCode, body)
+		}
+		rep, err := nc.Request(events.DefaultRequestSubject, []byte("{not json"), 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(rep.Data, []byte(host.CodeInvalidInput)) {
+			t.Errorf("nats: %s", rep.Data)
+		}
+		if _, err := events.Request(ctx, nc, events.DefaultRequestSubject, doc, "", nil); err != nil {
+			t.Errorf("host stopped serving after bad input: %v", err)
+		}
+	})
+
+	t.Run("metrics and memory report", func(t *testing.T) {
+		resp, err := http.Get(th.httpURL + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, want := range []string{"ocrhost_models_loaded 3", `ocrhost_invocations_total{code="ok"}`, "ocrhost_pool_leases_in_use"} {
+			if !bytes.Contains(b, []byte(want)) {
+				t.Errorf("metrics lack %q", want)
+			}
+		}
+		resp, err = http.Get(th.httpURL + "/debug/memory")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var report struct {
+			Memory struct{ RSS uint64 }
+			Models []struct{ Model string }
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&report); err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if report.Memory.RSS == 0 || len(report.Models) != 3 {
+			t.Errorf("memory report %+v", report)
+		}
+	})
+}
+
+func TestConfigValidation(t *testing.T) {
+	for k, v := range map[string]string{
+		"OCRHOST_MAX_PREDICTIONS":    "0",
+		"OCRHOST_MODEL_IDLE_TIMEOUT": "-1s",
+		"OCRHOST_DEVICE":             "tpu",
+		"OCRHOST_MEMORY_BUDGET":      "lots",
+	} {
+		t.Run(k, func(t *testing.T) {
+			t.Setenv(k, v)
+			_, err := loadConfig()
+			if err == nil || !strings.Contains(err.Error(), k) {
+				t.Errorf("%s=%s: %v, want an error naming it", k, v, err)
+			}
+		})
+	}
+	t.Run("not a duration", func(t *testing.T) {
+		t.Setenv("OCRHOST_POOL_QUEUE_TIMEOUT", "soon")
+		if _, err := loadConfig(); err == nil {
+			t.Error("want an error")
+		}
+	})
+	t.Run("PORT wins for Knative", func(t *testing.T) {
+		t.Setenv("PORT", "9191")
+		c, err := loadConfig()
+		if err != nil || c.HTTPAddr != ":9191" {
+			t.Errorf("%v %q", err, c.HTTPAddr)
+		}
+	})
+	t.Run("defaults are the seed's", func(t *testing.T) {
+		c, err := loadConfig()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.MaxPredictions != 2 || c.PoolMaxServicesPerDevice != 2 || c.ModelIdleTimeout != 300*time.Second || c.PoolQueueTimeout != 60*time.Second {
+			t.Errorf("%+v", c)
+		}
+	})
+}
+
+// TestSIGTERMFinishesInFlightWork runs the real binary (this test binary
+// re-executed), sends a request, signals SIGTERM while it runs, and expects
+// the answer and a clean exit.
+func TestSIGTERMFinishesInFlightWork(t *testing.T) {
+	testenv.Models(t)
+	natsPort, httpPort := freePort(t), freePort(t)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	cmd.Env = append(os.Environ(), "OCRHOST_TEST_RUN_MAIN=1", "OCRHOST_TEST_ARGS=serve",
+		fmt.Sprintf("OCRHOST_EMBEDDED_NATS_PORT=%d", natsPort),
+		fmt.Sprintf("OCRHOST_HTTP_ADDR=127.0.0.1:%d", httpPort))
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	waitReady(t, fmt.Sprintf("http://127.0.0.1:%d", httpPort), exited)
+	nc, err := nats.Connect(fmt.Sprintf("nats://127.0.0.1:%d", natsPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	answer := make(chan error, 1)
+	var resp *host.Response
+	go func() {
+		var err error
+		resp, err = events.Request(context.Background(), nc, events.DefaultRequestSubject, sampleDoc(t), "", nil)
+		answer <- err
+	}()
+	// The first request loads three models and runs for over a second.
+	time.Sleep(300 * time.Millisecond)
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-answer:
+		if err != nil {
+			t.Fatalf("in-flight request failed: %v\n%s", err, logs.String())
+		}
+		if !strings.Contains(resp.Text(), sampleWords) {
+			t.Errorf("text %q", resp.Text())
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("no answer")
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("exit: %v\n%s", err, logs.String())
+		}
+	case <-time.After(time.Minute):
+		cmd.Process.Kill()
+		t.Fatal("host did not exit after SIGTERM")
+	}
+	for _, want := range []string{"draining", "model unloaded", "ocrhost stopped"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, logs.String())
+		}
+	}
+}
