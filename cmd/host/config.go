@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -38,7 +39,7 @@ type config struct {
 	MaxInFlight              int           `envconfig:"MAX_IN_FLIGHT" default:"16" desc:"invocations accepted per transport (running and queued); beyond it requests are answered busy at once"`
 	MaxPixels                int64         `envconfig:"MAX_PIXELS" default:"50000000" desc:"largest image in pixels, checked from the header before decoding"`
 	ShutdownGrace            time.Duration `envconfig:"SHUTDOWN_GRACE" default:"30s" desc:"on SIGTERM, time for in-flight work to finish"`
-	IntraOpThreads           int           `envconfig:"INTRA_OP_THREADS" default:"1" desc:"ONNX Runtime threads per inference"`
+	IntraOpThreads           int           `envconfig:"INTRA_OP_THREADS" default:"0" desc:"ONNX Runtime threads per inference; 0: the CPUs available divided by OCRHOST_MAX_PREDICTIONS, at least 1"`
 
 	MemoryBudget string `envconfig:"MEMORY_BUDGET" desc:"memory the host may use, e.g. 1.5GiB; the effective limit is the tightest of this, the cgroup limit and RAM"`
 	LogLevel     string `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
@@ -53,6 +54,15 @@ func loadConfig() (config, error) {
 		c.HTTPAddr = ":" + port
 	}
 	return c, c.validate()
+}
+
+// intraOpThreads resolves 0 to the CPUs available (GOMAXPROCS honours a
+// cgroup CPU quota) shared among the predictions that run at once.
+func (c config) intraOpThreads() int {
+	if c.IntraOpThreads > 0 {
+		return c.IntraOpThreads
+	}
+	return max(1, runtime.GOMAXPROCS(0)/max(1, c.MaxPredictions))
 }
 
 func (c config) validate() error {
@@ -80,7 +90,7 @@ func (c config) validate() error {
 		bad("OCRHOST_MAX_PIXELS must be positive, is %d", c.MaxPixels)
 	}
 	if c.IntraOpThreads < 0 {
-		bad("OCRHOST_INTRA_OP_THREADS must be 0 (ONNX Runtime's choice) or more, is %d", c.IntraOpThreads)
+		bad("OCRHOST_INTRA_OP_THREADS must be 0 (automatic) or more, is %d", c.IntraOpThreads)
 	}
 	if c.Device != "cpu" && !strings.HasPrefix(c.Device, "cuda:") {
 		bad("OCRHOST_DEVICE must be cpu or cuda:N, is %q", c.Device)

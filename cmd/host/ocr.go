@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/ocrhost/ocrhost/function"
@@ -42,8 +43,12 @@ func ocr(ctx context.Context, args []string) error {
 		}
 	}()
 	files := function.DefaultModelFiles(dir)
+	var sessOpts []onnx.Option
+	if n, err := strconv.Atoi(os.Getenv("OCRHOST_INTRA_OP_THREADS")); err == nil && n > 0 {
+		sessOpts = append(sessOpts, onnx.WithThreads(n, 1))
+	}
 	for _, k := range opts.Models() {
-		m, err := function.LoadModel(k, files)
+		m, err := function.LoadModel(k, files, sessOpts...)
 		if err != nil {
 			return err
 		}

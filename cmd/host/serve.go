@@ -78,7 +78,7 @@ func serve(ctx context.Context, args []string) error {
 		host.WithIdleTimeout(cfg.ModelIdleTimeout),
 		host.WithQueueTimeout(cfg.PoolQueueTimeout),
 		host.WithMaxPixels(cfg.MaxPixels),
-		host.WithSessionOptions(onnx.WithThreads(cfg.IntraOpThreads, 1)),
+		host.WithSessionOptions(onnx.WithThreads(cfg.intraOpThreads(), 1)),
 		host.WithMemoryProbe(probe.RSS),
 		host.WithRegisterer(reg),
 		host.WithLogger(log),

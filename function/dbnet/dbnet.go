@@ -4,9 +4,15 @@
 // TextDetector.filter_tag_det_res does (PaddleOCR's variant selectable),
 // including OpenCV's and pyclipper's numerics, without OpenCV or cgo.
 //
-// Reference versions: OpenCV 4.8 to 4.10 (fillPoly differs from older
-// releases, and from 4.11 on, on box edges that cross the map border or that
-// PR 26187 changed), pyclipper (Clipper 6.4.2) and shapely.
+// Contours come from a port of OpenCV's own Suzuki-Abe scan, so their set,
+// order and point order (which breaks cv2.minAreaRect ties) are OpenCV's.
+// Boxes and scores were checked bit for bit against the Python reference on
+// OpenCV 4.6, pyclipper 1.2.1 and shapely 1.8.5 (testdata/golden.json).
+// Version notes: cv2.fillPoly follows OpenCV 4.8-4.10, which clips edges
+// leaving the mask differently from older releases (and 4.11 changed the
+// rasterisation again); cv2.convexHull follows releases up to 4.12. Either
+// can only move a score by a fraction of a percent. A box whose score is not
+// finite (NaN or infinite probabilities) is dropped; the reference keeps NaN.
 package dbnet
 
 import (
@@ -186,7 +192,10 @@ func (s *state) candidate(prob []float32, w, h int, contour []ipt, boxThresh flo
 	} else {
 		score = s.scoreSlow(prob, w, h, contour)
 	}
-	if boxThresh > score {
+	// The reference skips when box_thresh > score; a score that is not
+	// finite (NaN or infinite probabilities) is skipped too, so every
+	// returned score is a number.
+	if !(score >= boxThresh) || math.IsInf(score, 1) {
 		return box, 0, false
 	}
 	fbox := widen(box)

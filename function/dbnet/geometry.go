@@ -10,7 +10,7 @@ import (
 // integers or float32 values, as they do in OpenCV.
 type hpt struct{ x, y float64 }
 
-// cmpYX orders points as a raster scan does (y, then x).
+// cmpYX orders points as a raster scan does: by y, then x.
 func cmpYX(a, b hpt) int {
 	switch {
 	case a.y < b.y:
@@ -29,43 +29,38 @@ func cross(o, a, b hpt) float64 {
 	return (a.x-o.x)*(b.y-o.y) - (a.y-o.y)*(b.x-o.x)
 }
 
-// hullSorted is Andrew's monotone chain over points sorted by cmpYX. Only
-// strict turns are kept, so collinear and repeated points drop out as they do
-// in OpenCV's Sklansky hull. The result runs clockwise on screen (y down) from
-// the topmost-leftmost point and is appended to out[:0].
-func hullSorted(pts []hpt, out []hpt) []hpt {
-	out = out[:0]
-	n := len(pts)
-	if n == 0 {
-		return out
-	}
-	for i := 0; i < n; i++ {
-		for len(out) >= 2 && cross(out[len(out)-2], out[len(out)-1], pts[i]) <= 0 {
-			out = out[:len(out)-1]
-		}
-		out = append(out, pts[i])
-	}
-	lower := len(out) + 1
-	for i := n - 2; i >= 0; i-- {
-		for len(out) >= lower && cross(out[len(out)-2], out[len(out)-1], pts[i]) <= 0 {
-			out = out[:len(out)-1]
-		}
-		out = append(out, pts[i])
-	}
-	return out[:len(out)-1]
-}
-
-// ConvexHull returns the convex hull of pts (monotone chain), clockwise on
-// screen (image coordinates, y down) starting at the topmost-leftmost vertex.
-// Collinear and duplicate points are dropped; fewer than three distinct
-// points give the distinct points themselves.
+// ConvexHull returns the convex hull of pts by Andrew's monotone chain,
+// clockwise on screen (image coordinates, y down) starting at the
+// topmost-leftmost vertex. Collinear and repeated points are dropped; fewer
+// than three distinct points give the distinct points themselves.
 func ConvexHull(pts [][2]float64) [][2]float64 {
-	tmp := make([]hpt, len(pts))
+	sorted := make([]hpt, len(pts))
 	for i, p := range pts {
-		tmp[i] = hpt{x: p[0], y: p[1]}
+		sorted[i] = hpt{x: p[0], y: p[1]}
 	}
-	slices.SortFunc(tmp, cmpYX)
-	h := hullSorted(tmp, nil)
+	slices.SortFunc(sorted, cmpYX)
+	sorted = slices.Compact(sorted)
+	var h []hpt
+	if len(sorted) < 2 {
+		h = sorted
+	} else {
+		// Keeping only strict left turns (in y-up terms) over points
+		// sorted by (y, x) gives a clockwise-on-screen ring.
+		for _, p := range sorted {
+			for len(h) >= 2 && cross(h[len(h)-2], h[len(h)-1], p) <= 0 {
+				h = h[:len(h)-1]
+			}
+			h = append(h, p)
+		}
+		lower := len(h) + 1
+		for i := len(sorted) - 2; i >= 0; i-- {
+			for len(h) >= lower && cross(h[len(h)-2], h[len(h)-1], sorted[i]) <= 0 {
+				h = h[:len(h)-1]
+			}
+			h = append(h, sorted[i])
+		}
+		h = h[:len(h)-1]
+	}
 	out := make([][2]float64, len(h))
 	for i, p := range h {
 		out[i] = [2]float64{p.x, p.y}
@@ -100,14 +95,14 @@ func (g *geom) minAreaRectOrdered(pts []hpt) rotRect {
 		g.hull = append(g.hull, pts[i])
 	}
 	if len(g.hull) < 3 {
-		return g.degenerateRect(g.hull)
+		return degenerateRect(g.hull)
 	}
-	return g.calipersRect(g.hull, 0)
+	return g.calipersRect(g.hull)
 }
 
 // degenerateRect handles hulls of fewer than three points as cv::minAreaRect
 // does: a segment gets width = its length and height 0.
-func (g *geom) degenerateRect(h []hpt) rotRect {
+func degenerateRect(h []hpt) rotRect {
 	switch len(h) {
 	case 1:
 		return rotRect{cx: float32(h[0].x), cy: float32(h[0].y)}
@@ -346,13 +341,12 @@ func degrees(rad float32) float32 {
 
 // calipersRect runs OpenCV's rotatingCalipers (CALIPERS_MINAREARECT, the
 // 4.5.1+ variant that picks the caliper by vector orientation) over the
-// convex polygon hull, read cyclically from position start, in float32 like
-// OpenCV, and converts the result as cv::minAreaRect does.
-func (g *geom) calipersRect(hull []hpt, start int) rotRect {
+// convex polygon hull in float32 like OpenCV, and converts the result as
+// cv::minAreaRect does.
+func (g *geom) calipersRect(hull []hpt) rotRect {
 	n := len(hull)
 	pt := func(i int) (float32, float32) {
-		p := hull[(start+i)%n]
-		return float32(p.x), float32(p.y)
+		return float32(hull[i].x), float32(hull[i].y)
 	}
 	g.vect = slices.Grow(g.vect[:0], n)[:n]
 	g.invLen = slices.Grow(g.invLen[:0], n)[:n]

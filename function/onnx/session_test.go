@@ -1,0 +1,93 @@
+package onnx
+
+import (
+	"errors"
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+func TestSessionRunsConcurrentlyAndCloses(t *testing.T) {
+	_, models := assets(t)
+	s, err := Open(filepath.Join(models, "ch_ppocr_mobile_v2.0_cls_infer.onnx"), WithThreads(1, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := make([]float32, 2*3*48*192)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out, shape, err := s.Run(in, 2, 3, 48, 192)
+			if err == nil && (len(shape) != 2 || shape[0] != 2 || shape[1] != 2 || len(out) != 4) {
+				err = errors.New("unexpected output shape")
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	if _, _, err := s.Run(in, 2, 3, 48, 192); !errors.Is(err, ErrClosed) {
+		t.Errorf("Run after Close: %v, want ErrClosed", err)
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	_, models := assets(t)
+	if _, err := Open(filepath.Join(models, "missing.onnx")); !errors.Is(err, ErrModel) {
+		t.Errorf("missing model: %v, want ErrModel", err)
+	}
+	if _, err := Open(filepath.Join(models, "ppocr_keys_v1.txt")); !errors.Is(err, ErrModel) {
+		t.Errorf("not a model: %v, want ErrModel", err)
+	}
+	s, err := Open(filepath.Join(models, "ch_ppocr_mobile_v2.0_cls_infer.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, _, err := s.Run(make([]float32, 10), 1, 3, 48, 192); !errors.Is(err, ErrBadShape) {
+		t.Errorf("short data: %v, want ErrBadShape", err)
+	}
+	if _, _, err := s.Run(make([]float32, 48*192), 1, 1, 48, 192); !errors.Is(err, ErrInference) {
+		t.Errorf("one channel for a three-channel model: %v, want ErrInference", err)
+	}
+}
+
+func TestShrinkList(t *testing.T) {
+	for _, c := range []struct {
+		o    Options
+		want string
+	}{
+		{Options{ArenaShrink: false, CPUArena: true}, ""},
+		{Options{ArenaShrink: true, CPUArena: true, Device: "cpu"}, "cpu:0"},
+		{Options{ArenaShrink: true, CPUArena: false, Device: "cpu"}, ""},
+		{Options{ArenaShrink: true, CPUArena: true, Device: "cuda:1"}, "cpu:0;gpu:1"},
+	} {
+		if got := shrinkList(c.o); got != c.want {
+			t.Errorf("%+v: %q, want %q", c.o, got, c.want)
+		}
+	}
+}
+
+func TestInitRejectsAnotherLibrary(t *testing.T) {
+	lib, _ := assets(t)
+	if err := Init(lib); err != nil {
+		t.Errorf("same library again: %v", err)
+	}
+	if err := Init(lib + ".other"); !errors.Is(err, ErrRuntime) {
+		t.Errorf("other library: %v, want ErrRuntime", err)
+	}
+}
