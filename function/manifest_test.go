@@ -21,7 +21,7 @@ type manifestRow struct {
 	file, expected, notes string
 }
 
-func readManifest(t *testing.T) (dir string, rows []manifestRow) {
+func readManifest(t testing.TB) (dir string, rows []manifestRow) {
 	dir = testenv.Shared(t, "testdata/external")
 	f, err := os.Open(filepath.Join(dir, "manifest.tsv"))
 	if err != nil {

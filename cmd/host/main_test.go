@@ -34,7 +34,7 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -51,7 +51,7 @@ type testHost struct {
 }
 
 // startServe runs serve in-process with the given environment.
-func startServe(t *testing.T, env map[string]string) *testHost {
+func startServe(t testing.TB, env map[string]string) *testHost {
 	t.Helper()
 	testenv.Models(t) // skips without assets
 	natsPort, httpPort := freePort(t), freePort(t)
@@ -89,7 +89,7 @@ func startServe(t *testing.T, env map[string]string) *testHost {
 	return th
 }
 
-func waitReady(t *testing.T, httpURL string, done <-chan error) {
+func waitReady(t testing.TB, httpURL string, done <-chan error) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
@@ -110,7 +110,7 @@ func waitReady(t *testing.T, httpURL string, done <-chan error) {
 	t.Fatal("host not ready in 30 s")
 }
 
-func sampleDoc(t *testing.T) []byte {
+func sampleDoc(t testing.TB) []byte {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "testdata", "sample", "phototest.tif"))
 	if err != nil {
