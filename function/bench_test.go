@@ -115,3 +115,71 @@ func BenchmarkPipeline(b *testing.B) {
 	b.ReportMetric(peakRSS()/(1<<20), "peak-RSS-MB")
 	b.ReportMetric(0, "ns/op")
 }
+
+// BenchmarkPresets runs each preset over the rows with a ground-truth file
+// and reports time per image, detection time per image, mean CER (reading
+// order) and mean bag F1. README, "Presets on the ground-truth rows".
+func BenchmarkPresets(b *testing.B) {
+	dir, rows := readManifest(b)
+	models := testenv.LoadAll(b)
+	type doc struct {
+		data []byte
+		gt   string
+	}
+	var docs []doc
+	for _, r := range rows {
+		e := parseExpectation(r)
+		if e.gtFile == "" {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, r.file))
+		if err != nil {
+			b.Fatal(err)
+		}
+		gt, err := os.ReadFile(filepath.Join(dir, e.gtFile))
+		if err != nil {
+			b.Fatal(err)
+		}
+		docs = append(docs, doc{data, string(gt)})
+	}
+	max960 := function.PresetOptions(function.PresetRapidOCR)
+	max960.DetLimitSideLen, max960.DetLimitType = 960, "max"
+	for _, v := range []struct {
+		name string
+		opts function.Options
+	}{
+		{"ocrhost", function.PresetOptions(function.PresetOCRHost)},
+		{"rapidocr", function.PresetOptions(function.PresetRapidOCR)},
+		{"paddleocr", function.PresetOptions(function.PresetPaddleOCR)},
+		{"rapidocr-max960", max960},
+	} {
+		b.Run(v.name, func(b *testing.B) {
+			var total, det time.Duration
+			var cer, f1 float64
+			n := 0
+			for i := 0; i < b.N; i++ {
+				for _, d := range docs {
+					img, _, err := imageio.Decode(d.data)
+					if err != nil {
+						b.Fatal(err)
+					}
+					t0 := time.Now()
+					res, err := function.Run(context.Background(), models, img, v.opts)
+					if err != nil {
+						b.Fatal(err)
+					}
+					total += time.Since(t0)
+					det += res.Timings.DetPre + res.Timings.DetInfer + res.Timings.DetPost
+					cer += textmetric.CER(res.Text(), d.gt)
+					f1 += textmetric.BagF1(res.Text(), d.gt)
+					n++
+				}
+			}
+			b.ReportMetric(total.Seconds()/float64(n), "s/img")
+			b.ReportMetric(det.Seconds()/float64(n), "det-s/img")
+			b.ReportMetric(cer/float64(n), "mean-CER")
+			b.ReportMetric(f1/float64(n), "mean-F1")
+			b.ReportMetric(0, "ns/op")
+		})
+	}
+}

@@ -99,7 +99,11 @@ func serve(ctx context.Context, args []string) error {
 		log.Info("embedded NATS server started", "url", natsURL)
 	}
 	nc, err := nats.Connect(natsURL, nats.Name("ocrhost"), nats.MaxReconnects(-1), nats.ReconnectWait(time.Second),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn("NATS disconnected", "err", err) }),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil { // nil: our own Close
+				log.Warn("NATS disconnected", "err", err)
+			}
+		}),
 		nats.ReconnectHandler(func(c *nats.Conn) { log.Info("NATS reconnected", "url", c.ConnectedUrl()) }))
 	if err != nil {
 		return fmt.Errorf("connect to NATS at %s: %w", natsURL, err)
