@@ -66,34 +66,23 @@ func Run(ctx context.Context, m Models, img *imgproc.Image, o Options) (*Result,
 	res := &Result{Width: img.W, Height: img.H}
 	t := &res.Timings
 
-	// Global pre-resize (RapidOCR main.py preprocess), recording how to map
-	// boxes back to the original.
+	plan, err := PlanFor(img.W, img.H, o)
+	if err != nil {
+		return nil, err
+	}
 	work := img
-	if o.MaxSideLen > 0 && max(work.W, work.H) > o.MaxSideLen {
-		var err error
-		if work, err = scaleTo32(work, float64(o.MaxSideLen)/float64(max(work.W, work.H))); err != nil {
-			return nil, err
-		}
+	for _, sz := range plan.Resizes {
+		work = imgproc.ResizeLinear(work, sz[0], sz[1])
 	}
-	if o.MinSideLen > 0 && min(work.W, work.H) < o.MinSideLen {
-		var err error
-		if work, err = scaleTo32(work, float64(o.MinSideLen)/float64(min(work.W, work.H))); err != nil {
-			return nil, err
-		}
-	}
-	// RapidOCR overwrites the ratio when both steps apply; taking raw/final
-	// is the same whenever one applies and correct when both do.
 	ratioW, ratioH := float64(img.W)/float64(work.W), float64(img.H)/float64(work.H)
 
 	var crops []*crop
 	if o.Stages.Detect {
-		padTop := 0
-		if o.Letterbox && (work.H <= 30 || float64(work.W)/float64(work.H) > 8) {
-			newH := max(int(float64(work.W)/8), 30) * 2
-			padTop = int(math.Abs(float64(newH-work.H)) / 2)
+		padTop := plan.PadTop
+		if padTop > 0 {
 			work = imgproc.PadVertical(work, padTop, padTop)
 		}
-		quads, scores, err := detect(ctx, m.Det, work, o, t)
+		quads, scores, err := detect(ctx, m.Det, work, plan.DetW, plan.DetH, o, t)
 		if err != nil {
 			return nil, err
 		}
@@ -268,15 +257,59 @@ func clamp(v, hi float64) float64 {
 	return math.Min(math.Max(v, 0), hi)
 }
 
-// scaleTo32 is RapidOCR's reduce_max_side/increase_min_side: scale by ratio,
-// truncate, round each side to a multiple of 32 (half to even, as Python).
-func scaleTo32(img *imgproc.Image, ratio float64) (*imgproc.Image, error) {
-	w := int(math.RoundToEven(float64(int(float64(img.W)*ratio))/32) * 32)
-	h := int(math.RoundToEven(float64(int(float64(img.H)*ratio))/32) * 32)
-	if w <= 0 || h <= 0 {
-		return nil, fmt.Errorf("%w: %dx%d resizes to %dx%d", ErrBadImage, img.W, img.H, w, h)
+// Plan is the sizes one call works at, known from the image size alone:
+// the memory guard predicts an invocation's need from it.
+type Plan struct {
+	// Resizes are the pre-resize steps in order (RapidOCR may apply two).
+	Resizes [][2]int
+	// WorkW, WorkH is the image crops are cut from, before letterboxing.
+	WorkW, WorkH int
+	// PadTop rows of black are added above and below for detection.
+	PadTop int
+	// DetW, DetH is the detection input (0 when detection is off).
+	DetW, DetH int
+}
+
+// PlanFor computes the Plan of a w×h image under o.
+func PlanFor(w, h int, o Options) (Plan, error) {
+	p := Plan{WorkW: w, WorkH: h}
+	// Global pre-resize (RapidOCR main.py preprocess): ratio from the long
+	// or short side, truncate, round each side to a multiple of 32 (half to
+	// even, as Python).
+	step := func(ratio float64) error {
+		rw := int(math.RoundToEven(float64(int(float64(p.WorkW)*ratio))/32) * 32)
+		rh := int(math.RoundToEven(float64(int(float64(p.WorkH)*ratio))/32) * 32)
+		if rw <= 0 || rh <= 0 {
+			return fmt.Errorf("%w: %dx%d resizes to %dx%d", ErrBadImage, w, h, rw, rh)
+		}
+		p.Resizes = append(p.Resizes, [2]int{rw, rh})
+		p.WorkW, p.WorkH = rw, rh
+		return nil
 	}
-	return imgproc.ResizeLinear(img, w, h), nil
+	if o.MaxSideLen > 0 && max(p.WorkW, p.WorkH) > o.MaxSideLen {
+		if err := step(float64(o.MaxSideLen) / float64(max(p.WorkW, p.WorkH))); err != nil {
+			return p, err
+		}
+	}
+	if o.MinSideLen > 0 && min(p.WorkW, p.WorkH) < o.MinSideLen {
+		if err := step(float64(o.MinSideLen) / float64(min(p.WorkW, p.WorkH))); err != nil {
+			return p, err
+		}
+	}
+	if !o.Stages.Detect {
+		return p, nil
+	}
+	dh := p.WorkH
+	if o.Letterbox && (p.WorkH <= 30 || float64(p.WorkW)/float64(p.WorkH) > 8) {
+		newH := max(int(float64(p.WorkW)/8), 30) * 2
+		p.PadTop = int(math.Abs(float64(newH-p.WorkH)) / 2)
+		dh += 2 * p.PadTop
+	}
+	p.DetW, p.DetH = detSize(p.WorkW, dh, o)
+	if p.DetW <= 0 || p.DetH <= 0 {
+		return p, fmt.Errorf("%w: %dx%d has no detection size", ErrBadImage, w, h)
+	}
+	return p, nil
 }
 
 // detSize is DetPreProcess.resize's target size.
@@ -298,15 +331,11 @@ func detSize(w, h int, o Options) (int, int) {
 	return rw, rh
 }
 
-func detect(ctx context.Context, det *Model, img *imgproc.Image, o Options, t *Timings) ([][4][2]float64, []float32, error) {
+func detect(ctx context.Context, det *Model, img *imgproc.Image, w, h int, o Options, t *Timings) ([][4][2]float64, []float32, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
 	tp := time.Now()
-	w, h := detSize(img.W, img.H, o)
-	if w <= 0 || h <= 0 {
-		return nil, nil, fmt.Errorf("%w: %dx%d has no detection size", ErrBadImage, img.W, img.H)
-	}
 	resized := img
 	if w != img.W || h != img.H {
 		resized = imgproc.ResizeLinear(img, w, h)
