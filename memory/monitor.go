@@ -35,12 +35,7 @@ type Thresholds struct{ Warning, Critical float64 }
 
 // Level classifies a usage fraction.
 func (t Thresholds) Level(fraction float64) Level {
-	if t.Warning == 0 {
-		t.Warning = 0.8
-	}
-	if t.Critical == 0 {
-		t.Critical = 0.95
-	}
+	t = t.orDefault()
 	switch {
 	case fraction >= t.Critical:
 		return LevelCritical
@@ -48,6 +43,16 @@ func (t Thresholds) Level(fraction float64) Level {
 		return LevelWarning
 	}
 	return LevelOK
+}
+
+func (t Thresholds) orDefault() Thresholds {
+	if t.Warning == 0 {
+		t.Warning = 0.8
+	}
+	if t.Critical == 0 {
+		t.Critical = 0.95
+	}
+	return t
 }
 
 // ResourceMemory names host memory (Snapshot.Fraction) in Events; GPUs are
