@@ -11,7 +11,7 @@ GOFILES := $(shell find . -name '*.go' -not -path './third_party/*' 2>/dev/null)
 BENCHTIME ?= 1x
 FUZZTIME ?= 30s
 
-.PHONY: all deps build run test bench fuzz vet clean
+.PHONY: all deps build run test bench fuzz compare clean
 
 all: build
 
@@ -41,6 +41,10 @@ fuzz: deps
 	  for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$t/*_test.go | sed 's/func //'); do \
 	    echo "fuzz $$t $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$t || exit 1; \
 	  done; done
+
+# ocrhost against @gutenye/ocr-node and Tesseract on the shared images (needs ../shared, npm, apt).
+compare: build
+	scripts/compare-peers.sh
 
 clean:
 	rm -rf bin
