@@ -24,6 +24,10 @@ type config struct {
 	ResultSubject    string `envconfig:"RESULT_SUBJECT" default:"ocr.results" desc:"subject results go to when a request has no reply inbox"`
 	QueueGroup       string `envconfig:"QUEUE_GROUP" default:"ocrhost" desc:"NATS queue group shared by all hosts"`
 
+	JetStream  bool   `envconfig:"JETSTREAM" default:"true" desc:"also take durable jobs from the JetStream work queue (subjects ocr.jobs.>)"`
+	JSStream   string `envconfig:"JS_STREAM" default:"OCR" desc:"work-queue stream, created when missing"`
+	JSConsumer string `envconfig:"JS_CONSUMER" default:"ocr-workers" desc:"durable pull consumer shared by all hosts, created when missing"`
+
 	HTTPAddr     string `envconfig:"HTTP_ADDR" default:":8080" desc:"HTTP listen address (CloudEvents on /, /healthz, /readyz, /metrics); PORT, when set, wins (Knative)"`
 	MaxBodyBytes string `envconfig:"MAX_BODY_BYTES" default:"64MiB" desc:"largest HTTP request body"`
 
@@ -41,8 +45,17 @@ type config struct {
 	ShutdownGrace            time.Duration `envconfig:"SHUTDOWN_GRACE" default:"30s" desc:"on SIGTERM, time for in-flight work to finish"`
 	IntraOpThreads           int           `envconfig:"INTRA_OP_THREADS" default:"0" desc:"ONNX Runtime threads per inference; 0: the CPUs available divided by OCRHOST_MAX_PREDICTIONS, at least 1"`
 
-	MemoryBudget string `envconfig:"MEMORY_BUDGET" desc:"memory the host may use, e.g. 1.5GiB; the effective limit is the tightest of this, the cgroup limit and RAM"`
-	LogLevel     string `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+	MemoryBudget          string        `envconfig:"MEMORY_BUDGET" desc:"memory the host may use, e.g. 1.5GiB; the effective limit is the tightest of this, the cgroup limit and RAM"`
+	MemoryGuard           bool          `envconfig:"MEMORY_GUARD" default:"true" desc:"admit invocations only when their predicted memory fits under the critical threshold"`
+	MemoryWarning         float64       `envconfig:"MEMORY_WARNING" default:"0.8" desc:"fraction of the limit at which pressure is logged (once per crossing) and raised as a metric"`
+	MemoryCritical        float64       `envconfig:"MEMORY_CRITICAL" default:"0.95" desc:"fraction of the limit that admitted work must stay under"`
+	GPUMemoryWarning      float64       `envconfig:"GPU_MEMORY_WARNING" default:"0.8" desc:"warning fraction of each GPU's memory"`
+	GPUMemoryCritical     float64       `envconfig:"GPU_MEMORY_CRITICAL" default:"0.95" desc:"critical fraction of each GPU's memory; beyond it work falls back to the CPU"`
+	MemoryMonitorInterval time.Duration `envconfig:"MEMORY_MONITOR_INTERVAL" default:"10s" desc:"how often memory is sampled in the background (admission also measures on demand)"`
+	CPUFallback           bool          `envconfig:"CPU_FALLBACK" default:"true" desc:"run on the CPU when the GPU is short, and say so in the result"`
+	GPUMemLimit           string        `envconfig:"GPU_MEM_LIMIT" desc:"cap of ONNX Runtime's CUDA arena, e.g. 2GiB (empty: none)"`
+	MemorySubject         string        `envconfig:"MEMORY_SUBJECT" default:"ocrhost.memory" desc:"NATS subject answering the memory report (request-reply)"`
+	LogLevel              string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 }
 
 func loadConfig() (config, error) {
@@ -100,6 +113,23 @@ func (c config) validate() error {
 	}
 	if _, err := memory.ParseBytes(c.MaxBodyBytes); err != nil {
 		bad("OCRHOST_MAX_BODY_BYTES: %v", err)
+	}
+	for name, f := range map[string]float64{"OCRHOST_MEMORY_WARNING": c.MemoryWarning, "OCRHOST_MEMORY_CRITICAL": c.MemoryCritical,
+		"OCRHOST_GPU_MEMORY_WARNING": c.GPUMemoryWarning, "OCRHOST_GPU_MEMORY_CRITICAL": c.GPUMemoryCritical} {
+		if f <= 0 || f > 1 {
+			bad("%s must be a fraction in (0, 1], is %v", name, f)
+		}
+	}
+	if c.MemoryWarning > c.MemoryCritical || c.GPUMemoryWarning > c.GPUMemoryCritical {
+		bad("warning thresholds must not exceed the critical ones")
+	}
+	if c.MemoryMonitorInterval <= 0 {
+		bad("OCRHOST_MEMORY_MONITOR_INTERVAL must be a positive duration, is %v", c.MemoryMonitorInterval)
+	}
+	if c.GPUMemLimit != "" {
+		if _, err := memory.ParseBytes(c.GPUMemLimit); err != nil {
+			bad("OCRHOST_GPU_MEM_LIMIT: %v", err)
+		}
 	}
 	if c.MemoryBudget != "" {
 		if _, err := memory.ParseBytes(c.MemoryBudget); err != nil {
