@@ -49,6 +49,16 @@ func serve(ctx context.Context, args []string) error {
 	if err := onnx.Init(lib); err != nil {
 		return err
 	}
+	device := cfg.Device
+	if device != "cpu" {
+		if err := onnx.CUDAAvailable(); err != nil {
+			if !cfg.CPUFallback {
+				return fmt.Errorf("OCRHOST_DEVICE=%s: %w (OCRHOST_CPU_FALLBACK is off)", device, err)
+			}
+			log.Error("GPU requested but this ONNX Runtime build cannot use it; running on the CPU", "device", device, "err", err)
+			device = "cpu"
+		}
+	}
 	files := function.DefaultModelFiles(modelDir)
 	for _, k := range function.Kinds {
 		if _, err := os.Stat(files.Path(k)); err != nil {
@@ -69,24 +79,35 @@ func serve(ctx context.Context, args []string) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	defaults := function.PresetOptions(function.Preset(cfg.Preset))
-	h, err := host.New(
+	sessionOpts := []onnx.Option{onnx.WithThreads(cfg.intraOpThreads(), 1)}
+	if cfg.GPUMemLimit != "" {
+		limit, _ := memory.ParseBytes(cfg.GPUMemLimit) // validated in loadConfig
+		sessionOpts = append(sessionOpts, onnx.WithGPUMemLimit(int64(limit)))
+	}
+	hostOpts := []host.Option{
 		host.WithModelFiles(files),
 		host.WithDefaults(defaults),
-		host.WithDevice(cfg.Device),
+		host.WithDevice(device),
 		host.WithMaxPredictions(cfg.MaxPredictions),
 		host.WithMaxServicesPerDevice(cfg.PoolMaxServicesPerDevice),
 		host.WithIdleTimeout(cfg.ModelIdleTimeout),
 		host.WithQueueTimeout(cfg.PoolQueueTimeout),
 		host.WithMaxPixels(cfg.MaxPixels),
-		host.WithSessionOptions(onnx.WithThreads(cfg.intraOpThreads(), 1)),
+		host.WithSessionOptions(sessionOpts...),
 		host.WithMemoryProbe(probe.RSS),
 		host.WithRegisterer(reg),
 		host.WithLogger(log),
-	)
+	}
+	if cfg.MemoryGuard {
+		hostOpts = append(hostOpts, host.WithMemoryGuard(probe, cfg.MemoryMonitorInterval,
+			memory.Thresholds{Warning: cfg.MemoryWarning, Critical: cfg.MemoryCritical},
+			memory.Thresholds{Warning: cfg.GPUMemoryWarning, Critical: cfg.GPUMemoryCritical},
+			memory.WithCPUFallback(cfg.CPUFallback)))
+	}
+	h, err := host.New(hostOpts...)
 	if err != nil {
 		return err
 	}
-
 	natsURL := cfg.NATSURL
 	var embedded *natsd.Server
 	if natsURL == "" {
@@ -135,17 +156,25 @@ func serve(ctx context.Context, args []string) error {
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("GET /debug/memory", func(w http.ResponseWriter, _ *http.Request) {
-		snap, err := probe.Snapshot()
+		report, err := memoryReport(probe, h)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(struct {
-			Memory memory.Snapshot `json:"memory"`
-			Models []warmpoolStats `json:"models"`
-		}{snap, poolStats(h)})
+		w.Write(report)
 	})
+	memSub, err := nc.Subscribe(cfg.MemorySubject, func(m *nats.Msg) {
+		report, err := memoryReport(probe, h)
+		if err != nil {
+			report, _ = json.Marshal(map[string]string{"error": err.Error()})
+		}
+		m.Respond(report)
+	})
+	if err != nil {
+		return fmt.Errorf("subscribe %s: %w", cfg.MemorySubject, err)
+	}
+	defer memSub.Unsubscribe()
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
@@ -194,26 +223,41 @@ func serve(ctx context.Context, args []string) error {
 	return nil
 }
 
-// warmpoolStats is one model's line in /debug/memory.
-type warmpoolStats struct {
-	Model     string    `json:"model"`
-	Device    string    `json:"device"`
-	Loaded    bool      `json:"loaded"`
-	Refs      int       `json:"refs"`
-	LastUse   time.Time `json:"last_use"`
-	LoadTime  string    `json:"load_time"`
-	LoadBytes uint64    `json:"load_bytes"`
-	Loads     int       `json:"loads"`
-	Evictions int       `json:"evictions"`
-}
-
-func poolStats(h *host.Host) []warmpoolStats {
-	var out []warmpoolStats
+// memoryReport is the JSON of /debug/memory and of the memory subject:
+// the measured figures, what admitted work has reserved, and each model.
+func memoryReport(probe *memory.Probe, h *host.Host) ([]byte, error) {
+	snap, err := probe.Snapshot()
+	if snap.Time.IsZero() {
+		return nil, err
+	}
+	type model struct {
+		Model     string    `json:"model"`
+		Device    string    `json:"device"`
+		Loaded    bool      `json:"loaded"`
+		Refs      int       `json:"refs"`
+		LastUse   time.Time `json:"last_use"`
+		LoadTime  string    `json:"load_time"`
+		LoadBytes uint64    `json:"load_bytes"`
+		Loads     int       `json:"loads"`
+		Evictions int       `json:"evictions"`
+	}
+	report := struct {
+		Memory   memory.Snapshot `json:"memory"`
+		Used     uint64          `json:"used"`
+		Fraction float64         `json:"fraction"`
+		Reserved uint64          `json:"reserved"`
+		Level    string          `json:"level"`
+		Models   []model         `json:"models"`
+	}{Memory: snap, Used: snap.Used(), Fraction: snap.Fraction(), Models: []model{}}
+	if mon := h.Monitor(); mon != nil {
+		report.Level = mon.Level().String()
+		report.Reserved = h.Guard().Reserved()
+	}
 	for _, s := range h.Pool().Stats() {
-		out = append(out, warmpoolStats{s.Key.Model, s.Key.Device, s.Loaded, s.Refs, s.LastUse,
+		report.Models = append(report.Models, model{s.Key.Model, s.Key.Device, s.Loaded, s.Refs, s.LastUse,
 			s.LoadTime.String(), s.LoadBytes, s.Loads, s.Evictions})
 	}
-	return out
+	return json.Marshal(report)
 }
 
 func newLogger(level string) *slog.Logger {

@@ -21,7 +21,7 @@ var (
 	ErrClosed       = errors.New("onnx: session closed")
 	ErrInference    = errors.New("onnx: inference failed")
 	ErrBadShape     = errors.New("onnx: bad input shape")
-	ErrNoAccelertor = errors.New("onnx: execution provider unavailable")
+	ErrNoAccelerator = errors.New("onnx: execution provider unavailable")
 )
 
 var (
@@ -189,7 +189,7 @@ func configure(so *ort.SessionOptions, o Options) error {
 	if dev, ok := cudaDevice(o.Device); ok {
 		cuda, err := ort.NewCUDAProviderOptions()
 		if err != nil {
-			return fmt.Errorf("%w: cuda: %v", ErrNoAccelertor, err)
+			return fmt.Errorf("%w: cuda: %v", ErrNoAccelerator, err)
 		}
 		defer cuda.Destroy()
 		kv := map[string]string{
@@ -202,10 +202,10 @@ func configure(so *ort.SessionOptions, o Options) error {
 			kv["gpu_mem_limit"] = strconv.FormatInt(o.GPUMemLimit, 10)
 		}
 		if err := cuda.Update(kv); err != nil {
-			return fmt.Errorf("%w: cuda options: %v", ErrNoAccelertor, err)
+			return fmt.Errorf("%w: cuda options: %v", ErrNoAccelerator, err)
 		}
 		if err := so.AppendExecutionProviderCUDA(cuda); err != nil {
-			return fmt.Errorf("%w: cuda: %v", ErrNoAccelertor, err)
+			return fmt.Errorf("%w: cuda: %v", ErrNoAccelerator, err)
 		}
 	}
 	return nil
@@ -283,6 +283,29 @@ func (s *Session) Close() error {
 	}
 	if err != nil {
 		return fmt.Errorf("onnx: destroy %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// CUDAAvailable reports whether this ONNX Runtime build can create the
+// CUDA execution provider (the npm build `make deps` fetches cannot: it
+// ships no CUDA provider library). nil means it can.
+func CUDAAvailable() error {
+	if Version() == "" {
+		return fmt.Errorf("%w: Init not called", ErrRuntime)
+	}
+	opts, err := ort.NewCUDAProviderOptions()
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrNoAccelerator, err)
+	}
+	defer opts.Destroy()
+	so, err := ort.NewSessionOptions()
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrRuntime, err)
+	}
+	defer so.Destroy()
+	if err := so.AppendExecutionProviderCUDA(opts); err != nil {
+		return fmt.Errorf("%w: %v", ErrNoAccelerator, err)
 	}
 	return nil
 }

@@ -91,3 +91,15 @@ func TestInitRejectsAnotherLibrary(t *testing.T) {
 		t.Errorf("other library: %v, want ErrRuntime", err)
 	}
 }
+
+func TestCUDAAvailableAnswers(t *testing.T) {
+	assets(t)
+	// The npm build has no CUDA provider: on these machines it must say so
+	// with a typed error rather than crash; where a CUDA build is installed
+	// it may succeed.
+	if err := CUDAAvailable(); err != nil && !errors.Is(err, ErrNoAccelerator) {
+		t.Errorf("CUDAAvailable: %v, want nil or ErrNoAccelerator", err)
+	} else {
+		t.Logf("CUDAAvailable: %v", err)
+	}
+}
