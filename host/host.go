@@ -17,6 +17,7 @@ import (
 	"github.com/ocrhost/ocrhost/function/imageio"
 	"github.com/ocrhost/ocrhost/function/imgproc"
 	"github.com/ocrhost/ocrhost/function/onnx"
+	"github.com/ocrhost/ocrhost/memory"
 	"github.com/ocrhost/ocrhost/warmpool"
 )
 
@@ -29,6 +30,8 @@ type Host struct {
 	pool  *warmpool.Pool[*function.Model]
 	slots chan struct{} // admission: at most MaxPredictions running
 	stats *stats
+	mon   *memory.Monitor // nil without WithMemoryGuard
+	guard *memory.Guard
 
 	// runFn is function.Run; tests swap it to inject panics and count
 	// concurrency.
@@ -64,6 +67,16 @@ func New(opts ...Option) (*Host, error) {
 	}
 	h.pool = warmpool.New(h.load, h.destroy, poolOpts...)
 	h.stats.pool = h.pool
+	if cfg.probe != nil {
+		h.mon = memory.NewMonitor(cfg.probe, cfg.monitor.interval, cfg.monitor.cpu, cfg.monitor.gpu,
+			memory.WithLogger(cfg.log), memory.WithOnLevelChange(h.stats.memoryLevel))
+		h.guard = memory.NewGuard(h.mon, append([]memory.GuardOption{
+			memory.WithEvictor(h.pool), memory.WithGuardObserver(h.stats)}, cfg.guardOpts...)...)
+		h.mon.Start(h.runCtx)
+		if cfg.registerer != nil {
+			cfg.registerer.MustRegister(newMemoryCollector(cfg.probe, h.guard))
+		}
+	}
 	return h, nil
 }
 
@@ -80,8 +93,11 @@ func (h *Host) load(_ context.Context, k warmpool.Key) (*function.Model, error) 
 }
 
 func (h *Host) destroy(k warmpool.Key, m *function.Model) error {
-	h.cfg.log.Info("model unloaded", "model", k.String())
-	return m.Close()
+	err := m.Close()
+	// ONNX Runtime frees with free(); glibc keeps it until malloc_trim.
+	freed := memory.Release()
+	h.cfg.log.Info("model unloaded", "model", k.String(), "released_bytes", freed)
+	return err
 }
 
 // Pool exposes the warm pool for stats and eviction under memory pressure.
@@ -110,6 +126,7 @@ func (h *Host) Invoke(ctx context.Context, req *Request) (resp *Response, err er
 	start := time.Now()
 	defer func() { h.stats.invoked(start, err) }()
 	if !h.begin() {
+		h.stats.rejected("draining")
 		return nil, Fail(CodeBusy, ErrDraining)
 	}
 	defer h.inflight.Done()
@@ -145,18 +162,52 @@ func (h *Host) Invoke(ctx context.Context, req *Request) (resp *Response, err er
 	decode := time.Since(t0)
 	h.stats.stage("decode", decode)
 
-	if err := h.admit(ctx); err != nil {
-		return nil, err
-	}
-	defer func() { <-h.slots }()
-
 	kinds := opts.Models()
 	names := make([]string, len(kinds))
 	for i, k := range kinds {
 		names[i] = string(k)
 	}
-	lease, err := h.pool.Acquire(ctx, h.cfg.device, names...)
+	device, fallback := h.cfg.device, false
+	var need uint64
+	if h.guard != nil {
+		plan, err := function.PlanFor(img.W, img.H, opts)
+		if err != nil {
+			return nil, Fail(CodeInvalidInput, err)
+		}
+		need = h.predict(img.W, img.H, plan, opts)
+		if device, fallback, err = h.guard.Device(device, need); err != nil {
+			h.stats.rejected("memory")
+			return nil, Fail(CodeInsufficientMemory, err)
+		}
+	}
+
+	if err := h.admit(ctx); err != nil {
+		h.stats.rejected("slots")
+		return nil, err
+	}
+	defer func() { <-h.slots }()
+
+	if h.guard != nil {
+		total := need + h.loadNeed(device, names)
+		gctx, cancel := context.WithTimeout(ctx, h.cfg.queueTimeout)
+		release, err := h.guard.Admit(gctx, total)
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, Fail(CodeBusy, fmt.Errorf("host: cancelled waiting for memory: %w", ctx.Err()))
+			}
+			return nil, Fail(CodeInsufficientMemory, err)
+		}
+		defer release()
+		h.stats.predicted(need)
+		if before := h.cfg.probe.RSS(); before > 0 {
+			defer func() { h.stats.grew(h.cfg.probe.RSS(), before) }()
+		}
+	}
+
+	lease, err := h.pool.Acquire(ctx, device, names...)
 	if err != nil {
+		h.stats.rejected("lease")
 		return nil, classifyAcquire(err)
 	}
 	defer lease.Release()
@@ -182,8 +233,39 @@ func (h *Host) Invoke(ctx context.Context, req *Request) (resp *Response, err er
 	res.Timings.Decode = decode
 	res.Timings.Total += decode
 	h.stats.result(&res.Timings)
-	return &Response{ID: req.ID, Result: *res, Models: versions, Device: lease.Device()}, nil
+	return &Response{ID: req.ID, Result: *res, Models: versions, Device: lease.Device(), Fallback: fallback}, nil
 }
+
+// Load memory of a model not yet loaded, when no load has been measured:
+// the RSS growth of each load in this build (README, "Memory").
+var defaultLoadBytes = map[string]uint64{"det": 60 << 20, "cls": 55 << 20, "rec": 66 << 20}
+
+// loadNeed is the memory the models an invocation needs will take to load:
+// zero for those loaded, the last measured load for the others.
+func (h *Host) loadNeed(device string, models []string) uint64 {
+	loaded := map[string]warmpool.ModelStats{}
+	for _, s := range h.pool.Stats() {
+		if s.Key.Device == device {
+			loaded[s.Key.Model] = s
+		}
+	}
+	var n uint64
+	for _, m := range models {
+		s, ok := loaded[m]
+		switch {
+		case ok && s.Loaded:
+		case ok && s.LoadBytes > 0:
+			n += s.LoadBytes
+		default:
+			n += defaultLoadBytes[m]
+		}
+	}
+	return n
+}
+
+// Monitor is the memory monitor (nil without WithMemoryGuard), for the
+// memory report.
+func (h *Host) Monitor() *memory.Monitor { return h.mon }
 
 // admit takes an execution slot, waiting at most the queue timeout.
 func (h *Host) admit(ctx context.Context) error {
@@ -268,6 +350,9 @@ func (h *Host) Shutdown(ctx context.Context) error {
 		<-done
 	}
 	h.cancel()
+	if h.mon != nil {
+		h.mon.Stop()
+	}
 	tctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	return h.pool.Teardown(tctx)
@@ -275,3 +360,28 @@ func (h *Host) Shutdown(ctx context.Context) error {
 
 // Logger is the host's logger, for the transports to share.
 func (h *Host) Logger() *slog.Logger { return h.cfg.log }
+
+// predict is the memory one invocation of a w×h image will need, beyond
+// the models.
+func (h *Host) predict(w, ht int, plan function.Plan, o function.Options) uint64 {
+	return h.cfg.predictor.Predict(memory.OpOCR, memory.Params{
+		ImagePixels:   int64(w) * int64(ht),
+		WorkPixels:    int64(plan.WorkW) * int64(plan.WorkH),
+		DetPixels:     int64(plan.DetW) * int64(plan.DetH),
+		Recognize:     o.Stages.Recognize,
+		Classify:      o.Stages.Classify,
+		RecBatch:      o.RecBatch,
+		MaxLineWidth:  maxLineWidth(plan),
+		Pages:         1,
+		PagesPerBatch: 1,
+	})
+}
+
+// maxLineWidth bounds the widest recognition input: a line spanning the
+// page at the smallest text height the detector keeps, scaled to height 48.
+func maxLineWidth(p function.Plan) int {
+	return 48 * p.WorkW / 16
+}
+
+// Guard is the memory guard (nil without WithMemoryGuard).
+func (h *Host) Guard() *memory.Guard { return h.guard }

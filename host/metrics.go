@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ocrhost/ocrhost/function"
+	"github.com/ocrhost/ocrhost/memory"
 	"github.com/ocrhost/ocrhost/warmpool"
 )
 
@@ -23,6 +24,13 @@ type stats struct {
 	invocations *prometheus.CounterVec
 	duration    prometheus.Histogram
 	stages      *prometheus.HistogramVec
+	rejections  *prometheus.CounterVec
+	fallbacks   prometheus.Counter
+	levels      *prometheus.GaugeVec
+	warnings    *prometheus.CounterVec
+	admitWaits  prometheus.Histogram
+	predictedB  prometheus.Histogram
+	grewB       prometheus.Histogram
 }
 
 func newStats(reg prometheus.Registerer) *stats {
@@ -59,6 +67,30 @@ func newStats(reg prometheus.Registerer) *stats {
 			Name: "ocrhost_stage_duration_seconds", Help: "Time per pipeline stage.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
 		}, []string{"stage"}),
+		rejections: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ocrhost_admission_rejections_total", Help: "Invocations turned away, by reason (slots, lease, memory, draining).",
+		}, []string{"reason"}),
+		fallbacks: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ocrhost_cpu_fallbacks_total", Help: "Invocations run on the CPU because the GPU was short.",
+		}),
+		levels: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "ocrhost_memory_pressure_level", Help: "0 ok, 1 warning, 2 critical, per resource (memory, gpuN).",
+		}, []string{"resource"}),
+		warnings: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ocrhost_memory_pressure_crossings_total", Help: "Upward crossings of the warning or critical threshold.",
+		}, []string{"resource", "level"}),
+		admitWaits: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "ocrhost_memory_admission_wait_seconds", Help: "Time invocations waited for memory.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10),
+		}),
+		predictedB: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "ocrhost_invocation_predicted_bytes", Help: "Predicted memory need of admitted invocations.",
+			Buckets: prometheus.ExponentialBuckets(1<<20, 2, 12),
+		}),
+		grewB: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "ocrhost_invocation_rss_growth_bytes", Help: "Process RSS growth over an invocation (other invocations included), to set against the prediction.",
+			Buckets: prometheus.ExponentialBuckets(1<<20, 2, 12),
+		}),
 	}
 	if reg == nil {
 		return s
@@ -72,7 +104,8 @@ func newStats(reg prometheus.Registerer) *stats {
 		return float64(s.pool.Loaded())
 	})
 	reg.MustRegister(loaded, s.loads, s.loadSeconds, s.loadBytes, s.evictions, s.inUse, s.waiting,
-		s.admitWait, s.invocations, s.duration, s.stages)
+		s.admitWait, s.invocations, s.duration, s.stages, s.rejections, s.fallbacks, s.levels, s.warnings,
+		s.admitWaits, s.predictedB, s.grewB)
 	return s
 }
 
@@ -118,3 +151,29 @@ func (s *stats) invoked(start time.Time, err error) {
 	s.invocations.WithLabelValues(code).Inc()
 	s.duration.Observe(time.Since(start).Seconds())
 }
+
+func (s *stats) rejected(reason string) { s.rejections.WithLabelValues(reason).Inc() }
+
+func (s *stats) predicted(b uint64) { s.predictedB.Observe(float64(b)) }
+
+func (s *stats) grew(after, before uint64) {
+	if after > before {
+		s.grewB.Observe(float64(after - before))
+	} else {
+		s.grewB.Observe(0)
+	}
+}
+
+// memoryLevel records the monitor's level changes.
+func (s *stats) memoryLevel(e memory.Event) {
+	s.levels.WithLabelValues(e.Resource).Set(float64(e.To))
+	if e.To > e.From {
+		s.warnings.WithLabelValues(e.Resource, e.To.String()).Inc()
+	}
+}
+
+// The memory guard's observer.
+func (s *stats) Admitted(_ uint64, waited time.Duration) { s.admitWaits.Observe(waited.Seconds()) }
+func (s *stats) Rejected(uint64)                         { s.rejected("memory") }
+func (s *stats) EvictedForMemory(int)                    {}
+func (s *stats) Fallback(string, string)                 { s.fallbacks.Inc() }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ocrhost/ocrhost/function"
 	"github.com/ocrhost/ocrhost/function/onnx"
+	"github.com/ocrhost/ocrhost/memory"
 )
 
 type config struct {
@@ -22,6 +23,10 @@ type config struct {
 	maxPixels      int64
 	sessionOpts    []onnx.Option
 	memoryProbe    func() uint64
+	probe          *memory.Probe
+	monitor        monitorConfig
+	guardOpts      []memory.GuardOption
+	predictor      memory.Predictor
 	registerer     prometheus.Registerer
 	log            *slog.Logger
 }
@@ -37,8 +42,32 @@ func defaultConfig() config {
 		queueTimeout:   60 * time.Second,
 		maxPixels:      50_000_000,
 		log:            slog.New(slog.NewTextHandler(io.Discard, nil)),
+		predictor:      memory.DefaultPredictor(),
 	}
 }
+
+type monitorConfig struct {
+	interval time.Duration
+	cpu, gpu memory.Thresholds
+}
+
+// WithMemoryGuard measures memory with probe (sampled every interval, levels
+// judged by the cpu and gpu thresholds) and admits each invocation only when
+// its predicted need fits, evicting idle models first (README, "Memory").
+// Without it the host admits by the concurrency cap alone.
+func WithMemoryGuard(probe *memory.Probe, interval time.Duration, cpu, gpu memory.Thresholds, opts ...memory.GuardOption) Option {
+	return func(c *config) {
+		c.probe = probe
+		c.monitor = monitorConfig{interval, cpu, gpu}
+		c.guardOpts = opts
+		if c.memoryProbe == nil {
+			c.memoryProbe = probe.RSS
+		}
+	}
+}
+
+// WithPredictor replaces the calibrated memory predictor.
+func WithPredictor(p memory.Predictor) Option { return func(c *config) { c.predictor = p } }
 
 // Option configures a Host.
 type Option func(*config)
