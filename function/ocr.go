@@ -30,6 +30,25 @@ type Models struct {
 	Det, Cls, Rec *Model
 }
 
+// Set puts model into the slot of its kind.
+func (m *Models) Set(model *Model) {
+	switch model.Kind {
+	case KindDet:
+		m.Det = model
+	case KindCls:
+		m.Cls = model
+	case KindRec:
+		m.Rec = model
+	}
+}
+
+// Close closes every model present.
+func (m Models) Close() {
+	for _, model := range []*Model{m.Det, m.Cls, m.Rec} {
+		model.Close()
+	}
+}
+
 func (m Models) check(o Options) error {
 	for _, need := range []struct {
 		on bool

@@ -217,14 +217,7 @@ func (h *Host) Invoke(ctx context.Context, req *Request) (resp *Response, err er
 	for _, k := range kinds {
 		m := lease.Get(string(k))
 		versions[string(k)] = m.Version
-		switch k {
-		case function.KindDet:
-			models.Det = m
-		case function.KindCls:
-			models.Cls = m
-		case function.KindRec:
-			models.Rec = m
-		}
+		models.Set(m)
 	}
 	res, err := h.run(ctx, models, img, opts)
 	if err != nil {

@@ -37,11 +37,7 @@ func ocr(ctx context.Context, args []string) error {
 		return err
 	}
 	var models function.Models
-	defer func() {
-		for _, m := range []*function.Model{models.Det, models.Cls, models.Rec} {
-			m.Close()
-		}
-	}()
+	defer func() { models.Close() }()
 	files := function.DefaultModelFiles(dir)
 	var sessOpts []onnx.Option
 	if n, err := strconv.Atoi(os.Getenv("OCRHOST_INTRA_OP_THREADS")); err == nil && n > 0 {
@@ -52,14 +48,7 @@ func ocr(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		switch k {
-		case function.KindDet:
-			models.Det = m
-		case function.KindCls:
-			models.Cls = m
-		case function.KindRec:
-			models.Rec = m
-		}
+		models.Set(m)
 	}
 	failed := 0
 	for _, path := range fs.Args() {

@@ -71,14 +71,7 @@ func LoadAll(t testing.TB, opts ...onnx.Option) function.Models {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { model.Close() })
-		switch k {
-		case function.KindDet:
-			m.Det = model
-		case function.KindCls:
-			m.Cls = model
-		case function.KindRec:
-			m.Rec = model
-		}
+		m.Set(model)
 	}
 	return m
 }
