@@ -39,7 +39,6 @@ func (o *guardObs) Rejected(uint64)                { o.rejected.Add(1) }
 func (o *guardObs) EvictedForMemory(n int)         { o.evicted.Add(int64(n)) }
 func (o *guardObs) Fallback(string, string)        { o.fallbacks.Add(1) }
 
-
 func newGuard(t *testing.T, rss uint64, budget uint64, opts ...GuardOption) (*Guard, *scriptedHost, *atomic.Uint64) {
 	t.Helper()
 	h, dir := newScriptedHost(t)
@@ -170,7 +169,7 @@ func TestGuardDeviceFallback(t *testing.T) {
 	if d, fb, err := g.Device("cuda:0", 1<<30); d != "cuda:0" || fb || err != nil {
 		t.Errorf("roomy GPU: %s %v %v", d, fb, err)
 	}
-	gpu.used.Store(15 << 30) // 15 + 1 GiB > 0.95 × 16
+	gpu.used.Store(15 << 30)            // 15 + 1 GiB > 0.95 × 16
 	time.Sleep(1100 * time.Millisecond) // let the cached reading age
 	if d, fb, err := g.Device("cuda:0", 1<<30); d != "cpu" || !fb || err != nil {
 		t.Errorf("short GPU: %s %v %v, want cpu fallback", d, fb, err)

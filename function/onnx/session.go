@@ -16,11 +16,11 @@ import (
 
 // Errors returned by this package; wrap-checked with errors.Is.
 var (
-	ErrRuntime      = errors.New("onnx: runtime unavailable")
-	ErrModel        = errors.New("onnx: cannot load model")
-	ErrClosed       = errors.New("onnx: session closed")
-	ErrInference    = errors.New("onnx: inference failed")
-	ErrBadShape     = errors.New("onnx: bad input shape")
+	ErrRuntime       = errors.New("onnx: runtime unavailable")
+	ErrModel         = errors.New("onnx: cannot load model")
+	ErrClosed        = errors.New("onnx: session closed")
+	ErrInference     = errors.New("onnx: inference failed")
+	ErrBadShape      = errors.New("onnx: bad input shape")
 	ErrNoAccelerator = errors.New("onnx: execution provider unavailable")
 )
 
