@@ -2,7 +2,11 @@ module github.com/ocrhost/ocrhost
 
 go 1.26.8
 
-require github.com/yalue/onnxruntime_go v1.35.0
+require (
+	github.com/klippa-app/go-pdfium v1.21.4
+	github.com/tetratelabs/wazero v1.12.0
+	github.com/yalue/onnxruntime_go v1.35.0
+)
 
 require (
 	github.com/NVIDIA/go-nvml v0.13.4-1 // indirect
@@ -12,6 +16,7 @@ require (
 	github.com/cloudevents/sdk-go/v2 v2.16.2 // indirect
 	github.com/google/go-tpm v0.9.8 // indirect
 	github.com/google/uuid v1.6.0 // indirect
+	github.com/jolestar/go-commons-pool/v2 v2.1.2 // indirect
 	github.com/json-iterator/go v1.1.12 // indirect
 	github.com/kelseyhightower/envconfig v1.4.0 // indirect
 	github.com/klauspost/compress v1.20.3 // indirect
