@@ -83,7 +83,9 @@ type requestEnvelope struct {
 
 // isAnswerType reports whether typ is one of the types we send; such events
 // are never taken as requests, so a misrouted answer cannot loop.
-func isAnswerType(typ string) bool { return typ == TypeResult || typ == TypeFailure }
+func isAnswerType(typ string) bool {
+	return typ == TypeResult || typ == TypeFailure || typ == TypeProgress
+}
 
 // decodeEvent reads a CloudEvent from a transport message and checks its
 // required attributes. The event is returned, when one could be read, even
@@ -184,6 +186,7 @@ func (p *processor) answer(ctx context.Context, in *event.Event) (event.Event, *
 		f := host.Fail(host.CodeInvalidInput, err)
 		return p.failureEvent(in, f), f
 	}
+	req.Progress = p.progressFunc(ctx, in)
 	resp, err := p.inv.Invoke(ctx, req)
 	if err == nil && resp == nil {
 		err = fmt.Errorf("%w: request %s", ErrNoResponse, req.ID)

@@ -103,7 +103,11 @@ func (t *NATS) serve(m *nats.Msg) {
 	if err != nil {
 		out = t.p.failureEvent(in, host.Fail(host.CodeInvalidInput, err))
 	} else {
-		out, _ = t.p.answer(t.gate.life, in)
+		ctx := t.gate.life
+		if m.Reply == "" {
+			ctx = withProgress(ctx, func(e event.Event) { t.send(m, in, structured, e) })
+		}
+		out, _ = t.p.answer(ctx, in)
 	}
 	t.send(m, in, structured, out)
 }

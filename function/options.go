@@ -74,6 +74,17 @@ type Options struct {
 	RecBatch        int
 	DropScore       float32
 	Order           Order
+
+	// Document applies to multi-page inputs (PDF, multi-page TIFF).
+	Document DocumentOptions
+}
+
+// DocumentOptions select and pace the pages of a multi-page document.
+type DocumentOptions struct {
+	FirstPage, LastPage int // 1-based, inclusive; 0: from the first / to the last
+	DPI                 int // PDF rendering resolution; 0: the deployment's default
+	BatchSize           int // pages rendered and recognised together; 0: the deployment's default
+	Markdown            bool
 }
 
 // DefaultOptions is PresetOptions(PresetOCRHost).
@@ -141,6 +152,11 @@ type wireOptions struct {
 	DropScore       *float32  `json:"drop_score"`
 	RecBatch        *int      `json:"rec_batch_num"`
 	ClsBatch        *int      `json:"cls_batch_num"`
+	FirstPage       *int      `json:"first_page"`
+	LastPage        *int      `json:"last_page"`
+	DPI             *int      `json:"dpi"`
+	BatchSize       *int      `json:"batch_size"`
+	Markdown        *bool     `json:"markdown"`
 }
 
 // ParseOptions applies the JSON object raw on top of base. Unknown fields,
@@ -262,6 +278,30 @@ func ParseOptions(raw json.RawMessage, base Options) (Options, error) {
 			}
 			*f.dst = *f.v
 		}
+	}
+	for _, f := range []struct {
+		name   string
+		v      *int
+		dst    *int
+		lo, hi int
+	}{
+		{"first_page", w.FirstPage, &o.Document.FirstPage, 1, 1 << 20},
+		{"last_page", w.LastPage, &o.Document.LastPage, 1, 1 << 20},
+		{"dpi", w.DPI, &o.Document.DPI, 50, 600},
+		{"batch_size", w.BatchSize, &o.Document.BatchSize, 1, 100},
+	} {
+		if f.v != nil {
+			if *f.v < f.lo || *f.v > f.hi {
+				return bad("%s %d outside [%d, %d]", f.name, *f.v, f.lo, f.hi)
+			}
+			*f.dst = *f.v
+		}
+	}
+	if d := o.Document; d.FirstPage > 0 && d.LastPage > 0 && d.LastPage < d.FirstPage {
+		return bad("last_page %d before first_page %d", d.LastPage, d.FirstPage)
+	}
+	if w.Markdown != nil {
+		o.Document.Markdown = *w.Markdown
 	}
 	return o, nil
 }

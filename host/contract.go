@@ -21,6 +21,9 @@ type Request struct {
 	// Options is the raw JSON object of per-call options; unknown fields
 	// are rejected with CodeInvalidInput.
 	Options json.RawMessage
+	// Progress, when set, is told after each batch of a multi-page
+	// document how many of its pages are done.
+	Progress func(done, total int)
 }
 
 // Code is a failure's stable, documented identifier.
@@ -74,4 +77,21 @@ type Response struct {
 	Device string `json:"device"`
 	// Fallback is true when the GPU was short and the host ran on the CPU.
 	Fallback bool `json:"cpu_fallback,omitempty"`
+	// Pages holds each page of a multi-page document; the embedded Result
+	// then holds all their lines in page order, the first page's size and
+	// the summed timings.
+	Pages []Page `json:"pages,omitempty"`
+	// Text is the whole input as plain text in reading order, pages
+	// separated by a form feed.
+	Text string `json:"text"`
+	// Markdown is the text with a heading per page, on request.
+	Markdown string `json:"markdown,omitempty"`
+}
+
+// Page is one page of a multi-page document.
+type Page struct {
+	Number int             `json:"number"`
+	Width  int             `json:"width"`
+	Height int             `json:"height"`
+	Lines  []function.Line `json:"lines"`
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ocrhost/ocrhost/function"
+	"github.com/ocrhost/ocrhost/function/document"
 	"github.com/ocrhost/ocrhost/function/imageio"
 	"github.com/ocrhost/ocrhost/function/imgproc"
 	"github.com/ocrhost/ocrhost/function/onnx"
@@ -28,6 +29,7 @@ var ErrDraining = errors.New("host: draining, not accepting work")
 type Host struct {
 	cfg   config
 	pool  *warmpool.Pool[*function.Model]
+	pdf   *warmpool.Pool[*document.Renderer]
 	slots chan struct{} // admission: at most MaxPredictions running
 	stats *stats
 	mon   *memory.Monitor // nil without WithMemoryGuard
@@ -66,12 +68,13 @@ func New(opts ...Option) (*Host, error) {
 		poolOpts = append(poolOpts, warmpool.WithMemoryProbe(cfg.memoryProbe))
 	}
 	h.pool = warmpool.New(h.load, h.destroy, poolOpts...)
+	h.pdf = warmpool.New(h.loadRenderer, h.closeRenderer, poolOpts...)
 	h.stats.pool = h.pool
 	if cfg.probe != nil {
 		h.mon = memory.NewMonitor(cfg.probe, cfg.monitor.interval, cfg.monitor.cpu, cfg.monitor.gpu,
 			memory.WithLogger(cfg.log), memory.WithOnLevelChange(h.stats.memoryLevel))
 		h.guard = memory.NewGuard(h.mon, append([]memory.GuardOption{
-			memory.WithEvictor(h.pool), memory.WithGuardObserver(h.stats)}, cfg.guardOpts...)...)
+			memory.WithEvictor(evictors{h.pool, h.pdf}), memory.WithGuardObserver(h.stats)}, cfg.guardOpts...)...)
 		h.mon.Start(h.runCtx)
 		if cfg.registerer != nil {
 			cfg.registerer.MustRegister(newMemoryCollector(cfg.probe, h.guard))
@@ -146,14 +149,11 @@ func (h *Host) Invoke(ctx context.Context, req *Request) (resp *Response, err er
 		return nil, Fail(CodeInvalidInput, err)
 	}
 	t0 := time.Now()
-	if req.ContentType != "" && req.ContentType != "application/octet-stream" {
-		format, err := imageio.FormatFromContentType(req.ContentType)
-		if err != nil {
-			return nil, Fail(CodeUnsupportedFormat, err)
-		}
-		if sniffed := imageio.Sniff(req.Data); sniffed != "" && sniffed != format {
-			return nil, Fail(CodeInvalidInput, fmt.Errorf("datacontenttype %s but the data is %s", req.ContentType, sniffed))
-		}
+	if err := checkContentType(req); err != nil {
+		return nil, err
+	}
+	if format, ok := document.IsDocument(req.Data); ok {
+		return h.invokeDocument(ctx, req, opts, format)
 	}
 	img, _, err := imageio.Decode(req.Data, imageio.WithMaxPixels(h.cfg.maxPixels))
 	if err != nil {
@@ -162,33 +162,99 @@ func (h *Host) Invoke(ctx context.Context, req *Request) (resp *Response, err er
 	decode := time.Since(t0)
 	h.stats.stage("decode", decode)
 
-	kinds := opts.Models()
-	names := make([]string, len(kinds))
-	for i, k := range kinds {
-		names[i] = string(k)
-	}
-	device, fallback := h.cfg.device, false
 	var need uint64
 	if h.guard != nil {
 		plan, err := function.PlanFor(img.W, img.H, opts)
 		if err != nil {
 			return nil, Fail(CodeInvalidInput, err)
 		}
-		need = h.predict(img.W, img.H, plan, opts)
-		if device, fallback, err = h.guard.Device(device, need); err != nil {
+		need = h.predict(img.W, img.H, plan, opts, 1)
+	}
+	w, err := h.reserve(ctx, need, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer w.release()
+	res, err := h.run(ctx, w.models, img, opts)
+	if err != nil {
+		return nil, err
+	}
+	res.Timings.Decode = decode
+	res.Timings.Total += decode
+	h.stats.result(&res.Timings)
+	return &Response{ID: req.ID, Result: *res, Models: w.versions, Device: w.device, Fallback: w.fallback, Text: res.Text()}, nil
+}
+
+// checkContentType refuses a content type the host does not read, or one
+// that contradicts the bytes.
+func checkContentType(req *Request) error {
+	ct := req.ContentType
+	if ct == "" || ct == "application/octet-stream" {
+		return nil
+	}
+	sniffed := imageio.Sniff(req.Data)
+	if doc, ok := document.IsDocument(req.Data); ok {
+		sniffed = doc
+	}
+	var format string
+	switch ct {
+	case "application/pdf":
+		format = "pdf"
+	default:
+		f, err := imageio.FormatFromContentType(ct)
+		if err != nil {
+			return Fail(CodeUnsupportedFormat, err)
+		}
+		format = f
+	}
+	if sniffed != "" && sniffed != format {
+		return Fail(CodeInvalidInput, fmt.Errorf("datacontenttype %s but the data is %s", ct, sniffed))
+	}
+	return nil
+}
+
+// work is what an admitted invocation holds: its slot, its memory
+// reservation and its model lease, all given back by release.
+type work struct {
+	models   function.Models
+	versions map[string]string
+	device   string
+	fallback bool
+	release  func()
+}
+
+// reserve admits an invocation needing need bytes: device choice, a
+// prediction slot, the memory guard, then the models' lease. On error
+// nothing is held.
+func (h *Host) reserve(ctx context.Context, need uint64, opts function.Options) (w *work, err error) {
+	var undo []func()
+	defer func() {
+		if err != nil {
+			for i := len(undo) - 1; i >= 0; i-- {
+				undo[i]()
+			}
+		}
+	}()
+	kinds := opts.Models()
+	names := make([]string, len(kinds))
+	for i, k := range kinds {
+		names[i] = string(k)
+	}
+	w = &work{device: h.cfg.device, versions: map[string]string{}}
+	if h.guard != nil {
+		if w.device, w.fallback, err = h.guard.Device(w.device, need); err != nil {
 			h.stats.rejected("memory")
 			return nil, Fail(CodeInsufficientMemory, err)
 		}
 	}
-
 	if err := h.admit(ctx); err != nil {
 		h.stats.rejected("slots")
 		return nil, err
 	}
-	defer func() { <-h.slots }()
+	undo = append(undo, func() { <-h.slots })
 
 	if h.guard != nil {
-		total := need + h.loadNeed(device, names)
+		total := need + h.loadNeed(w.device, names)
 		gctx, cancel := context.WithTimeout(ctx, h.cfg.queueTimeout)
 		release, err := h.guard.Admit(gctx, total)
 		cancel()
@@ -198,35 +264,31 @@ func (h *Host) Invoke(ctx context.Context, req *Request) (resp *Response, err er
 			}
 			return nil, Fail(CodeInsufficientMemory, err)
 		}
-		defer release()
+		undo = append(undo, release)
 		h.stats.predicted(need)
 		if before := h.cfg.probe.RSS(); before > 0 {
-			defer func() { h.stats.grew(h.cfg.probe.RSS(), before) }()
+			undo = append(undo, func() { h.stats.grew(h.cfg.probe.RSS(), before) })
 		}
 	}
 
-	lease, err := h.pool.Acquire(ctx, device, names...)
+	lease, err := h.pool.Acquire(ctx, w.device, names...)
 	if err != nil {
 		h.stats.rejected("lease")
 		return nil, classifyAcquire(err)
 	}
-	defer lease.Release()
-
-	models := function.Models{}
-	versions := map[string]string{}
+	undo = append(undo, lease.Release)
 	for _, k := range kinds {
 		m := lease.Get(string(k))
-		versions[string(k)] = m.Version
-		models.Set(m)
+		w.versions[string(k)] = m.Version
+		w.models.Set(m)
 	}
-	res, err := h.run(ctx, models, img, opts)
-	if err != nil {
-		return nil, err
+	w.device = lease.Device()
+	w.release = func() {
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
+		}
 	}
-	res.Timings.Decode = decode
-	res.Timings.Total += decode
-	h.stats.result(&res.Timings)
-	return &Response{ID: req.ID, Result: *res, Models: versions, Device: lease.Device(), Fallback: fallback}, nil
+	return w, nil
 }
 
 // Load memory of a model not yet loaded, when no load has been measured:
@@ -348,7 +410,20 @@ func (h *Host) Shutdown(ctx context.Context) error {
 	}
 	tctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	return h.pool.Teardown(tctx)
+	return errors.Join(h.pool.Teardown(tctx), h.pdf.Teardown(tctx))
+}
+
+// evictors evicts from each pool in turn, models first.
+type evictors []memory.Evictor
+
+func (e evictors) EvictIdle(n int) int {
+	freed := 0
+	for _, ev := range e {
+		if freed < n {
+			freed += ev.EvictIdle(n - freed)
+		}
+	}
+	return freed
 }
 
 // Logger is the host's logger, for the transports to share.
@@ -356,7 +431,7 @@ func (h *Host) Logger() *slog.Logger { return h.cfg.log }
 
 // predict is the memory one invocation of a w×h image will need, beyond
 // the models.
-func (h *Host) predict(w, ht int, plan function.Plan, o function.Options) uint64 {
+func (h *Host) predict(w, ht int, plan function.Plan, o function.Options, pages int) uint64 {
 	return h.cfg.predictor.Predict(memory.OpOCR, memory.Params{
 		ImagePixels:   int64(w) * int64(ht),
 		WorkPixels:    int64(plan.WorkW) * int64(plan.WorkH),
@@ -365,8 +440,8 @@ func (h *Host) predict(w, ht int, plan function.Plan, o function.Options) uint64
 		Classify:      o.Stages.Classify,
 		RecBatch:      o.RecBatch,
 		MaxLineWidth:  maxLineWidth(plan),
-		Pages:         1,
-		PagesPerBatch: 1,
+		Pages:         pages,
+		PagesPerBatch: pages,
 	})
 }
 

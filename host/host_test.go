@@ -64,8 +64,8 @@ func TestInvokeReadsSample(t *testing.T) {
 	if resp.ID != "r1" || resp.Device != "cpu" || len(resp.Models) != 3 {
 		t.Errorf("response metadata: id %q device %q models %v", resp.ID, resp.Device, resp.Models)
 	}
-	if !bytes.Contains([]byte(resp.Text()), []byte("quick brown dog")) {
-		t.Errorf("sample text not read: %q", resp.Text())
+	if !bytes.Contains([]byte(resp.Text), []byte("quick brown dog")) {
+		t.Errorf("sample text not read: %q", resp.Text)
 	}
 	if resp.Timings.Decode <= 0 || resp.Timings.DetInfer <= 0 || resp.Timings.Total < resp.Timings.DetInfer {
 		t.Errorf("timings not filled: %+v", resp.Timings)

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ocrhost/ocrhost/function"
+	"github.com/ocrhost/ocrhost/function/document"
 	"github.com/ocrhost/ocrhost/function/onnx"
 	"github.com/ocrhost/ocrhost/memory"
 )
@@ -27,6 +28,10 @@ type config struct {
 	monitor        monitorConfig
 	guardOpts      []memory.GuardOption
 	predictor      memory.Predictor
+	dpi            int
+	batchSize      int
+	maxPages       int
+	rendererCache  string
 	registerer     prometheus.Registerer
 	log            *slog.Logger
 }
@@ -43,6 +48,28 @@ func defaultConfig() config {
 		maxPixels:      50_000_000,
 		log:            slog.New(slog.NewTextHandler(io.Discard, nil)),
 		predictor:      memory.DefaultPredictor(),
+		dpi:            document.DefaultDPI,
+		batchSize:      10,
+		maxPages:       document.DefaultMaxPages,
+	}
+}
+
+// WithDocuments sets how multi-page documents are processed: the PDF
+// rendering resolution, pages per batch (the seed's max_batch_size,
+// default 10), the page limit, and where the PDF engine's compiled code is
+// cached (empty: compiled at each load).
+func WithDocuments(dpi, batchSize, maxPages int, cacheDir string) Option {
+	return func(c *config) {
+		if dpi > 0 {
+			c.dpi = dpi
+		}
+		if batchSize > 0 {
+			c.batchSize = batchSize
+		}
+		if maxPages > 0 {
+			c.maxPages = maxPages
+		}
+		c.rendererCache = cacheDir
 	}
 }
 

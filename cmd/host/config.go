@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
@@ -24,9 +25,17 @@ type config struct {
 	ResultSubject    string `envconfig:"RESULT_SUBJECT" default:"ocr.results" desc:"subject results go to when a request has no reply inbox"`
 	QueueGroup       string `envconfig:"QUEUE_GROUP" default:"ocrhost" desc:"NATS queue group shared by all hosts"`
 
-	JetStream  bool   `envconfig:"JETSTREAM" default:"true" desc:"also take durable jobs from the JetStream work queue (subjects ocr.jobs.>)"`
-	JSStream   string `envconfig:"JS_STREAM" default:"OCR" desc:"work-queue stream, created when missing"`
-	JSConsumer string `envconfig:"JS_CONSUMER" default:"ocr-workers" desc:"durable pull consumer shared by all hosts, created when missing"`
+	JetStream    bool          `envconfig:"JETSTREAM" default:"true" desc:"also take durable jobs from the JetStream work queue (subjects ocr.jobs.>)"`
+	JSStream     string        `envconfig:"JS_STREAM" default:"OCR" desc:"work-queue stream, created when missing"`
+	JSConsumer   string        `envconfig:"JS_CONSUMER" default:"ocr-workers" desc:"durable pull consumer shared by all hosts, created when missing"`
+	JSAckWait    time.Duration `envconfig:"JS_ACK_WAIT" default:"60s" desc:"a job unacknowledged this long (no progress signal) is redelivered"`
+	JSMaxDeliver int           `envconfig:"JS_MAX_DELIVER" default:"5" desc:"deliveries of a job before it goes to the dead-letter subject ocr.dead.>"`
+	TaskTTL      time.Duration `envconfig:"TASK_TTL" default:"24h" desc:"how long task states and kept results live"`
+
+	MaxBatchSize int    `envconfig:"MAX_BATCH_SIZE" default:"10" desc:"pages of a multi-page document rendered and recognised together"`
+	MaxPages     int    `envconfig:"MAX_PAGES" default:"500" desc:"largest document in pages (after the requested page range)"`
+	PDFDPI       int    `envconfig:"PDF_DPI" default:"170" desc:"resolution PDF pages are rendered at"`
+	PDFCacheDir  string `envconfig:"PDF_CACHE_DIR" desc:"where the PDF engine's compiled WebAssembly is cached (default: the user cache folder, ocrhost/wazero)"`
 
 	HTTPAddr     string `envconfig:"HTTP_ADDR" default:":8080" desc:"HTTP listen address (CloudEvents on /, /healthz, /readyz, /metrics); PORT, when set, wins (Knative)"`
 	MaxBodyBytes string `envconfig:"MAX_BODY_BYTES" default:"64MiB" desc:"largest HTTP request body"`
@@ -78,6 +87,18 @@ func (c config) intraOpThreads() int {
 	return max(1, runtime.GOMAXPROCS(0)/max(1, c.MaxPredictions))
 }
 
+// pdfCacheDir is where compiled pdfium is kept between runs: the first
+// compile takes seconds.
+func (c config) pdfCacheDir() string {
+	if c.PDFCacheDir != "" {
+		return c.PDFCacheDir
+	}
+	if dir, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(dir, "ocrhost", "wazero")
+	}
+	return ""
+}
+
 func (c config) validate() error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
@@ -98,6 +119,21 @@ func (c config) validate() error {
 		if d <= 0 {
 			bad("%s must be a positive duration such as 30s, is %v", name, d)
 		}
+	}
+	if c.MaxBatchSize < 1 || c.MaxBatchSize > 100 {
+		bad("OCRHOST_MAX_BATCH_SIZE must be within [1, 100], is %d", c.MaxBatchSize)
+	}
+	if c.MaxPages < 1 {
+		bad("OCRHOST_MAX_PAGES must be at least 1, is %d", c.MaxPages)
+	}
+	if c.PDFDPI < 50 || c.PDFDPI > 600 {
+		bad("OCRHOST_PDF_DPI must be within [50, 600], is %d", c.PDFDPI)
+	}
+	if c.JSMaxDeliver < 1 {
+		bad("OCRHOST_JS_MAX_DELIVER must be at least 1, is %d", c.JSMaxDeliver)
+	}
+	if c.JSAckWait < time.Second || c.TaskTTL <= 0 {
+		bad("OCRHOST_JS_ACK_WAIT must be at least 1s and OCRHOST_TASK_TTL positive")
 	}
 	if c.MaxPixels < 1 {
 		bad("OCRHOST_MAX_PIXELS must be positive, is %d", c.MaxPixels)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ocrhost/ocrhost/events"
 )
@@ -39,6 +40,10 @@ func invoke(ctx context.Context, args []string) error {
 		return err
 	}
 	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
 	failed := 0
 	for _, path := range fs.Args() {
 		data, err := os.ReadFile(path)
@@ -48,7 +53,8 @@ func invoke(ctx context.Context, args []string) error {
 		deadline := time.Now().Add(*wait)
 		for {
 			rctx, cancel := context.WithTimeout(ctx, *timeout)
-			resp, err := events.Request(rctx, nc, *subject, data, "", json.RawMessage(*options))
+			// Documents over the server's max payload go through the object store.
+			resp, err := events.RequestAuto(rctx, nc, js, *subject, data, "", json.RawMessage(*options))
 			cancel()
 			if errors.Is(err, nats.ErrNoResponders) && time.Now().Before(deadline) {
 				time.Sleep(200 * time.Millisecond)
@@ -59,19 +65,8 @@ func invoke(ctx context.Context, args []string) error {
 				fmt.Fprintf(os.Stderr, "%s: %v\n", path, err)
 				break
 			}
-			if *asJSON {
-				enc := json.NewEncoder(os.Stdout)
-				enc.SetEscapeHTML(false)
-				if err := enc.Encode(resp); err != nil {
-					return err
-				}
-			} else {
-				if fs.NArg() > 1 {
-					fmt.Printf("== %s\n", path)
-				}
-				for _, l := range resp.Lines {
-					fmt.Println(l.Text)
-				}
+			if err := printResult(path, resp, *asJSON, fs.NArg() > 1); err != nil {
+				return err
 			}
 			break
 		}

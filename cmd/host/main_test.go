@@ -137,8 +137,8 @@ func TestEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(resp.Text(), sampleWords) {
-			t.Errorf("text %q", resp.Text())
+		if !strings.Contains(resp.Text, sampleWords) {
+			t.Errorf("text %q", resp.Text)
 		}
 	})
 
@@ -340,8 +340,8 @@ func TestSIGTERMFinishesInFlightWork(t *testing.T) {
 		if err != nil {
 			t.Fatalf("in-flight request failed: %v\n%s", err, logs.String())
 		}
-		if !strings.Contains(resp.Text(), sampleWords) {
-			t.Errorf("text %q", resp.Text())
+		if !strings.Contains(resp.Text, sampleWords) {
+			t.Errorf("text %q", resp.Text)
 		}
 	case <-time.After(time.Minute):
 		t.Fatal("no answer")

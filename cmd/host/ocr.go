@@ -11,12 +11,13 @@ import (
 	"time"
 
 	"github.com/ocrhost/ocrhost/function"
-	"github.com/ocrhost/ocrhost/function/imageio"
 	"github.com/ocrhost/ocrhost/function/onnx"
+	"github.com/ocrhost/ocrhost/host"
 )
 
-// ocr runs the function in-process: load the models a call needs once,
-// then OCR each file and print its lines in reading order.
+// ocr runs the function in-process, through the same host (decoding,
+// documents, warm models) that serve uses but without NATS, and prints each
+// file's lines in reading order.
 func ocr(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("ocr", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "print the full result as JSON (lines with confidence and box, page size, timings)")
@@ -28,53 +29,41 @@ func ocr(ctx context.Context, args []string) error {
 	if fs.NArg() == 0 {
 		return errors.New("ocr: no files given")
 	}
-	opts, err := function.ParseOptions(json.RawMessage(*options), function.DefaultOptions())
-	if err != nil {
+	if _, err := function.ParseOptions(json.RawMessage(*options), function.DefaultOptions()); err != nil {
 		return err
 	}
 	lib, dir := function.LocateAssets()
 	if err := onnx.Init(lib); err != nil {
 		return err
 	}
-	var models function.Models
-	defer func() { models.Close() }()
-	files := function.DefaultModelFiles(dir)
 	var sessOpts []onnx.Option
 	if n, err := strconv.Atoi(os.Getenv("OCRHOST_INTRA_OP_THREADS")); err == nil && n > 0 {
 		sessOpts = append(sessOpts, onnx.WithThreads(n, 1))
 	}
-	for _, k := range opts.Models() {
-		m, err := function.LoadModel(k, files, sessOpts...)
+	cfg, _ := loadConfig() // only the document settings; the CLI has no other configuration
+	h, err := host.New(host.WithModelFiles(function.DefaultModelFiles(dir)), host.WithMaxPixels(*maxPixels),
+		host.WithSessionOptions(sessOpts...), host.WithMaxPredictions(1), host.WithQueueTimeout(time.Hour),
+		host.WithDocuments(cfg.PDFDPI, cfg.MaxBatchSize, cfg.MaxPages, cfg.pdfCacheDir()))
+	if err != nil {
+		return err
+	}
+	defer h.Shutdown(context.Background())
+	failed := 0
+	for _, path := range fs.Args() {
+		data, err := os.ReadFile(path)
 		if err != nil {
 			return err
 		}
-		models.Set(m)
-	}
-	failed := 0
-	for _, path := range fs.Args() {
-		res, err := ocrFile(ctx, models, path, opts, *maxPixels)
+		bar := newProgressBar(os.Stderr, path)
+		resp, err := h.Invoke(ctx, &host.Request{ID: path, Data: data, Options: json.RawMessage(*options), Progress: bar.update})
+		bar.done()
 		if err != nil {
 			failed++
 			fmt.Fprintf(os.Stderr, "%s: %v\n", path, err)
 			continue
 		}
-		if *asJSON {
-			out := struct {
-				File string `json:"file"`
-				*function.Result
-			}{path, res}
-			enc := json.NewEncoder(os.Stdout)
-			enc.SetEscapeHTML(false)
-			if err := enc.Encode(out); err != nil {
-				return err
-			}
-			continue
-		}
-		if len(fs.Args()) > 1 {
-			fmt.Printf("== %s\n", path)
-		}
-		for _, l := range res.Lines {
-			fmt.Println(l.Text)
+		if err := printResult(path, resp, *asJSON, fs.NArg() > 1); err != nil {
+			return err
 		}
 	}
 	if failed > 0 {
@@ -83,22 +72,37 @@ func ocr(ctx context.Context, args []string) error {
 	return nil
 }
 
-func ocrFile(ctx context.Context, models function.Models, path string, opts function.Options, maxPixels int64) (*function.Result, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
+// printResult prints a response as JSON or as its lines, a header per file
+// when there are several.
+func printResult(path string, resp *host.Response, asJSON, header bool) error {
+	if asJSON {
+		out := struct {
+			File string `json:"file"`
+			*host.Response
+		}{path, resp}
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetEscapeHTML(false)
+		return enc.Encode(out)
 	}
-	t0 := time.Now()
-	img, _, err := imageio.Decode(data, imageio.WithMaxPixels(maxPixels))
-	if err != nil {
-		return nil, err
+	if header {
+		fmt.Printf("== %s\n", path)
 	}
-	decode := time.Since(t0)
-	res, err := function.Run(ctx, models, img, opts)
-	if err != nil {
-		return nil, err
+	if resp.Markdown != "" {
+		fmt.Print(resp.Markdown)
+		return nil
 	}
-	res.Timings.Decode = decode
-	res.Timings.Total += decode
-	return res, nil
+	for i, p := range resp.Pages {
+		if len(resp.Pages) > 1 {
+			fmt.Printf("-- page %d\n", p.Number)
+		}
+		for _, l := range resp.Pages[i].Lines {
+			fmt.Println(l.Text)
+		}
+	}
+	if len(resp.Pages) == 0 {
+		for _, l := range resp.Lines {
+			fmt.Println(l.Text)
+		}
+	}
+	return nil
 }

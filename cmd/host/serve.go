@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -97,6 +98,7 @@ func serve(ctx context.Context, args []string) error {
 		host.WithMemoryProbe(probe.RSS),
 		host.WithRegisterer(reg),
 		host.WithLogger(log),
+		host.WithDocuments(cfg.PDFDPI, cfg.MaxBatchSize, cfg.MaxPages, cfg.pdfCacheDir()),
 	}
 	if cfg.MemoryGuard {
 		hostOpts = append(hostOpts, host.WithMemoryGuard(probe, cfg.MemoryMonitorInterval,
@@ -131,21 +133,49 @@ func serve(ctx context.Context, args []string) error {
 	}
 	defer nc.Close()
 
+	// Durable jobs: the work queue, task states and large payloads.
+	var inv events.Invoker = h
+	var jsT *events.JetStream
+	if cfg.JetStream {
+		js, err := jetstream.New(nc)
+		if err != nil {
+			return fmt.Errorf("JetStream: %w", err)
+		}
+		jsT, err = events.StartJetStream(ctx, js, h,
+			events.WithStream(cfg.JSStream, events.DefaultJobSubjects), events.WithConsumer(cfg.JSConsumer),
+			events.WithAckWait(cfg.JSAckWait), events.WithMaxDeliver(cfg.JSMaxDeliver),
+			events.WithJobResultSubject(cfg.ResultSubject), events.WithTaskTTL(cfg.TaskTTL),
+			events.WithMaxInFlight(cfg.MaxPredictions), events.WithLogger(log))
+		if err != nil {
+			return fmt.Errorf("JetStream work queue: %w", err)
+		}
+		tasksSub, err := jsT.Tasks().ServeNATS(nc, events.DefaultTaskQuerySubject, cfg.QueueGroup)
+		if err != nil {
+			return err
+		}
+		defer tasksSub.Unsubscribe()
+		// Request-reply and HTTP may carry an object-store reference too.
+		inv = jsT.Payloads().Invoker(h)
+	}
+
 	common := []events.Option{events.WithMaxInFlight(cfg.MaxInFlight), events.WithLogger(log)}
-	natsT, err := events.StartNATS(nc, h,
+	natsT, err := events.StartNATS(nc, inv,
 		events.WithRequestSubject(cfg.RequestSubject), events.WithResultSubject(cfg.ResultSubject),
 		events.WithQueueGroup(cfg.QueueGroup), common[0], common[1])
 	if err != nil {
 		return err
 	}
 	maxBody, _ := memory.ParseBytes(cfg.MaxBodyBytes)
-	httpT, err := events.NewHTTP(h, events.WithMaxBodyBytes(int64(maxBody)), common[0], common[1])
+	httpT, err := events.NewHTTP(inv, events.WithMaxBodyBytes(int64(maxBody)), common[0], common[1])
 	if err != nil {
 		return err
 	}
 
 	mux := http.NewServeMux()
 	mux.Handle("/", httpT)
+	if jsT != nil {
+		mux.Handle("GET /tasks/{id}", jsT.Tasks().Handler())
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if !h.Ready() || !nc.IsConnected() {
@@ -201,8 +231,12 @@ func serve(ctx context.Context, args []string) error {
 	grace, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
 	defer cancel()
 	var wg sync.WaitGroup
-	errs := make([]error, 4)
-	for i, stop := range []func(context.Context) error{natsT.Close, httpT.Shutdown, srv.Shutdown, h.Shutdown} {
+	stops := []func(context.Context) error{natsT.Close, httpT.Shutdown, srv.Shutdown, h.Shutdown}
+	if jsT != nil {
+		stops = append(stops, jsT.Close)
+	}
+	errs := make([]error, len(stops))
+	for i, stop := range stops {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -1,0 +1,293 @@
+package events
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Defaults of the JetStream work queue (StartJetStream).
+const (
+	// DefaultStream is the work-queue stream jobs are stored in.
+	DefaultStream = "OCR"
+	// DefaultJobSubjects are the stream's subjects: a job for subject
+	// "ocr.jobs.<anything>" is queued.
+	DefaultJobSubjects = "ocr.jobs.>"
+	// DefaultConsumer is the durable pull consumer all hosts share.
+	DefaultConsumer = "ocr-workers"
+	// DefaultJSMaxInFlight is the jobs one host runs at once.
+	DefaultJSMaxInFlight = 2
+	// DefaultAckWait is how long a job may go without an ack or a
+	// progress signal before JetStream hands it to another worker.
+	DefaultAckWait = 60 * time.Second
+	// DefaultMaxDeliver bounds the deliveries of one job.
+	DefaultMaxDeliver = 5
+	// DefaultMaxAckPending bounds the jobs delivered and not yet acked,
+	// over all hosts (JetStream's own default).
+	DefaultMaxAckPending = 1000
+	// DefaultRetryDelay is the redelivery delay after the first busy or
+	// insufficient_memory failure; it doubles with each delivery.
+	DefaultRetryDelay = time.Second
+	// DefaultMaxRetryDelay caps the redelivery delay.
+	DefaultMaxRetryDelay = 30 * time.Second
+	// DefaultDeadLetterPrefix starts the subject of dead letters:
+	// "ocr.dead.<subject tail>".
+	DefaultDeadLetterPrefix = "ocr.dead"
+	// DefaultDeadLetterStream keeps the dead letters.
+	DefaultDeadLetterStream = "OCR_DEAD"
+	// DefaultDeadLetterMaxAge is how long dead letters are kept.
+	DefaultDeadLetterMaxAge = 7 * 24 * time.Hour
+	// DefaultCancelSubject is the core NATS subject cancel events are
+	// served on, in queue group DefaultQueueGroup.
+	DefaultCancelSubject = "ocr.tasks.cancel"
+)
+
+// Defaults of the task and payload stores.
+const (
+	// DefaultTaskBucket is the KV bucket of task states.
+	DefaultTaskBucket = "ocr-tasks"
+	// DefaultTaskTTL is how long a task state (and a result kept in the
+	// result bucket) outlives its last change.
+	DefaultTaskTTL = 24 * time.Hour
+	// DefaultResultBucket is the Object Store bucket of results too large
+	// for the task bucket.
+	DefaultResultBucket = "ocr-results"
+	// DefaultPayloadBucket is the Object Store bucket of documents too
+	// large for a message.
+	DefaultPayloadBucket = "ocr-payloads"
+	// DefaultPayloadTTL is how long an uploaded document is kept at most.
+	DefaultPayloadTTL = time.Hour
+)
+
+// storeConfig names the KV and Object Store buckets; each user reads the
+// fields it needs.
+type storeConfig struct {
+	taskBucket    string
+	taskTTL       time.Duration
+	resultBucket  string
+	payloadBucket string
+	payloadTTL    time.Duration
+}
+
+func defaultStores() storeConfig {
+	return storeConfig{
+		taskBucket:    DefaultTaskBucket,
+		taskTTL:       DefaultTaskTTL,
+		resultBucket:  DefaultResultBucket,
+		payloadBucket: DefaultPayloadBucket,
+		payloadTTL:    DefaultPayloadTTL,
+	}
+}
+
+func (c *storeConfig) validate() error {
+	if c.taskBucket == "" || c.resultBucket == "" || c.payloadBucket == "" {
+		return fmt.Errorf("%w: empty bucket name", ErrInvalidOption)
+	}
+	if c.taskTTL <= 0 || c.payloadTTL <= 0 {
+		return fmt.Errorf("%w: bucket TTL must be positive", ErrInvalidOption)
+	}
+	return nil
+}
+
+// StoreOption names a bucket or sets its TTL. OpenTaskStore,
+// OpenPayloadStore, SubmitJob, RequestAuto and StartJetStream take them.
+type StoreOption func(*storeConfig)
+
+func (o StoreOption) applyJS(c *jsConfig) { o(&c.stores) }
+
+func storeOptions(opts []StoreOption) (storeConfig, error) {
+	c := defaultStores()
+	for _, o := range opts {
+		o(&c)
+	}
+	return c, c.validate()
+}
+
+// WithTaskBucket names the KV bucket of task states (default
+// DefaultTaskBucket).
+func WithTaskBucket(name string) StoreOption { return func(c *storeConfig) { c.taskBucket = name } }
+
+// WithTaskTTL sets how long a task state lives after its last change
+// (default DefaultTaskTTL); large results live as long.
+func WithTaskTTL(d time.Duration) StoreOption { return func(c *storeConfig) { c.taskTTL = d } }
+
+// WithResultBucket names the Object Store bucket of large results (default
+// DefaultResultBucket).
+func WithResultBucket(name string) StoreOption {
+	return func(c *storeConfig) { c.resultBucket = name }
+}
+
+// WithPayloadBucket names the Object Store bucket of large documents
+// (default DefaultPayloadBucket).
+func WithPayloadBucket(name string) StoreOption {
+	return func(c *storeConfig) { c.payloadBucket = name }
+}
+
+// WithPayloadTTL sets how long an uploaded document is kept at most
+// (default DefaultPayloadTTL).
+func WithPayloadTTL(d time.Duration) StoreOption { return func(c *storeConfig) { c.payloadTTL = d } }
+
+// jsConfig configures the JetStream work queue.
+type jsConfig struct {
+	common
+	stores        storeConfig
+	stream        string
+	subjects      []string
+	consumer      string
+	ackWait       time.Duration
+	maxDeliver    int
+	backOff       []time.Duration
+	maxAckPending int
+	retryDelay    time.Duration
+	maxRetryDelay time.Duration
+	resultSubject string
+	deadPrefix    string
+	deadStream    string
+	cancelSubject string
+	cancelQueue   string
+}
+
+func defaultJS() jsConfig {
+	c := jsConfig{
+		common:        defaultCommon(),
+		stores:        defaultStores(),
+		stream:        DefaultStream,
+		subjects:      []string{DefaultJobSubjects},
+		consumer:      DefaultConsumer,
+		ackWait:       DefaultAckWait,
+		maxDeliver:    DefaultMaxDeliver,
+		maxAckPending: DefaultMaxAckPending,
+		retryDelay:    DefaultRetryDelay,
+		maxRetryDelay: DefaultMaxRetryDelay,
+		resultSubject: DefaultResultSubject,
+		deadPrefix:    DefaultDeadLetterPrefix,
+		deadStream:    DefaultDeadLetterStream,
+		cancelSubject: DefaultCancelSubject,
+		cancelQueue:   DefaultQueueGroup,
+	}
+	c.maxInFlight = DefaultJSMaxInFlight
+	return c
+}
+
+func (c *jsConfig) validate() error {
+	if err := c.common.validate(); err != nil {
+		return err
+	}
+	if err := c.stores.validate(); err != nil {
+		return err
+	}
+	switch {
+	case c.stream == "" || c.consumer == "" || len(c.subjects) == 0 || slices.Contains(c.subjects, ""):
+		return fmt.Errorf("%w: empty stream, consumer or job subject", ErrInvalidOption)
+	case c.ackWait <= 0:
+		return fmt.Errorf("%w: ack wait %v", ErrInvalidOption, c.ackWait)
+	case c.maxDeliver < 1:
+		return fmt.Errorf("%w: max deliver %d < 1", ErrInvalidOption, c.maxDeliver)
+	case c.maxAckPending < c.maxInFlight:
+		return fmt.Errorf("%w: max ack pending %d < max in flight %d", ErrInvalidOption, c.maxAckPending, c.maxInFlight)
+	case c.retryDelay <= 0 || c.maxRetryDelay < c.retryDelay:
+		return fmt.Errorf("%w: retry delay %v up to %v", ErrInvalidOption, c.retryDelay, c.maxRetryDelay)
+	case slices.ContainsFunc(c.backOff, func(d time.Duration) bool { return d <= 0 }):
+		return fmt.Errorf("%w: back-off %v has a non-positive step", ErrInvalidOption, c.backOff)
+	case c.resultSubject == "" || strings.ContainsAny(c.resultSubject, "*>"):
+		return fmt.Errorf("%w: result subject %q", ErrInvalidOption, c.resultSubject)
+	case c.deadPrefix == "" || strings.ContainsAny(c.deadPrefix, "*>"):
+		return fmt.Errorf("%w: dead-letter prefix %q", ErrInvalidOption, c.deadPrefix)
+	case c.cancelSubject == "":
+		return fmt.Errorf("%w: empty cancel subject", ErrInvalidOption)
+	}
+	// A result, dead letter or cancel event captured by the job stream
+	// would come back as a job.
+	for _, s := range c.subjects {
+		for _, other := range []string{c.resultSubject, c.deadPrefix + ".>", c.cancelSubject} {
+			if subjectsOverlap(s, other) {
+				return fmt.Errorf("%w: subject %q overlaps the job subjects %q", ErrInvalidOption, other, s)
+			}
+		}
+	}
+	return nil
+}
+
+// subjectsOverlap reports whether some subject matches both patterns.
+func subjectsOverlap(a, b string) bool {
+	ta, tb := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < len(ta) && i < len(tb); i++ {
+		if ta[i] == ">" || tb[i] == ">" {
+			return true
+		}
+		if ta[i] != "*" && tb[i] != "*" && ta[i] != tb[i] {
+			return false
+		}
+	}
+	return len(ta) == len(tb)
+}
+
+// JSOption configures StartJetStream. WithSource, WithMaxInFlight (default
+// DefaultJSMaxInFlight here), WithLogger and the StoreOptions apply too.
+type JSOption interface{ applyJS(*jsConfig) }
+
+func (o Option) applyJS(c *jsConfig) { o(&c.common) }
+
+type jsOption func(*jsConfig)
+
+func (o jsOption) applyJS(c *jsConfig) { o(c) }
+
+// WithStream names the work-queue stream and its subjects (default
+// DefaultStream on DefaultJobSubjects).
+func WithStream(name string, subjects ...string) JSOption {
+	return jsOption(func(c *jsConfig) { c.stream, c.subjects = name, subjects })
+}
+
+// WithConsumer names the durable consumer the hosts share (default
+// DefaultConsumer).
+func WithConsumer(name string) JSOption { return jsOption(func(c *jsConfig) { c.consumer = name }) }
+
+// WithAckWait sets the consumer's AckWait (default DefaultAckWait).
+func WithAckWait(d time.Duration) JSOption { return jsOption(func(c *jsConfig) { c.ackWait = d }) }
+
+// WithMaxDeliver bounds the deliveries of a job before it is dead-lettered
+// (default DefaultMaxDeliver).
+func WithMaxDeliver(n int) JSOption { return jsOption(func(c *jsConfig) { c.maxDeliver = n }) }
+
+// WithBackOff sets the consumer's BackOff: the ack wait of the n-th
+// delivery is steps[n-1] (the last step repeating) instead of AckWait, so
+// that the jobs of a worker that died come back later each time (default
+// none).
+func WithBackOff(steps ...time.Duration) JSOption {
+	return jsOption(func(c *jsConfig) { c.backOff = steps })
+}
+
+// WithMaxAckPending sets the consumer's MaxAckPending (default
+// DefaultMaxAckPending).
+func WithMaxAckPending(n int) JSOption {
+	return jsOption(func(c *jsConfig) { c.maxAckPending = n })
+}
+
+// WithRetryDelay sets the redelivery delay after a busy or
+// insufficient_memory failure: first after the first delivery, doubling
+// with each delivery up to most (defaults DefaultRetryDelay and
+// DefaultMaxRetryDelay).
+func WithRetryDelay(first, most time.Duration) JSOption {
+	return jsOption(func(c *jsConfig) { c.retryDelay, c.maxRetryDelay = first, most })
+}
+
+// WithJobResultSubject sets the subject results and failures of jobs are
+// published on (default DefaultResultSubject).
+func WithJobResultSubject(subject string) JSOption {
+	return jsOption(func(c *jsConfig) { c.resultSubject = subject })
+}
+
+// WithDeadLetter sets the prefix of dead-letter subjects and the stream
+// created to keep them (defaults DefaultDeadLetterPrefix and
+// DefaultDeadLetterStream); stream "" creates none, for deployments that
+// capture the subjects themselves.
+func WithDeadLetter(prefix, stream string) JSOption {
+	return jsOption(func(c *jsConfig) { c.deadPrefix, c.deadStream = prefix, stream })
+}
+
+// WithCancelSubject sets the subject and queue group cancel events are
+// served on (defaults DefaultCancelSubject and DefaultQueueGroup).
+func WithCancelSubject(subject, queue string) JSOption {
+	return jsOption(func(c *jsConfig) { c.cancelSubject, c.cancelQueue = subject, queue })
+}

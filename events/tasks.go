@@ -1,0 +1,566 @@
+package events
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ocrhost/ocrhost/host"
+)
+
+// TypeCancel is the type of an event asking to cancel a task; its data is
+// {"id": "<task id>"}.
+const TypeCancel = "com.ocrhost.ocr.cancel"
+
+const (
+	// DefaultTaskQuerySubject is the subject TaskStore.ServeNATS answers
+	// task queries on; the request's data is the task id.
+	DefaultTaskQuerySubject = "ocr.tasks.get"
+	// TaskCancelledSubject carries, as plain data, the id of each task
+	// TaskStore.Cancel has marked cancelled, so that the worker running it,
+	// on whichever host, cancels the invocation.
+	TaskCancelledSubject = "ocr.tasks.cancelled"
+)
+
+const (
+	// maxInlineResult is the largest result kept in the task's KV entry;
+	// larger ones go to the result bucket.
+	maxInlineResult = 512 << 10
+	// maxHistory bounds a task's transitions; the oldest are dropped.
+	maxHistory = 64
+	// casAttempts bounds the read-modify-write rounds of one change that
+	// keeps losing to concurrent writers.
+	casAttempts = 16
+	// queryTimeout bounds the store access of one NATS task query.
+	queryTimeout = 5 * time.Second
+)
+
+// Error headers of NATS replies, as nats.go/micro writes them.
+const (
+	headerServiceError     = "Nats-Service-Error"
+	headerServiceErrorCode = "Nats-Service-Error-Code"
+)
+
+var (
+	// ErrTaskNotFound: no task has this id (never seen, or expired).
+	ErrTaskNotFound = errors.New("task not found")
+	// ErrTaskFinished: the task completed or failed; it cannot be cancelled.
+	ErrTaskFinished = errors.New("task already finished")
+	// ErrInvalidTaskID: an empty task id.
+	ErrInvalidTaskID = errors.New("invalid task id")
+	// ErrTaskConflict: a task change kept losing to concurrent changes.
+	ErrTaskConflict = errors.New("task changed concurrently")
+	// ErrNoResult: the task holds no result (it is not completed).
+	ErrNoResult = errors.New("task has no result")
+	// ErrTaskRequest: a task query or cancel answered with another error.
+	ErrTaskRequest = errors.New("task request failed")
+)
+
+// TaskState is where a task stands.
+type TaskState string
+
+// Task states. A task goes pending (submitted) → processing (a worker runs
+// it) → completed or failed; a busy or insufficient_memory failure makes it
+// retried until the next delivery makes it processing again. Cancelled
+// ends a pending, processing or retried task. Completed, failed and
+// cancelled are final: a redelivered job of a final task does not run.
+const (
+	TaskPending    TaskState = "pending"
+	TaskProcessing TaskState = "processing"
+	TaskRetried    TaskState = "retried"
+	TaskCompleted  TaskState = "completed"
+	TaskFailed     TaskState = "failed"
+	TaskCancelled  TaskState = "cancelled"
+)
+
+// Final reports whether the task will not change any more.
+func (s TaskState) Final() bool {
+	return s == TaskCompleted || s == TaskFailed || s == TaskCancelled
+}
+
+// Task is the state of one job, keyed by its request event's id.
+type Task struct {
+	ID    string    `json:"id"`
+	State TaskState `json:"state"`
+	// Subject is the subject the job was queued on.
+	Subject string    `json:"subject,omitempty"`
+	Created time.Time `json:"created"`
+	Updated time.Time `json:"updated"`
+	// Attempts counts the deliveries run, i.e. not skipped because the
+	// task was final already.
+	Attempts int `json:"attempts"`
+	// Failure is the last failure: the final one of a failed task, the
+	// retryable one of a retried task.
+	Failure *TaskFailure `json:"failure,omitempty"`
+	// Result is a completed task's host.Response JSON, or absent when it
+	// was too large for the task bucket and ResultRef names its object.
+	Result    json.RawMessage `json:"result,omitempty"`
+	ResultRef *ObjectRef      `json:"result_ref,omitempty"`
+	// History lists the state changes, oldest first (at most 64).
+	History []Transition `json:"history"`
+}
+
+// TaskFailure is a failure recorded in a task.
+type TaskFailure struct {
+	Code    host.Code `json:"code"`
+	Message string    `json:"message"`
+}
+
+// Transition is one state change of a task.
+type Transition struct {
+	State TaskState `json:"state"`
+	At    time.Time `json:"at"`
+	// Code is the failure that caused a retried or failed state.
+	Code host.Code `json:"code,omitempty"`
+}
+
+// to moves t to state at now, recording the failure's code when there is one.
+func (t *Task) to(state TaskState, f *TaskFailure, now time.Time) {
+	if t.Created.IsZero() {
+		t.Created = now
+	}
+	t.State, t.Updated = state, now
+	tr := Transition{State: state, At: now}
+	if f != nil {
+		tr.Code = f.Code
+	}
+	t.History = append(t.History, tr)
+	if n := len(t.History) - maxHistory; n > 0 {
+		t.History = append(t.History[:0], t.History[n:]...)
+	}
+}
+
+func taskFailureOf(f *host.Failure) *TaskFailure {
+	return &TaskFailure{Code: f.Code, Message: f.Message}
+}
+
+// taskKey maps a task id to a KV key. KV keys allow only some characters,
+// while a CloudEvent id may hold any; ids made of letters, digits, '-' and
+// '_' are used as they are, others are base64url-encoded behind '=', which
+// a plain key never contains.
+func taskKey(id string) string {
+	for _, c := range []byte(id) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return "=" + base64.RawURLEncoding.EncodeToString([]byte(id))
+		}
+	}
+	return id
+}
+
+// recordPending writes a submitted job's task unless one exists already.
+func recordPending(ctx context.Context, kv jetstream.KeyValue, id, subject string) error {
+	t := Task{ID: id, Subject: subject}
+	t.to(TaskPending, nil, time.Now().UTC())
+	b, err := json.Marshal(t)
+	if err != nil {
+		return fmt.Errorf("encoding task %s: %w", id, err)
+	}
+	if _, err := kv.Create(ctx, taskKey(id), b); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
+		return fmt.Errorf("recording task %s: %w", id, err)
+	}
+	return nil
+}
+
+// TaskStore keeps task states in a KV bucket whose entries expire the TTL
+// after their last change, and results over 512 KiB (or over what a
+// message can hold) in an Object Store bucket with the same TTL.
+type TaskStore struct {
+	kv           jetstream.KeyValue
+	results      jetstream.ObjectStore
+	resultBucket string
+	nc           *nats.Conn
+	// inlineMax is the largest result kept in the KV entry.
+	inlineMax int
+}
+
+// OpenTaskStore creates or updates the task bucket and the result bucket
+// (WithTaskBucket, WithTaskTTL, WithResultBucket) and returns the store.
+func OpenTaskStore(ctx context.Context, js jetstream.JetStream, opts ...StoreOption) (*TaskStore, error) {
+	cfg, err := storeOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	return openTaskStore(ctx, js, cfg)
+}
+
+func openTaskStore(ctx context.Context, js jetstream.JetStream, cfg storeConfig) (*TaskStore, error) {
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      cfg.taskBucket,
+		Description: "ocrhost: job task states",
+		History:     1,
+		TTL:         cfg.taskTTL,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("task bucket %q: %w", cfg.taskBucket, err)
+	}
+	obs, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+		Bucket:      cfg.resultBucket,
+		Description: "ocrhost: job results too large for the task bucket",
+		TTL:         cfg.taskTTL,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("result bucket %q: %w", cfg.resultBucket, err)
+	}
+	return &TaskStore{
+		kv:           kv,
+		results:      obs,
+		resultBucket: cfg.resultBucket,
+		nc:           js.Conn(),
+		// The task's other fields need room too.
+		inlineMax: int(min(maxInlineResult, js.Conn().MaxPayload()-2*payloadHeadroom)),
+	}, nil
+}
+
+// Get returns the task with this id, or ErrTaskNotFound.
+func (s *TaskStore) Get(ctx context.Context, id string) (Task, error) {
+	if id == "" {
+		return Task{}, ErrInvalidTaskID
+	}
+	t, _, err := s.read(ctx, id)
+	return t, err
+}
+
+// read returns the task and its revision.
+func (s *TaskStore) read(ctx context.Context, id string) (Task, uint64, error) {
+	e, err := s.kv.Get(ctx, taskKey(id))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return Task{}, 0, fmt.Errorf("%w: %q", ErrTaskNotFound, id)
+	}
+	if err != nil {
+		return Task{}, 0, fmt.Errorf("reading task %q: %w", id, err)
+	}
+	var t Task
+	if err := json.Unmarshal(e.Value(), &t); err != nil {
+		return Task{}, 0, fmt.Errorf("decoding task %q: %w", id, err)
+	}
+	return t, e.Revision(), nil
+}
+
+// change applies fn to the task (a new one when none exists) and writes
+// the result unless fn declines, retrying when another writer came first.
+// It returns the task as written or as fn left it, and whether it wrote.
+func (s *TaskStore) change(ctx context.Context, id string, fn func(t *Task) (bool, error)) (Task, bool, error) {
+	key := taskKey(id)
+	for range casAttempts {
+		t, rev, err := s.read(ctx, id)
+		if err != nil && !errors.Is(err, ErrTaskNotFound) {
+			return t, false, err
+		}
+		if rev == 0 {
+			t = Task{ID: id}
+		}
+		write, err := fn(&t)
+		if err != nil || !write {
+			return t, false, err
+		}
+		b, err := json.Marshal(t)
+		if err != nil {
+			return t, false, fmt.Errorf("encoding task %q: %w", id, err)
+		}
+		if rev == 0 {
+			_, err = s.kv.Create(ctx, key, b)
+		} else {
+			_, err = s.kv.Update(ctx, key, b, rev)
+		}
+		if err == nil {
+			return t, true, nil
+		}
+		if !errors.Is(err, jetstream.ErrKeyExists) && !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+			return t, false, fmt.Errorf("writing task %q: %w", id, err)
+		}
+	}
+	return Task{}, false, fmt.Errorf("%w: %q", ErrTaskConflict, id)
+}
+
+// start marks the task processing for one more attempt, unless it is
+// final; the caller reads the returned state.
+func (s *TaskStore) start(ctx context.Context, id, subject string) (Task, error) {
+	t, _, err := s.change(ctx, id, func(t *Task) (bool, error) {
+		if t.State.Final() {
+			return false, nil
+		}
+		if t.Subject == "" {
+			t.Subject = subject
+		}
+		t.Attempts++
+		t.to(TaskProcessing, nil, time.Now().UTC())
+		return true, nil
+	})
+	return t, err
+}
+
+// retry marks a task retried after a retryable failure, unless it is final.
+func (s *TaskStore) retry(ctx context.Context, id string, f *host.Failure) (Task, error) {
+	t, _, err := s.change(ctx, id, func(t *Task) (bool, error) {
+		if t.State.Final() {
+			return false, nil
+		}
+		t.Failure = taskFailureOf(f)
+		t.to(TaskRetried, t.Failure, time.Now().UTC())
+		return true, nil
+	})
+	return t, err
+}
+
+// fail marks a task failed for good, unless it is final already; the
+// returned bool tells whether this call did.
+func (s *TaskStore) fail(ctx context.Context, id string, f *host.Failure) (Task, bool, error) {
+	return s.change(ctx, id, func(t *Task) (bool, error) {
+		if t.State.Final() {
+			return false, nil
+		}
+		t.Failure = taskFailureOf(f)
+		t.to(TaskFailed, t.Failure, time.Now().UTC())
+		return true, nil
+	})
+}
+
+// complete marks a task completed with its result, unless it is final
+// already (cancelled meanwhile, or completed by a redelivered copy); the
+// returned bool tells whether this call did.
+func (s *TaskStore) complete(ctx context.Context, id string, result json.RawMessage) (Task, bool, error) {
+	var ref *ObjectRef
+	if len(result) > s.inlineMax {
+		meta := jetstream.ObjectMeta{
+			// A unique name: a concurrent attempt may store its own copy.
+			Name: taskKey(id) + "." + uuid.NewString(),
+			Opts: &jetstream.ObjectMetaOptions{ChunkSize: chunkSize(s.nc.MaxPayload())},
+		}
+		if _, err := s.results.Put(ctx, meta, bytes.NewReader(result)); err != nil {
+			return Task{}, false, fmt.Errorf("storing the result of task %q: %w", id, err)
+		}
+		ref = &ObjectRef{Bucket: s.resultBucket, Name: meta.Name, ContentType: mediaJSON}
+	}
+	t, wrote, err := s.change(ctx, id, func(t *Task) (bool, error) {
+		if t.State.Final() {
+			return false, nil
+		}
+		t.Failure = nil
+		if ref != nil {
+			t.ResultRef = ref
+		} else {
+			t.Result = result
+		}
+		t.to(TaskCompleted, nil, time.Now().UTC())
+		return true, nil
+	})
+	if !wrote && ref != nil {
+		_ = s.results.Delete(context.WithoutCancel(ctx), ref.Name)
+	}
+	return t, wrote, err
+}
+
+// Cancel marks a pending, processing or retried task cancelled and tells
+// the workers on TaskCancelledSubject, so that a running invocation is
+// cancelled; a job not yet fetched is acked without running when it is.
+// An unknown id is recorded cancelled, since the cancel may overtake its
+// job. A cancelled task is returned as it is; a completed or failed one
+// with ErrTaskFinished.
+func (s *TaskStore) Cancel(ctx context.Context, id string) (Task, error) {
+	if id == "" {
+		return Task{}, ErrInvalidTaskID
+	}
+	t, wrote, err := s.change(ctx, id, func(t *Task) (bool, error) {
+		switch t.State {
+		case TaskCancelled:
+			return false, nil
+		case TaskCompleted, TaskFailed:
+			return false, fmt.Errorf("%w: %q is %s", ErrTaskFinished, id, t.State)
+		}
+		t.to(TaskCancelled, nil, time.Now().UTC())
+		return true, nil
+	})
+	if wrote {
+		if perr := s.nc.Publish(TaskCancelledSubject, []byte(id)); perr != nil {
+			return t, fmt.Errorf("task %q cancelled, but running workers were not told: %w", id, perr)
+		}
+	}
+	return t, err
+}
+
+// Result returns a completed task's result, reading it from the result
+// bucket when the task holds a reference.
+func (s *TaskStore) Result(ctx context.Context, t Task) (json.RawMessage, error) {
+	switch {
+	case t.ResultRef != nil:
+		b, err := s.results.GetBytes(ctx, t.ResultRef.Name)
+		if err != nil {
+			return nil, fmt.Errorf("reading the result of task %q: %w", t.ID, err)
+		}
+		return b, nil
+	case len(t.Result) > 0:
+		return t.Result, nil
+	}
+	return nil, fmt.Errorf("%w: %q is %s", ErrNoResult, t.ID, t.State)
+}
+
+// taskStatus is the HTTP status (and NATS error code) of a task error.
+func taskStatus(err error) int {
+	switch {
+	case errors.Is(err, ErrTaskNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, ErrTaskFinished):
+		return http.StatusConflict
+	case errors.Is(err, ErrInvalidTaskID), errors.Is(err, ErrNotCloudEvent),
+		errors.Is(err, ErrInvalidEvent), errors.Is(err, ErrInvalidData):
+		return http.StatusBadRequest
+	}
+	return http.StatusInternalServerError
+}
+
+// Handler serves GET /tasks/{id}: the Task as JSON, with a result kept in
+// the result bucket read into "result"; 404 for an unknown id. Mount it on
+// "/tasks/".
+func (s *TaskStore) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /tasks/{id}", s.serveTask)
+	return mux
+}
+
+func (s *TaskStore) serveTask(w http.ResponseWriter, r *http.Request) {
+	t, err := s.Get(r.Context(), r.PathValue("id"))
+	if err == nil && t.ResultRef != nil {
+		t.Result, err = s.Result(r.Context(), t)
+	}
+	w.Header().Set("Content-Type", mediaJSON)
+	if err != nil {
+		w.WriteHeader(taskStatus(err))
+		_ = json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
+		return
+	}
+	_ = json.NewEncoder(w).Encode(t)
+}
+
+// ServeNATS answers task queries on subject (DefaultTaskQuerySubject) in
+// queue group queue ("" for none): the request's data is a task id, the
+// reply the Task as JSON, or, as nats.go/micro does, empty data with
+// headers Nats-Service-Error and Nats-Service-Error-Code (404 unknown, 400
+// empty id, 500). A result in the result bucket stays a reference here, as
+// it may not fit a message. Unsubscribe to stop.
+func (s *TaskStore) ServeNATS(nc *nats.Conn, subject, queue string) (*nats.Subscription, error) {
+	sub, err := nc.QueueSubscribe(subject, queue, func(m *nats.Msg) {
+		if m.Reply == "" {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), queryTimeout)
+		defer cancel()
+		t, err := s.Get(ctx, strings.TrimSpace(string(m.Data)))
+		replyTask(m, t, err)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("subscribing to %q: %w", subject, err)
+	}
+	return sub, nil
+}
+
+// replyTask answers m with t, and err in the error headers; t is left out
+// when there is none.
+func replyTask(m *nats.Msg, t Task, err error) {
+	rep := nats.NewMsg(m.Reply)
+	if t.ID != "" {
+		rep.Data, _ = json.Marshal(t) // plain data always marshals
+		rep.Header.Set(natsContentType, mediaJSON)
+	}
+	if err != nil {
+		rep.Header.Set(headerServiceError, err.Error())
+		rep.Header.Set(headerServiceErrorCode, strconv.Itoa(taskStatus(err)))
+	}
+	_ = m.RespondMsg(rep)
+}
+
+// QueryTask asks the task query responder on subject for a task.
+func QueryTask(ctx context.Context, nc *nats.Conn, subject, id string) (Task, error) {
+	msg := nats.NewMsg(subject)
+	msg.Data = []byte(id)
+	rep, err := nc.RequestMsgWithContext(ctx, msg)
+	if err != nil {
+		return Task{}, fmt.Errorf("querying task %q on %q: %w", id, subject, err)
+	}
+	return taskFromReply(rep)
+}
+
+// CancelTask sends a cancel event for a task to the cancel responder on
+// subject (DefaultCancelSubject) and returns the task as it then is;
+// ErrTaskFinished when it completed or failed first.
+func CancelTask(ctx context.Context, nc *nats.Conn, subject, id string) (Task, error) {
+	data, err := json.Marshal(cancelData{ID: id})
+	if err != nil {
+		return Task{}, fmt.Errorf("%w: %w", ErrInvalidTaskID, err)
+	}
+	e := event.New()
+	e.SetID(uuid.NewString())
+	e.SetSource(ClientSource)
+	e.SetType(TypeCancel)
+	e.SetTime(time.Now())
+	e.SetDataContentType(mediaJSON)
+	e.DataEncoded = data
+	msg, err := encodeNATS(ctx, &e, false)
+	if err != nil {
+		return Task{}, fmt.Errorf("encoding cancel: %w", err)
+	}
+	msg.Subject = subject
+	rep, err := nc.RequestMsgWithContext(ctx, msg)
+	if err != nil {
+		return Task{}, fmt.Errorf("cancelling task %q on %q: %w", id, subject, err)
+	}
+	return taskFromReply(rep)
+}
+
+func taskFromReply(rep *nats.Msg) (Task, error) {
+	var t Task
+	if len(rep.Data) > 0 {
+		if err := json.Unmarshal(rep.Data, &t); err != nil {
+			return Task{}, fmt.Errorf("%w: %w", ErrUnexpectedReply, err)
+		}
+	}
+	code := rep.Header.Get(headerServiceErrorCode)
+	if code == "" {
+		return t, nil
+	}
+	cause := ErrTaskRequest
+	switch code {
+	case strconv.Itoa(http.StatusNotFound):
+		cause = ErrTaskNotFound
+	case strconv.Itoa(http.StatusConflict):
+		cause = ErrTaskFinished
+	}
+	return t, fmt.Errorf("%w: %s %s", cause, code, rep.Header.Get(headerServiceError))
+}
+
+// cancelData is the data of a TypeCancel event.
+type cancelData struct {
+	ID string `json:"id"`
+}
+
+// cancelID reads the task id of a cancel event.
+func cancelID(e *event.Event) (string, error) {
+	if e.Type() != TypeCancel {
+		return "", fmt.Errorf("%w: type %q, want %q", ErrInvalidEvent, e.Type(), TypeCancel)
+	}
+	var d cancelData
+	dec := json.NewDecoder(bytes.NewReader(e.Data()))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&d); err != nil {
+		return "", fmt.Errorf("%w: cancel data: %w", ErrInvalidData, err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("%w: trailing data after the JSON object", ErrInvalidData)
+	}
+	if d.ID == "" {
+		return "", fmt.Errorf("%w: empty \"id\"", ErrInvalidTaskID)
+	}
+	return d.ID, nil
+}

@@ -1,0 +1,151 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ocrhost/ocrhost/function"
+	"github.com/ocrhost/ocrhost/function/document"
+	"github.com/ocrhost/ocrhost/function/imageio"
+	"github.com/ocrhost/ocrhost/warmpool"
+)
+
+// The PDF engine is pooled like a model: loaded on first use, shared,
+// unloaded when idle.
+const rendererModel = "pdfium"
+
+func (h *Host) loadRenderer(ctx context.Context, _ warmpool.Key) (*document.Renderer, error) {
+	var opts []document.RendererOption
+	if h.cfg.rendererCache != "" {
+		opts = append(opts, document.WithCompilationCacheDir(h.cfg.rendererCache))
+	}
+	r, err := document.NewRenderer(ctx, opts...)
+	if err != nil {
+		return nil, err
+	}
+	h.cfg.log.Info("PDF engine loaded")
+	return r, nil
+}
+
+func (h *Host) closeRenderer(_ warmpool.Key, r *document.Renderer) error {
+	h.cfg.log.Info("PDF engine unloaded")
+	return r.Close()
+}
+
+// a4 is the page size a document's need is predicted at before its first
+// page is rendered: A4 at the rendering resolution.
+func a4(dpi int) (int, int) { return 827 * dpi / 100, 1169 * dpi / 100 }
+
+// invokeDocument OCRs a multi-page document page by page, rendering and
+// recognising at most a batch of pages at a time, so memory does not grow
+// with the page count; req.Progress hears after each batch.
+func (h *Host) invokeDocument(ctx context.Context, req *Request, opts function.Options, format string) (*Response, error) {
+	d := opts.Document
+	if d.DPI == 0 {
+		d.DPI = h.cfg.dpi
+	}
+	if d.BatchSize == 0 {
+		d.BatchSize = h.cfg.batchSize
+	}
+	var need uint64
+	if h.guard != nil {
+		w, ht := a4(d.DPI)
+		plan, err := function.PlanFor(w, ht, opts)
+		if err != nil {
+			return nil, Fail(CodeInvalidInput, err)
+		}
+		need = h.predict(w, ht, plan, opts, d.BatchSize)
+	}
+	w, err := h.reserve(ctx, need, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer w.release()
+	var renderer *document.Renderer
+	if format == "pdf" {
+		lease, err := h.pdf.Acquire(ctx, "cpu", rendererModel)
+		if err != nil {
+			h.stats.rejected("lease")
+			return nil, classifyAcquire(err)
+		}
+		defer lease.Release()
+		renderer = lease.Get(rendererModel)
+	}
+
+	resp := &Response{ID: req.ID, Models: w.versions, Device: w.device, Fallback: w.fallback}
+	var text, md strings.Builder
+	done := 0
+	err = document.Pages(ctx, renderer, req.Data, format, document.Options{
+		DPI: d.DPI, FirstPage: d.FirstPage, LastPage: d.LastPage, MaxPages: h.cfg.maxPages, MaxPixels: h.cfg.maxPixels,
+	}, d.BatchSize, func(batch []document.Page, total int) error {
+		for _, p := range batch {
+			res, err := h.run(ctx, w.models, p.Image, opts)
+			if err != nil {
+				return err
+			}
+			h.stats.result(&res.Timings)
+			resp.Pages = append(resp.Pages, Page{Number: p.Number, Width: res.Width, Height: res.Height, Lines: res.Lines})
+			resp.Lines = append(resp.Lines, res.Lines...)
+			addTimings(&resp.Timings, res.Timings)
+			if len(resp.Pages) == 1 {
+				resp.Width, resp.Height = res.Width, res.Height
+			} else {
+				text.WriteString("\f")
+			}
+			text.WriteString(res.Text())
+			if d.Markdown {
+				fmt.Fprintf(&md, "## Page %d\n\n", p.Number)
+				for _, l := range res.Lines {
+					md.WriteString(l.Text)
+					md.WriteString("  \n")
+				}
+				md.WriteString("\n")
+			}
+		}
+		done += len(batch)
+		if req.Progress != nil {
+			req.Progress(done, total)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, classifyDocument(err)
+	}
+	if resp.Lines == nil {
+		resp.Lines = []function.Line{}
+	}
+	resp.Text, resp.Markdown = text.String(), md.String()
+	return resp, nil
+}
+
+func addTimings(sum *function.Timings, t function.Timings) {
+	for _, p := range []struct {
+		dst *time.Duration
+		v   time.Duration
+	}{
+		{&sum.Decode, t.Decode}, {&sum.DetPre, t.DetPre}, {&sum.DetInfer, t.DetInfer}, {&sum.DetPost, t.DetPost},
+		{&sum.Crop, t.Crop}, {&sum.Classify, t.Classify}, {&sum.ClsInfer, t.ClsInfer}, {&sum.Recognize, t.Recognize},
+		{&sum.RecInfer, t.RecInfer}, {&sum.Order, t.Order}, {&sum.Total, t.Total},
+	} {
+		*p.dst += p.v
+	}
+}
+
+func classifyDocument(err error) *Failure {
+	var f *Failure
+	switch {
+	case errors.As(err, &f):
+		return f
+	case errors.Is(err, document.ErrTooManyPages), errors.Is(err, imageio.ErrTooLarge):
+		return Fail(CodeTooLarge, err)
+	case errors.Is(err, document.ErrEncrypted), errors.Is(err, document.ErrBrokenPDF), errors.Is(err, document.ErrPageRange):
+		return Fail(CodeInvalidInput, err)
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return Fail(CodeBusy, fmt.Errorf("host: document cancelled: %w", err))
+	default:
+		return classifyDecode(err)
+	}
+}
