@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ocrhost/ocrhost/events"
 	"github.com/ocrhost/ocrhost/host"
@@ -228,6 +229,48 @@ func TestEndToEnd(t *testing.T) {
 		}
 		if _, err := events.Request(ctx, nc, events.DefaultRequestSubject, doc, "", nil); err != nil {
 			t.Errorf("host stopped serving after bad input: %v", err)
+		}
+	})
+
+	t.Run("jetstream job, result and task state", func(t *testing.T) {
+		sub, err := nc.SubscribeSync(events.DefaultResultSubject)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sub.Unsubscribe()
+		js, err := jetstream.New(nc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := events.SubmitJob(ctx, js, "ocr.jobs.scan", doc, "image/tiff", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			res, err := sub.NextMsg(time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Header.Get("ce-requestid") != id {
+				continue
+			}
+			if res.Header.Get("ce-type") != events.TypeResult || !bytes.Contains(res.Data, []byte(sampleWords)) {
+				t.Errorf("job answer %s %.200s", res.Header.Get("ce-type"), res.Data)
+			}
+			break
+		}
+		var task struct{ State string }
+		for deadline := time.Now().Add(10 * time.Second); task.State != "completed" && time.Now().Before(deadline); {
+			resp, err := http.Get(th.httpURL + "/tasks/" + id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			json.NewDecoder(resp.Body).Decode(&task)
+			resp.Body.Close()
+			time.Sleep(50 * time.Millisecond)
+		}
+		if task.State != "completed" {
+			t.Errorf("task %s state %q, want completed", id, task.State)
 		}
 	})
 
