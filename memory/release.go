@@ -1,6 +1,9 @@
 package memory
 
-import "runtime/debug"
+import (
+	"runtime/debug"
+	"sync"
+)
 
 // Release returns freed memory to the OS and reports how much the RSS fell
 // (0 if it did not). debug.FreeOSMemory covers the Go heap; malloc_trim
@@ -16,4 +19,17 @@ func Release() uint64 {
 		return 0
 	}
 	return before.rss - after.rss
+}
+
+var tuneOnce sync.Once
+
+// TuneAllocator sets the C allocator up for a process that loads and
+// unloads large models: at most 2 malloc arenas and a fixed 256 KiB mmap
+// threshold, so freed tensors and sessions go back to the OS instead of
+// staying in glibc's heaps (README, "Memory", has the figures). It is
+// process-wide and idempotent; it reports whether glibc accepted it.
+func TuneAllocator() bool {
+	ok := false
+	tuneOnce.Do(func() { ok = tuneMalloc(2, 256<<10) })
+	return ok
 }
