@@ -429,26 +429,21 @@ func (e evictors) EvictIdle(n int) int {
 // Logger is the host's logger, for the transports to share.
 func (h *Host) Logger() *slog.Logger { return h.cfg.log }
 
-// predict is the memory one invocation of a w×h image will need, beyond
-// the models.
+// predict is the memory one invocation of a w×h image (or of a batch of
+// pages that size) will need, beyond the models.
 func (h *Host) predict(w, ht int, plan function.Plan, o function.Options, pages int) uint64 {
+	batch, lineWidth := h.cfg.predictor.EstimateRecognition(plan.WorkW, plan.WorkH, o.RecBatch)
 	return h.cfg.predictor.Predict(memory.OpOCR, memory.Params{
 		ImagePixels:   int64(w) * int64(ht),
 		WorkPixels:    int64(plan.WorkW) * int64(plan.WorkH),
 		DetPixels:     int64(plan.DetW) * int64(plan.DetH),
 		Recognize:     o.Stages.Recognize,
 		Classify:      o.Stages.Classify,
-		RecBatch:      o.RecBatch,
-		MaxLineWidth:  maxLineWidth(plan),
+		RecBatch:      batch,
+		MaxLineWidth:  lineWidth,
 		Pages:         pages,
 		PagesPerBatch: pages,
 	})
-}
-
-// maxLineWidth bounds the widest recognition input: a line spanning the
-// page at the smallest text height the detector keeps, scaled to height 48.
-func maxLineWidth(p function.Plan) int {
-	return 48 * p.WorkW / 16
 }
 
 // Guard is the memory guard (nil without WithMemoryGuard).

@@ -83,6 +83,7 @@ func NewGuard(mon *Monitor, opts ...GuardOption) *Guard {
 // It waits until ctx ends at most; then it fails with ErrInsufficientMemory.
 func (g *Guard) Admit(ctx context.Context, need uint64) (func(), error) {
 	start := time.Now()
+	trimmed := false
 	for {
 		snap, err := g.mon.Sample()
 		if snap.Time.IsZero() {
@@ -118,6 +119,12 @@ func (g *Guard) Admit(ctx context.Context, need uint64) (func(), error) {
 			}
 			return fmt.Errorf("%w: this invocation needs about %s; %s in use (models and running work) of a %s critical limit; %s",
 				ErrInsufficientMemory, FormatBytes(need), FormatBytes(used), FormatBytes(limit), why)
+		}
+		if nothingRunning && !trimmed {
+			// Freed memory glibc still holds counts as used until trimmed.
+			trimmed = true
+			Release()
+			continue
 		}
 		if nothingRunning && used+need > limit && snap.Used() >= used {
 			// Nothing will finish and nothing is left to evict: waiting is futile.

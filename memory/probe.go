@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"runtime/metrics"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
@@ -58,7 +59,7 @@ func (s Snapshot) Fraction() float64 {
 // Probe reads memory figures. It is safe for concurrent use.
 type Probe struct {
 	procRoot, cgroupRoot string
-	budget               uint64
+	budget               atomic.Uint64
 	lib                  nvml.Interface
 
 	// mu orders Close after in-flight NVML queries.
@@ -86,7 +87,11 @@ func WithCgroupRoot(dir string) Option { return func(p *Probe) { p.cgroupRoot = 
 
 // WithBudget caps Limit at bytes, for hosts that must leave room for others
 // beyond what the cgroup enforces. 0 means no budget.
-func WithBudget(bytes uint64) Option { return func(p *Probe) { p.budget = bytes } }
+func WithBudget(bytes uint64) Option { return func(p *Probe) { p.budget.Store(bytes) } }
+
+// SetBudget changes the budget of a running probe (0: none), e.g. when a
+// deployment resizes the host.
+func (p *Probe) SetBudget(bytes uint64) { p.budget.Store(bytes) }
 
 // WithNVML sets the NVML library (default nvml.New(), which loads
 // libnvidia-ml.so.1 on first use). Init is called lazily, on the first
@@ -132,7 +137,7 @@ func (p *Probe) Snapshot() (Snapshot, error) {
 	if p.closed {
 		return Snapshot{}, ErrClosed
 	}
-	s := Snapshot{Time: time.Now(), Budget: p.budget}
+	s := Snapshot{Time: time.Now(), Budget: p.budget.Load()}
 	st, err := readStatus(p.procRoot)
 	if err != nil {
 		return Snapshot{}, err
@@ -150,7 +155,7 @@ func (p *Probe) Snapshot() (Snapshot, error) {
 	if s.Cgroup != nil {
 		s.Limit = minNonZero(s.Limit, s.Cgroup.Limit())
 	}
-	s.Limit = minNonZero(s.Limit, p.budget)
+	s.Limit = minNonZero(s.Limit, s.Budget)
 
 	s.GPUs, err = p.readGPUs()
 	return s, err
