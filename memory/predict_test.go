@@ -107,8 +107,8 @@ func TestDefaultPredictorGrowsWithSize(t *testing.T) {
 			t.Errorf("DefaultPredictor().%s = %v, want a finite figure ≥ 0", v.Type().Field(i).Name, f)
 		}
 	}
-	if !(p.PerDetPixel > 0 && p.PerRecColumn > 0 && p.PerImagePixel > 0) {
-		t.Errorf("DefaultPredictor() %+v: the per-pixel and per-column costs must be positive", p)
+	if !(p.PerDetPixel > 0 && p.PerRecColumn > 0 && p.PerImagePixel+p.PerWorkPixel > 0) {
+		t.Errorf("DefaultPredictor() %+v: the image, detection and recognition costs must be positive", p)
 	}
 	var prev uint64
 	for _, side := range []int64{200, 800, 1600, 3200} {
