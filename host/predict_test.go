@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -39,9 +40,9 @@ var predCalibrate = flag.Bool("calibrate", false,
 // predTolerance is the accuracy the issue asks of memory.Predictor.
 const predTolerance = 0.25
 
-// predRace reports a -race build: the race detector shadows every Go
-// allocation and slows Go code several times, so the Go share of the peak
-// no longer resembles a production build's.
+// predRace reports a -race build. The figures measure the same under the
+// race detector (the peaks are ONNX Runtime's and large Go buffers), but
+// the test takes over 90 s there, beyond the package's -race budget.
 func predRace() bool {
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
@@ -278,14 +279,26 @@ func predParams(t testing.TB, p memory.Predictor, w, h int, o function.Options) 
 	}
 }
 
+// predTuned applies memory.TuneAllocator once (its own reports false on a
+// second call).
+var predTuned = sync.OnceValue(memory.TuneAllocator)
+
 // predWarmHost is a host with its models loaded and one invocation done,
 // so that what is measured afterwards is an invocation's own memory. The
 // warm-up page has a full batch of long lines: the first recognition at a
 // new widest shape leaves tens of MB resident for good (ONNX Runtime's),
 // which would otherwise land on whichever image comes first.
+//
+// It also applies memory.TuneAllocator for the rest of the process: with
+// glibc's default, sliding mmap threshold a run's rise depends on what
+// earlier runs freed (the same image measured 108 or 124 MB, 104 to 170 MB
+// through the pipeline); with the threshold fixed it repeats within 1%.
 func predWarmHost(t testing.TB) *Host {
 	t.Helper()
 	testenv.Models(t)
+	if !predTuned() {
+		t.Log("memory.TuneAllocator: not glibc, or refused; measurements will be noisier")
+	}
 	probe := func() uint64 {
 		v, err := predProc("VmRSS")
 		if err != nil {
@@ -321,13 +334,12 @@ func predMB(b float64) string { return fmt.Sprintf("%.1f", b/1e6) }
 // TestPredictionWithin25Percent checks memory.DefaultPredictor against the
 // measured peak RSS rise of warm host invocations (decoding included) on
 // images of several sizes: the prediction, made from the image size alone
-// as the host makes it, must be within ±25% of the median of five
-// measurements (a run's rise varies by ±10% with what earlier runs left
-// resident).
+// as the host makes it, must be within ±25% of the median of up to five
+// measurements.
 func TestPredictionWithin25Percent(t *testing.T) {
 	if predRace() {
-		t.Skip("-race build: the race detector's shadow memory and slowdown change the Go share of the peak; " +
-			"run without -race: go test ./host -run TestPredictionWithin25Percent")
+		t.Skip("-race build: takes over 90 s under the race detector; make test runs it without -race " +
+			"(go test ./host -run TestPredictionWithin25Percent)")
 	}
 	if testing.Short() {
 		t.Skip("-short: measures about 30 invocations")
@@ -337,16 +349,11 @@ func TestPredictionWithin25Percent(t *testing.T) {
 		t.Logf("model %s: RSS growth over its load, as the warm pool recorded it: %s MB", s.Key.Model, predMB(float64(s.LoadBytes)))
 	}
 	m := newPredMeter(t)
-	// The ±25% bound holds for the rendered text pages of several sizes;
-	// real images (after them) vary with how much text they hold, which the
-	// size-only predictor cannot see, so for them only an underestimate
-	// beyond 25% (the unsafe direction for admission) fails.
-	pages := predPages(t)
-	cases := append(pages, predExternal(t, "tesseract_phototest.tif", "gutenye_direction.jpg", "rapidocr_test_letterbox_like.jpg")...)
+	cases := append(predPages(t), predExternal(t, "tesseract_phototest.tif", "gutenye_direction.jpg", "rapidocr_test_letterbox_like.jpg")...)
 	o := function.DefaultOptions()
 	pred := memory.DefaultPredictor()
 	t.Logf("%-34s %10s %10s %9s %9s %s", "image", "size", "DetPixels", "pred MB", "meas MB", "error")
-	for i, c := range cases {
+	for _, c := range cases {
 		prm := predParams(t, pred, c.w, c.h, o)
 		want := pred.Predict(memory.OpOCR, prm)
 		// Within ±25% of the measurement: want/1.25 ≤ measured ≤ want/0.75.
@@ -374,7 +381,7 @@ func TestPredictionWithin25Percent(t *testing.T) {
 		errPct := 100 * (float64(want) - float64(meas)) / float64(meas)
 		t.Logf("%-34s %10s %10d %9s %9s %+6.1f%%  (runs %v MB)", c.name, fmt.Sprintf("%dx%d", c.w, c.h),
 			prm.DetPixels, predMB(float64(want)), predMB(float64(meas)), errPct, predMBs(got))
-		if external := i >= len(pages); math.Abs(errPct) > 100*predTolerance && (!external || errPct < 0) {
+		if math.Abs(errPct) > 100*predTolerance {
 			t.Errorf("%s: predicted %s MB, measured %s MB (median of %v): outside ±%.0f%%",
 				c.name, predMB(float64(want)), predMB(float64(meas)), predMBs(got), predTolerance*100)
 		}
@@ -408,8 +415,9 @@ func TestCalibratePredictor(t *testing.T) {
 		t.Skip("calibration runs only with -calibrate (several minutes)")
 	}
 	if predRace() {
-		t.Skip("-race build: calibrate without -race")
+		t.Skip("-race build: calibrate without -race, which is what production runs")
 	}
+	predTuned()
 	m := newPredMeter(t)
 	predModelLoads(t, m)
 	h := predWarmHost(t)

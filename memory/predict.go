@@ -26,7 +26,7 @@ type Params struct {
 
 	// RecBatch is how many lines the recogniser takes at once: the
 	// configured batch (6), or fewer when the image cannot hold that many
-	// lines; EstimateRecognition gives both this and MaxLineWidth.
+	// lines; Predictor.EstimateRecognition gives both this and MaxLineWidth.
 	RecBatch int
 	// MaxLineWidth is the widest recognition input in pixels at height 48
 	// (a line's width/height ratio × 48, never below 320).
@@ -52,7 +52,10 @@ type Params struct {
 //	             ClsBytes,
 //	             RecBase + PerRecColumn·RecBatch·max(MaxLineWidth, 320))
 //
-// for one page, times the pages processed together. The fields are exported
+// for one page, times the pages processed together. Not included: the first
+// recognition at a new widest shape leaves memory resident for good (56 MB
+// measured after the first 400×300 page of small text), which shows in the
+// measured use of every later admission instead. The fields are exported
 // so that a deployment can recalibrate (different thread counts, allocator
 // or ONNX Runtime build change the figures): host/predict_test.go's
 // TestCalibratePredictor prints them for the machine it runs on.
@@ -87,8 +90,8 @@ const minRecWidth = 320
 
 // DefaultPredictor is calibrated on this repository's pipeline: ONNX Runtime
 // 1.30 CPU sessions with onnx.DefaultOptions (arena on, shrunk after each
-// run, 2 intra-op threads), GOGC=100, glibc malloc, on a shared 2-core
-// x86-64 machine, with
+// run, 2 intra-op threads), GOGC=100, glibc malloc set up by TuneAllocator,
+// on a shared 2-core x86-64 machine, with
 //
 //	go test ./host -run TestCalibratePredictor -calibrate -v -timeout 30m
 //
@@ -97,21 +100,22 @@ const minRecWidth = 320
 // by least squares on detection alone, the recognition terms on single
 // lines and on pages where recognition outweighed detection, and the
 // recognition estimate by the smallest rms error of the whole pipeline:
-// 13% rms; worst under-prediction 28%, on small pages of tiny text
-// (1000×700 with 14 px text measures 197 MB, predicted 143 MB); worst
-// over-prediction 19%. The work copy's cost came out indistinguishable
-// from the image's, hence 0.
+// 9% rms, worst 19% (under, on a 2000×1200 page of 16 px text; over, on a
+// photo of short vertical lines). The work copy's cost came out
+// indistinguishable from the image's, hence 0. Without TuneAllocator the
+// rises vary by ±15% from run to run and pages of small text need up to
+// 25% more than predicted.
 func DefaultPredictor() Predictor {
 	return Predictor{
-		PerImagePixel: 12.8,
+		PerImagePixel: 13.1,
 		PerWorkPixel:  0,
-		DetBase:       4.67e6,
-		PerDetPixel:   166.2,
-		ClsBytes:      2.51e6,
-		RecBase:       0.923e6,
-		PerRecColumn:  13.16e3,
-		LineHeight:    12,
-		LineWidthCap:  1600,
+		DetBase:       11.2e6,
+		PerDetPixel:   162.4,
+		ClsBytes:      2.52e6,
+		RecBase:       0,
+		PerRecColumn:  11.52e3,
+		LineHeight:    14,
+		LineWidthCap:  1760,
 	}
 }
 
