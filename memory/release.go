@@ -21,15 +21,9 @@ func Release() uint64 {
 	return before.rss - after.rss
 }
 
-var tuneOnce sync.Once
-
 // TuneAllocator sets the C allocator up for a process that loads and
 // unloads large models: at most 2 malloc arenas and a fixed 256 KiB mmap
 // threshold, so freed tensors and sessions go back to the OS instead of
 // staying in glibc's heaps (README, "Memory", has the figures). It is
-// process-wide and idempotent; it reports whether glibc accepted it.
-func TuneAllocator() bool {
-	ok := false
-	tuneOnce.Do(func() { ok = tuneMalloc(2, 256<<10) })
-	return ok
-}
+// process-wide and applied once; every call reports whether glibc accepted it.
+var TuneAllocator = sync.OnceValue(func() bool { return tuneMalloc(2, 256<<10) })
