@@ -264,7 +264,11 @@ func TestBadInputCodes(t *testing.T) {
 	}
 }
 
-func TestShutdownFinishesInFlightThenRefuses(t *testing.T) {
+// startBlocked returns a host (not shut down by the test's cleanup) with
+// one invocation running and held inside the function until b.release
+// closes; done receives its result.
+func startBlocked(t *testing.T) (*Host, *blockingRun, <-chan error) {
+	t.Helper()
 	files := testenv.Models(t)
 	h, err := New(WithModelFiles(files))
 	if err != nil {
@@ -280,6 +284,11 @@ func TestShutdownFinishesInFlightThenRefuses(t *testing.T) {
 	for b.running.Load() == 0 {
 		time.Sleep(5 * time.Millisecond)
 	}
+	return h, b, done
+}
+
+func TestShutdownFinishesInFlightThenRefuses(t *testing.T) {
+	h, b, done := startBlocked(t)
 	shut := make(chan error, 1)
 	go func() { shut <- h.Shutdown(context.Background()) }()
 	time.Sleep(50 * time.Millisecond)
@@ -307,21 +316,7 @@ func TestShutdownFinishesInFlightThenRefuses(t *testing.T) {
 }
 
 func TestShutdownGraceCancelsStragglers(t *testing.T) {
-	files := testenv.Models(t)
-	h, err := New(WithModelFiles(files))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := &blockingRun{release: make(chan struct{})}
-	h.runFn = b.run
-	done := make(chan error, 1)
-	go func() {
-		_, err := h.Invoke(context.Background(), &Request{Data: tinyPNG(t)})
-		done <- err
-	}()
-	for b.running.Load() == 0 {
-		time.Sleep(5 * time.Millisecond)
-	}
+	h, _, done := startBlocked(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	if err := h.Shutdown(ctx); err != nil {
