@@ -11,7 +11,7 @@ GOFILES := $(shell find . -name '*.go' -not -path './third_party/*' 2>/dev/null)
 BENCHTIME ?= 1x
 FUZZTIME ?= 30s
 
-.PHONY: all deps build run test bench fuzz compare clean
+.PHONY: all deps build run test bench fuzz soak compare clean
 
 all: build
 
@@ -32,17 +32,24 @@ test: deps
 	$(GO) vet ./...
 	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 20m ./...
 	# Memory figures are meaningless under the race detector's shadow memory.
-	CGO_ENABLED=1 $(GO) test -count=1 -timeout 15m -run 'TestPredictionWithin25Percent|TestIdleRSSAfterEviction' ./host/
+	CGO_ENABLED=1 $(GO) test -count=1 -timeout 15m -run 'TestPredictionWithin25Percent|TestIdleRSSAfterEviction|TestPeakRSSFlatInPageCount' ./host/
+	CGO_ENABLED=1 $(GO) test -count=1 -timeout 15m -run 'TestBadInputCatalogue' ./cmd/host/
 
-# Benchmarks with the figures quoted in the README. BENCHTIME=10x for steadier numbers.
+# Every benchmark once (BENCHTIME=10x for steadier numbers, BENCH=Seed for some): raw output and
+# out/bench/report.md with its plots, every target side by side (scripts/bench.sh).
 bench: deps
-	CGO_ENABLED=1 $(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -benchmem -timeout 60m ./...
+	GO=$(GO) BENCHTIME=$(BENCHTIME) scripts/bench.sh
 
 fuzz: deps
 	@for t in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
 	  for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$t/*_test.go | sed 's/func //'); do \
-	    echo "fuzz $$t $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$t || exit 1; \
+	    echo "fuzz $$t $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s $$t || exit 1; \
 	  done; done
+
+# Soak (not in CI): the host under OCRHOST_MEMORY_BUDGET (1.5GiB) at concurrency 16 for
+# SOAK_DURATION (30m); fails on a dead host, an unanswered or failed request, or RSS growth.
+soak: deps
+	scripts/soak.sh
 
 # ocrhost against @gutenye/ocr-node and Tesseract on the shared images (needs ../shared, npm, apt).
 compare: build

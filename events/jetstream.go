@@ -138,34 +138,20 @@ func StartJetStream(ctx context.Context, js jetstream.JetStream, inv Invoker, op
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	if _, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:        cfg.stream,
-		Description: "ocrhost: OCR jobs",
-		Subjects:    cfg.subjects,
-		Retention:   jetstream.WorkQueuePolicy,
-		Storage:     jetstream.FileStorage,
+	if _, err := provision(ctx, func(ctx context.Context) (jetstream.Stream, error) {
+		return js.CreateOrUpdateStream(ctx, streamConfig(cfg))
 	}); err != nil {
 		return nil, fmt.Errorf("stream %q: %w", cfg.stream, err)
 	}
 	if cfg.deadStream != "" {
-		if _, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-			Name:        cfg.deadStream,
-			Description: "ocrhost: OCR jobs that exhausted their deliveries",
-			Subjects:    []string{cfg.deadPrefix + ".>"},
-			Storage:     jetstream.FileStorage,
-			MaxAge:      DefaultDeadLetterMaxAge,
+		if _, err := provision(ctx, func(ctx context.Context) (jetstream.Stream, error) {
+			return js.CreateOrUpdateStream(ctx, deadStreamConfig(cfg))
 		}); err != nil {
 			return nil, fmt.Errorf("dead-letter stream %q: %w", cfg.deadStream, err)
 		}
 	}
-	cons, err := js.CreateOrUpdateConsumer(ctx, cfg.stream, jetstream.ConsumerConfig{
-		Durable:       cfg.consumer,
-		Description:   "ocrhost: workers sharing the OCR jobs",
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       cfg.ackWait,
-		BackOff:       cfg.backOff,
-		MaxDeliver:    -1,
-		MaxAckPending: cfg.maxAckPending,
+	cons, err := provision(ctx, func(ctx context.Context) (jetstream.Consumer, error) {
+		return js.CreateOrUpdateConsumer(ctx, cfg.stream, consumerConfig(cfg))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("consumer %q on %q: %w", cfg.consumer, cfg.stream, err)
@@ -200,6 +186,40 @@ func StartJetStream(ctx context.Context, js jetstream.JetStream, inv Invoker, op
 	}
 	go t.fetch(fetchCtx)
 	return t, nil
+}
+
+func streamConfig(cfg jsConfig) jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name:        cfg.stream,
+		Description: "ocrhost: OCR jobs",
+		Subjects:    cfg.subjects,
+		Retention:   jetstream.WorkQueuePolicy,
+		Storage:     jetstream.FileStorage,
+		Replicas:    cfg.stores.replicas,
+	}
+}
+
+func deadStreamConfig(cfg jsConfig) jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name:        cfg.deadStream,
+		Description: "ocrhost: OCR jobs that exhausted their deliveries",
+		Subjects:    []string{cfg.deadPrefix + ".>"},
+		Storage:     jetstream.FileStorage,
+		Replicas:    cfg.stores.replicas,
+		MaxAge:      DefaultDeadLetterMaxAge,
+	}
+}
+
+func consumerConfig(cfg jsConfig) jetstream.ConsumerConfig {
+	return jetstream.ConsumerConfig{
+		Durable:       cfg.consumer,
+		Description:   "ocrhost: workers sharing the OCR jobs",
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       cfg.ackWait,
+		BackOff:       cfg.backOff,
+		MaxDeliver:    -1,
+		MaxAckPending: cfg.maxAckPending,
+	}
 }
 
 // Tasks returns the task store, for its Handler and ServeNATS.

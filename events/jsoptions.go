@@ -58,6 +58,11 @@ const (
 	DefaultPayloadBucket = "ocr-payloads"
 	// DefaultPayloadTTL is how long an uploaded document is kept at most.
 	DefaultPayloadTTL = time.Hour
+	// DefaultReplicas is the copies JetStream keeps of the streams and
+	// buckets created when missing: one, as a single server requires.
+	DefaultReplicas = 1
+	// MaxReplicas is the most copies JetStream keeps of a stream.
+	MaxReplicas = 5
 )
 
 // storeConfig names the KV and Object Store buckets; each user reads the
@@ -68,6 +73,7 @@ type storeConfig struct {
 	resultBucket  string
 	payloadBucket string
 	payloadTTL    time.Duration
+	replicas      int
 }
 
 func defaultStores() storeConfig {
@@ -77,6 +83,7 @@ func defaultStores() storeConfig {
 		resultBucket:  DefaultResultBucket,
 		payloadBucket: DefaultPayloadBucket,
 		payloadTTL:    DefaultPayloadTTL,
+		replicas:      DefaultReplicas,
 	}
 }
 
@@ -86,6 +93,9 @@ func (c *storeConfig) validate() error {
 	}
 	if c.taskTTL <= 0 || c.payloadTTL <= 0 {
 		return fmt.Errorf("%w: bucket TTL must be positive", ErrInvalidOption)
+	}
+	if c.replicas < 1 || c.replicas > MaxReplicas {
+		return fmt.Errorf("%w: replicas %d outside [1, %d]", ErrInvalidOption, c.replicas, MaxReplicas)
 	}
 	return nil
 }
@@ -127,6 +137,16 @@ func WithPayloadBucket(name string) StoreOption {
 // WithPayloadTTL sets how long an uploaded document is kept at most
 // (default DefaultPayloadTTL).
 func WithPayloadTTL(d time.Duration) StoreOption { return func(c *storeConfig) { c.payloadTTL = d } }
+
+// WithReplicas sets how many servers of a JetStream cluster keep a copy of
+// each stream and bucket created or updated: the work-queue and dead-letter
+// streams, the task bucket and the result and payload buckets (default
+// DefaultReplicas, at most MaxReplicas). With 3 the queue, the task states
+// and the payloads outlive the loss of any one server; a single server
+// refuses more than 1. The consumer takes the stream's replicas. Being a
+// StoreOption it is a JSOption too, and SubmitJob and RequestAuto apply it
+// to the payload bucket they create when missing.
+func WithReplicas(n int) StoreOption { return func(c *storeConfig) { c.replicas = n } }
 
 // jsConfig configures the JetStream work queue.
 type jsConfig struct {

@@ -90,10 +90,13 @@ func OpenPayloadStore(ctx context.Context, js jetstream.JetStream, opts ...Store
 }
 
 func openPayloadStore(ctx context.Context, js jetstream.JetStream, cfg storeConfig) (*PayloadStore, error) {
-	obs, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
-		Bucket:      cfg.payloadBucket,
-		Description: "ocrhost: documents too large for a message",
-		TTL:         cfg.payloadTTL,
+	obs, err := provision(ctx, func(ctx context.Context) (jetstream.ObjectStore, error) {
+		return js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+			Bucket:      cfg.payloadBucket,
+			Description: "ocrhost: documents too large for a message",
+			TTL:         cfg.payloadTTL,
+			Replicas:    cfg.replicas,
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("object store %q: %w", cfg.payloadBucket, err)
@@ -226,7 +229,7 @@ func fitsInline(maxPayload int64, doc []byte, options json.RawMessage) bool {
 func upload(ctx context.Context, js jetstream.JetStream, cfg storeConfig, name string, doc []byte, contentType string) (*ObjectRef, error) {
 	obs, err := js.ObjectStore(ctx, cfg.payloadBucket)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
-		obs, err = js.CreateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: cfg.payloadBucket, TTL: cfg.payloadTTL})
+		obs, err = js.CreateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: cfg.payloadBucket, TTL: cfg.payloadTTL, Replicas: cfg.replicas})
 		if errors.Is(err, jetstream.ErrBucketExists) { // a worker made it meanwhile
 			obs, err = js.ObjectStore(ctx, cfg.payloadBucket)
 		}

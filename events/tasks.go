@@ -197,19 +197,25 @@ func OpenTaskStore(ctx context.Context, js jetstream.JetStream, opts ...StoreOpt
 }
 
 func openTaskStore(ctx context.Context, js jetstream.JetStream, cfg storeConfig) (*TaskStore, error) {
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      cfg.taskBucket,
-		Description: "ocrhost: job task states",
-		History:     1,
-		TTL:         cfg.taskTTL,
+	kv, err := provision(ctx, func(ctx context.Context) (jetstream.KeyValue, error) {
+		return js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket:      cfg.taskBucket,
+			Description: "ocrhost: job task states",
+			History:     1,
+			TTL:         cfg.taskTTL,
+			Replicas:    cfg.replicas,
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("task bucket %q: %w", cfg.taskBucket, err)
 	}
-	obs, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
-		Bucket:      cfg.resultBucket,
-		Description: "ocrhost: job results too large for the task bucket",
-		TTL:         cfg.taskTTL,
+	obs, err := provision(ctx, func(ctx context.Context) (jetstream.ObjectStore, error) {
+		return js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+			Bucket:      cfg.resultBucket,
+			Description: "ocrhost: job results too large for the task bucket",
+			TTL:         cfg.taskTTL,
+			Replicas:    cfg.replicas,
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("result bucket %q: %w", cfg.resultBucket, err)

@@ -25,20 +25,29 @@ type config struct {
 	ResultSubject    string `envconfig:"RESULT_SUBJECT" default:"ocr.results" desc:"subject results go to when a request has no reply inbox"`
 	QueueGroup       string `envconfig:"QUEUE_GROUP" default:"ocrhost" desc:"NATS queue group shared by all hosts"`
 
+	// OCRHOST_NATS_USER and the other NATS security settings (auth.go).
+	NATSAuth
+
 	JetStream    bool          `envconfig:"JETSTREAM" default:"true" desc:"also take durable jobs from the JetStream work queue (subjects ocr.jobs.>)"`
 	JSStream     string        `envconfig:"JS_STREAM" default:"OCR" desc:"work-queue stream, created when missing"`
 	JSConsumer   string        `envconfig:"JS_CONSUMER" default:"ocr-workers" desc:"durable pull consumer shared by all hosts, created when missing"`
 	JSAckWait    time.Duration `envconfig:"JS_ACK_WAIT" default:"60s" desc:"a job unacknowledged this long (no progress signal) is redelivered"`
 	JSMaxDeliver int           `envconfig:"JS_MAX_DELIVER" default:"5" desc:"deliveries of a job before it goes to the dead-letter subject ocr.dead.>"`
+	JSReplicas   int           `envconfig:"JS_REPLICAS" default:"1" desc:"servers of a JetStream cluster keeping a copy of the work queue, task states and payloads (1 to 5; 3 outlives the loss of one server)"`
 	TaskTTL      time.Duration `envconfig:"TASK_TTL" default:"24h" desc:"how long task states and kept results live"`
 
-	MaxBatchSize int    `envconfig:"MAX_BATCH_SIZE" default:"10" desc:"pages of a multi-page document rendered and recognised together"`
+	MaxBatchSize int    `envconfig:"MAX_BATCH_SIZE" default:"10" desc:"pages of a multi-page document between progress events (pages are rendered one at a time)"`
 	MaxPages     int    `envconfig:"MAX_PAGES" default:"500" desc:"largest document in pages (after the requested page range)"`
 	PDFDPI       int    `envconfig:"PDF_DPI" default:"170" desc:"resolution PDF pages are rendered at"`
 	PDFCacheDir  string `envconfig:"PDF_CACHE_DIR" desc:"where the PDF engine's compiled WebAssembly is cached (default: the user cache folder, ocrhost/wazero)"`
 
 	HTTPAddr     string `envconfig:"HTTP_ADDR" default:":8080" desc:"HTTP listen address (CloudEvents on /, /healthz, /readyz, /metrics); PORT, when set, wins (Knative)"`
 	MaxBodyBytes string `envconfig:"MAX_BODY_BYTES" default:"64MiB" desc:"largest HTTP request body"`
+
+	HTTPReadHeaderTimeout time.Duration `envconfig:"HTTP_READ_HEADER_TIMEOUT" default:"10s" desc:"time a client has to send its request headers; a slower one is disconnected"`
+	HTTPReadTimeout       time.Duration `envconfig:"HTTP_READ_TIMEOUT" default:"2m" desc:"time a client has to send a whole request, body included"`
+	HTTPIdleTimeout       time.Duration `envconfig:"HTTP_IDLE_TIMEOUT" default:"2m" desc:"how long a kept-alive connection may wait for its next request"`
+	HTTPMaxHeaderBytes    string        `envconfig:"HTTP_MAX_HEADER_BYTES" default:"64KiB" desc:"largest request header block; larger ones are answered 431"`
 
 	ModelDir string `envconfig:"MODEL_DIR" desc:"folder with the ONNX models and ppocr_keys_v1.txt (default: third_party/models found from the working directory or the binary)"`
 	ORTLib   string `envconfig:"ORT_LIB" desc:"path of libonnxruntime.so.1 (default: third_party/lib beside the models)"`
@@ -52,6 +61,7 @@ type config struct {
 	MaxInFlight              int           `envconfig:"MAX_IN_FLIGHT" default:"16" desc:"invocations accepted per transport (running and queued); beyond it requests are answered busy at once"`
 	MaxPixels                int64         `envconfig:"MAX_PIXELS" default:"50000000" desc:"largest image in pixels, checked from the header before decoding"`
 	ShutdownGrace            time.Duration `envconfig:"SHUTDOWN_GRACE" default:"30s" desc:"on SIGTERM, time for in-flight work to finish"`
+	ExitWhenIdle             time.Duration `envconfig:"EXIT_WHEN_IDLE" default:"0s" desc:"drain and exit 0 once nothing has been in flight and no model loaded for this long (0: never), for hosts started on demand"`
 	IntraOpThreads           int           `envconfig:"INTRA_OP_THREADS" default:"0" desc:"ONNX Runtime threads per inference; 0: the CPUs available divided by OCRHOST_MAX_PREDICTIONS, at least 1"`
 
 	MemoryBudget          string        `envconfig:"MEMORY_BUDGET" desc:"memory the host may use, e.g. 1.5GiB; the effective limit is the tightest of this, the cgroup limit and RAM"`
@@ -132,6 +142,9 @@ func (c config) validate() error {
 	if c.JSMaxDeliver < 1 {
 		bad("OCRHOST_JS_MAX_DELIVER must be at least 1, is %d", c.JSMaxDeliver)
 	}
+	if c.JSReplicas < 1 || c.JSReplicas > 5 {
+		bad("OCRHOST_JS_REPLICAS must be within [1, 5], is %d", c.JSReplicas)
+	}
 	if c.JSAckWait < time.Second || c.TaskTTL <= 0 {
 		bad("OCRHOST_JS_ACK_WAIT must be at least 1s and OCRHOST_TASK_TTL positive")
 	}
@@ -147,6 +160,19 @@ func (c config) validate() error {
 	if c.Preset != "ocrhost" && c.Preset != "rapidocr" && c.Preset != "paddleocr" {
 		bad("OCRHOST_PRESET must be ocrhost, rapidocr or paddleocr, is %q", c.Preset)
 	}
+	for name, d := range map[string]time.Duration{"OCRHOST_HTTP_READ_HEADER_TIMEOUT": c.HTTPReadHeaderTimeout,
+		"OCRHOST_HTTP_READ_TIMEOUT": c.HTTPReadTimeout, "OCRHOST_HTTP_IDLE_TIMEOUT": c.HTTPIdleTimeout} {
+		if d <= 0 {
+			bad("%s must be a positive duration such as 10s, is %v", name, d)
+		}
+	}
+	if n, err := memory.ParseBytes(c.HTTPMaxHeaderBytes); err != nil || n < 1<<10 || n > 1<<30 {
+		bad("OCRHOST_HTTP_MAX_HEADER_BYTES must be a size within [1KiB, 1GiB], is %q", c.HTTPMaxHeaderBytes)
+	}
+	if c.ExitWhenIdle < 0 {
+		bad("OCRHOST_EXIT_WHEN_IDLE must be 0 (never) or a positive duration, is %v", c.ExitWhenIdle)
+	}
+	errs = append(errs, c.NATSAuth.validate(serveRole(c.NATSURL))...)
 	if _, err := memory.ParseBytes(c.MaxBodyBytes); err != nil {
 		bad("OCRHOST_MAX_BODY_BYTES: %v", err)
 	}

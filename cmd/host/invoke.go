@@ -13,10 +13,15 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ocrhost/ocrhost/events"
+	"github.com/ocrhost/ocrhost/function/document"
+	"github.com/ocrhost/ocrhost/host"
 )
 
 // invoke sends each file to a running host over NATS request-reply and
-// prints its text (or the whole result with --json).
+// prints its text (or the whole result with --json). A multi-page document
+// (PDF, multi-page TIFF) is published instead when stderr is a terminal or
+// --progress is given, so that the host's progress events can draw a
+// progress bar while it runs (events.RequestWithProgress).
 func invoke(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("invoke", flag.ContinueOnError)
 	def := os.Getenv("OCRHOST_NATS_URL")
@@ -29,6 +34,12 @@ func invoke(ctx context.Context, args []string) error {
 	options := fs.String("options", "", "per-call options as JSON")
 	timeout := fs.Duration("timeout", 5*time.Minute, "how long to wait for each result")
 	wait := fs.Duration("wait", 0, "keep retrying this long while no host answers (e.g. one still starting)")
+	progress := fs.Bool("progress", false, "report pages done of multi-page documents even when stderr is not a terminal")
+	resultDef := os.Getenv("OCRHOST_RESULT_SUBJECT")
+	if resultDef == "" {
+		resultDef = events.DefaultResultSubject
+	}
+	resultSubject := fs.String("result-subject", resultDef, "subject the host publishes results and progress on (with progress)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -50,11 +61,25 @@ func invoke(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
+		_, multiPage := document.IsDocument(data)
+		var bar *progressBar
+		switch {
+		case multiPage && *progress:
+			bar = newProgressLines(os.Stderr, path)
+		case multiPage && isTerminal(os.Stderr):
+			bar = newProgressBar(os.Stderr, path)
+		}
 		deadline := time.Now().Add(*wait)
 		for {
 			rctx, cancel := context.WithTimeout(ctx, *timeout)
 			// Documents over the server's max payload go through the object store.
-			resp, err := events.RequestAuto(rctx, nc, js, *subject, data, "", json.RawMessage(*options))
+			var resp *host.Response
+			if bar != nil {
+				resp, err = events.RequestWithProgress(rctx, nc, js, *subject, *resultSubject, data, "", json.RawMessage(*options), bar.update)
+				bar.done()
+			} else {
+				resp, err = events.RequestAuto(rctx, nc, js, *subject, data, "", json.RawMessage(*options))
+			}
 			cancel()
 			if errors.Is(err, nats.ErrNoResponders) && time.Now().Before(deadline) {
 				time.Sleep(200 * time.Millisecond)
@@ -78,14 +103,18 @@ func invoke(ctx context.Context, args []string) error {
 }
 
 func connectWithin(url string, wait time.Duration) (*nats.Conn, error) {
+	opts, err := natsOptionsFromEnv()
+	if err != nil {
+		return nil, err
+	}
 	deadline := time.Now().Add(wait)
 	for {
-		nc, err := nats.Connect(url, nats.Name("ocrhost-invoke"))
+		nc, err := nats.Connect(url, append(opts, nats.Name("ocrhost-invoke"))...)
 		if err == nil {
 			return nc, nil
 		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("connect to NATS at %s: %w", url, err)
+			return nil, fmt.Errorf("connect to NATS at %s: %w", redactURLs(url), err)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

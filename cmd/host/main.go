@@ -3,6 +3,7 @@
 //	ocrhost [serve]                      the host (configuration from OCRHOST_* environment)
 //	ocrhost ocr [--json] FILE...         OCR files in-process, no NATS
 //	ocrhost invoke [--nats URL] FILE...  OCR files through a running host (NATS request-reply)
+//	ocrhost load [flags] FILE...         load-test a running host and report (ocrhost load -h)
 package main
 
 import (
@@ -34,11 +35,13 @@ func main() {
 		err = ocr(ctx, args)
 	case "invoke":
 		err = invoke(ctx, args)
+	case "load":
+		err = load(ctx, args)
 	case "help", "-h", "--help":
-		fmt.Println("usage: ocrhost [serve | ocr [--json] FILE... | invoke [--nats URL] [--json] FILE...]")
+		fmt.Println("usage: ocrhost [serve | ocr [--json] FILE... | invoke [--nats URL] [--json] FILE... | load [flags] FILE...]")
 		return
 	default:
-		err = fmt.Errorf("unknown command %q (want serve, ocr or invoke)", cmd)
+		err = fmt.Errorf("unknown command %q (want serve, ocr, invoke or load)", cmd)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "ocrhost:", err)

@@ -8,10 +8,12 @@ import (
 )
 
 // progressBar draws "name [#####     ] 5/10 pages" on a terminal, and
-// nothing when the output is not one (a pipe or a file).
+// nothing when the output is not one (a pipe or a file), unless made with
+// newProgressLines.
 type progressBar struct {
 	w     io.Writer
 	name  string
+	lines bool // a line per update, for output that is not a terminal
 	shown bool
 }
 
@@ -22,6 +24,13 @@ func newProgressBar(w io.Writer, name string) *progressBar {
 	return &progressBar{w: w, name: name}
 }
 
+// newProgressLines reports to w whatever it is: the bar on a terminal,
+// else "name: 5/10 pages" lines that a log or a pipe can take.
+func newProgressLines(w io.Writer, name string) *progressBar {
+	f, ok := w.(*os.File)
+	return &progressBar{w: w, name: name, lines: !ok || !isTerminal(f)}
+}
+
 func isTerminal(f *os.File) bool {
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
@@ -29,6 +38,10 @@ func isTerminal(f *os.File) bool {
 
 func (b *progressBar) update(done, total int) {
 	if b.w == nil || total <= 1 {
+		return
+	}
+	if b.lines {
+		fmt.Fprintf(b.w, "%s: %d/%d pages\n", b.name, done, total)
 		return
 	}
 	const width = 30

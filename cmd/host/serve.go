@@ -106,14 +106,30 @@ func serve(ctx context.Context, args []string) error {
 			memory.Thresholds{Warning: cfg.GPUMemoryWarning, Critical: cfg.GPUMemoryCritical},
 			memory.WithCPUFallback(cfg.CPUFallback)))
 	}
+	natsURL := cfg.NATSURL
+	var (
+		natsOpts   []nats.Option
+		serverOpts []natsd.Option
+	)
+	if natsURL == "" {
+		natsOpts, err = embeddedClientOptions(cfg.NATSAuth)
+		if err == nil {
+			serverOpts, err = embeddedServerOptions(cfg.NATSAuth)
+		}
+	} else {
+		natsOpts, err = natsOptions(cfg.NATSAuth)
+	}
+	if err != nil {
+		return err
+	}
 	h, err := host.New(hostOpts...)
 	if err != nil {
 		return err
 	}
-	natsURL := cfg.NATSURL
 	var embedded *natsd.Server
 	if natsURL == "" {
-		embedded, err = natsd.Start(natsd.WithListen(cfg.EmbeddedNATSHost, cfg.EmbeddedNATSPort), natsd.WithStoreDir(cfg.NATSStoreDir))
+		embedded, err = natsd.Start(append(serverOpts,
+			natsd.WithListen(cfg.EmbeddedNATSHost, cfg.EmbeddedNATSPort), natsd.WithStoreDir(cfg.NATSStoreDir))...)
 		if err != nil {
 			return err
 		}
@@ -121,30 +137,37 @@ func serve(ctx context.Context, args []string) error {
 		natsURL = embedded.ClientURL()
 		log.Info("embedded NATS server started", "url", natsURL)
 	}
-	nc, err := nats.Connect(natsURL, nats.Name("ocrhost"), nats.MaxReconnects(-1), nats.ReconnectWait(time.Second),
+	nc, err := nats.Connect(natsURL, append(natsOpts, nats.Name("ocrhost"), nats.MaxReconnects(-1), nats.ReconnectWait(time.Second),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil { // nil: our own Close
 				log.Warn("NATS disconnected", "err", err)
 			}
 		}),
-		nats.ReconnectHandler(func(c *nats.Conn) { log.Info("NATS reconnected", "url", c.ConnectedUrl()) }))
+		nats.ReconnectHandler(func(c *nats.Conn) { log.Info("NATS reconnected", "url", redactURLs(c.ConnectedUrl())) }))...)
 	if err != nil {
-		return fmt.Errorf("connect to NATS at %s: %w", natsURL, err)
+		return fmt.Errorf("connect to NATS at %s: %w", redactURLs(natsURL), err)
 	}
 	defer nc.Close()
 
 	// Durable jobs: the work queue, task states and large payloads.
 	var inv events.Invoker = h
+	var idle *idleWatch
+	if cfg.ExitWhenIdle > 0 {
+		idle = newIdleWatch(cfg.ExitWhenIdle, modelsLoaded(h))
+		inv = idle.invoker(h)
+	}
+	counted := inv // what every transport invokes, so that idle sees all work
 	var jsT *events.JetStream
 	if cfg.JetStream {
 		js, err := jetstream.New(nc)
 		if err != nil {
 			return fmt.Errorf("JetStream: %w", err)
 		}
-		jsT, err = events.StartJetStream(ctx, js, h,
+		jsT, err = events.StartJetStream(ctx, js, counted,
 			events.WithStream(cfg.JSStream, events.DefaultJobSubjects), events.WithConsumer(cfg.JSConsumer),
 			events.WithAckWait(cfg.JSAckWait), events.WithMaxDeliver(cfg.JSMaxDeliver),
 			events.WithJobResultSubject(cfg.ResultSubject), events.WithTaskTTL(cfg.TaskTTL),
+			events.WithReplicas(cfg.JSReplicas),
 			events.WithMaxInFlight(cfg.MaxPredictions), events.WithLogger(log))
 		if err != nil {
 			return fmt.Errorf("JetStream work queue: %w", err)
@@ -155,7 +178,7 @@ func serve(ctx context.Context, args []string) error {
 		}
 		defer tasksSub.Unsubscribe()
 		// Request-reply and HTTP may carry an object-store reference too.
-		inv = jsT.Payloads().Invoker(h)
+		inv = jsT.Payloads().Invoker(counted)
 	}
 
 	common := []events.Option{events.WithMaxInFlight(cfg.MaxInFlight), events.WithLogger(log)}
@@ -166,13 +189,18 @@ func serve(ctx context.Context, args []string) error {
 		return err
 	}
 	maxBody, _ := memory.ParseBytes(cfg.MaxBodyBytes)
+	maxHeader, _ := memory.ParseBytes(cfg.HTTPMaxHeaderBytes) // validated in loadConfig
 	httpT, err := events.NewHTTP(inv, events.WithMaxBodyBytes(int64(maxBody)), common[0], common[1])
 	if err != nil {
 		return err
 	}
 
 	mux := http.NewServeMux()
-	mux.Handle("/", httpT)
+	var root http.Handler = httpT
+	if idle != nil {
+		root = idle.handler(root)
+	}
+	mux.Handle("/", root)
 	if jsT != nil {
 		mux.Handle("GET /tasks/{id}", jsT.Tasks().Handler())
 	}
@@ -211,20 +239,29 @@ func serve(ctx context.Context, args []string) error {
 	}
 	srv := &http.Server{
 		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: cfg.HTTPReadHeaderTimeout,
+		ReadTimeout:       cfg.HTTPReadTimeout,
 		WriteTimeout:      cfg.PoolQueueTimeout + 5*time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
+		IdleTimeout:       cfg.HTTPIdleTimeout,
+		MaxHeaderBytes:    int(maxHeader),
+	}
+	var idleC <-chan struct{} // nil, never ready, unless OCRHOST_EXIT_WHEN_IDLE is set
+	if idle != nil {
+		watchCtx, stopWatch := context.WithCancel(ctx)
+		defer stopWatch()
+		idleC = idle.idle(watchCtx)
 	}
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- srv.Serve(ln) }()
-	log.Info("ocrhost ready", "nats", natsURL, "subject", cfg.RequestSubject, "http", ln.Addr().String(),
+	log.Info("ocrhost ready", "nats", redactURLs(natsURL), "subject", cfg.RequestSubject, "http", ln.Addr().String(),
 		"start_to_ready", time.Since(started).String(), "onnxruntime", onnx.Version())
 
 	select {
 	case <-ctx.Done():
 		log.Info("signal received; draining", "grace", cfg.ShutdownGrace.String())
+	case <-idleC:
+		log.Info("idle: nothing in flight and no model loaded; draining to exit", "exit_when_idle", cfg.ExitWhenIdle.String(),
+			"grace", cfg.ShutdownGrace.String())
 	case err := <-srvErr:
 		log.Error("HTTP server failed; shutting down", "err", err)
 	}

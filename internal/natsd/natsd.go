@@ -3,6 +3,7 @@
 package natsd
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"os"
@@ -25,6 +26,11 @@ type options struct {
 	port     int
 	storeDir string
 	maxPay   int32
+
+	user, password string
+	token          string
+	nkeys          []string
+	tls            *tls.Config
 }
 
 // Option configures the embedded server.
@@ -42,6 +48,25 @@ func WithStoreDir(dir string) Option { return func(o *options) { o.storeDir = di
 // WithMaxPayload sets the largest message the server accepts (default 8 MiB).
 func WithMaxPayload(n int32) Option { return func(o *options) { o.maxPay = n } }
 
+// WithUser admits only clients that present this user and password.
+func WithUser(user, password string) Option {
+	return func(o *options) { o.user, o.password = user, password }
+}
+
+// WithToken admits only clients that present this token.
+func WithToken(token string) Option { return func(o *options) { o.token = token } }
+
+// WithNKeys admits only clients that sign the server's nonce with the seed
+// of one of these public user nkeys (U...).
+func WithNKeys(publicKeys ...string) Option {
+	return func(o *options) { o.nkeys = append(o.nkeys, publicKeys...) }
+}
+
+// WithTLS makes the server require TLS with cfg; when cfg.ClientAuth is
+// tls.RequireAndVerifyClientCert, clients must also present a certificate
+// that cfg.ClientCAs verify.
+func WithTLS(cfg *tls.Config) Option { return func(o *options) { o.tls = cfg } }
+
 // Start starts a server and waits until it accepts clients.
 func Start(opts ...Option) (*Server, error) {
 	o := options{host: "127.0.0.1", port: -1, maxPay: 8 << 20}
@@ -57,15 +82,26 @@ func Start(opts ...Option) (*Server, error) {
 		}
 		dir, s.tmpDir = tmp, tmp
 	}
-	ns, err := server.NewServer(&server.Options{
-		Host:       o.host,
-		Port:       o.port,
-		JetStream:  true,
-		StoreDir:   dir,
-		MaxPayload: o.maxPay,
-		NoSigs:     true,
-		NoLog:      true,
-	})
+	so := &server.Options{
+		Host:          o.host,
+		Port:          o.port,
+		JetStream:     true,
+		StoreDir:      dir,
+		MaxPayload:    o.maxPay,
+		NoSigs:        true,
+		NoLog:         true,
+		Username:      o.user,
+		Password:      o.password,
+		Authorization: o.token,
+	}
+	for _, k := range o.nkeys {
+		so.Nkeys = append(so.Nkeys, &server.NkeyUser{Nkey: k})
+	}
+	if o.tls != nil {
+		so.TLS, so.TLSConfig = true, o.tls
+		so.TLSVerify = o.tls.ClientAuth == tls.RequireAndVerifyClientCert
+	}
+	ns, err := server.NewServer(so)
 	if err != nil {
 		s.cleanup()
 		return nil, fmt.Errorf("natsd: %w", err)

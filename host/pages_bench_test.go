@@ -1,0 +1,133 @@
+package host
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ocrhost/ocrhost/internal/textmetric"
+)
+
+// docFormats are the documents BenchmarkDocumentPages reads: text-heavy
+// A4 pages (about 50 lines, minutes a page on 2 busy cores) and the A7
+// pages of TestPeakRSSFlatInPageCount (8 lines).
+var docFormats = []struct {
+	name  string
+	w, h  float64
+	lines int
+}{{"a7", 210, 298, 8}, {"a4", 595.28, 841.89, 200}}
+
+// docMeasure runs data through h once and returns the response, the peak
+// RSS rise and the wall time.
+func docMeasure(b *testing.B, h *Host, m *predMeter, data []byte, options string) (*Response, float64, time.Duration) {
+	b.Helper()
+	var resp *Response
+	start := time.Now()
+	rise, err := m.rise(func() error {
+		var err error
+		resp, err = h.Invoke(context.Background(), &Request{Data: data, Options: []byte(options)})
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return resp, float64(rise) / (1 << 20), time.Since(start)
+}
+
+// BenchmarkDocumentPages reads text PDFs of 1 to 50 pages through a warm
+// host at the default DPI and batch size (170, 10) and reports pages/s
+// over all of them and each document's peak RSS rise (peak_MB_<n>p): flat
+// from 10 pages on when memory follows the batch size. Run with
+// -benchtime=1x, one format at a time (-bench DocumentPages/a7).
+func BenchmarkDocumentPages(b *testing.B) {
+	for _, f := range docFormats {
+		b.Run(f.name, func(b *testing.B) { benchDocumentPages(b, f.w, f.h, f.lines) })
+	}
+}
+
+func benchDocumentPages(b *testing.B, w, ht float64, lines int) {
+	h := docHost(b, docPDF(textDoc(1, w, ht, lines)))
+	m := newPredMeter(b)
+	for b.Loop() {
+		var pages int
+		var busy time.Duration
+		for _, n := range []int{1, 5, 10, 25, 50} {
+			doc := textDoc(n, w, ht, lines)
+			resp, rise, took := docMeasure(b, h, m, docPDF(doc), "")
+			var cer float64
+			for i, p := range resp.Pages {
+				cer += textmetric.CER(pageText(p), doc[i].want()) / float64(n)
+			}
+			b.Logf("%2d pages: peak RSS rise %6.1f MiB, %.2f s/page, mean CER %.4f", n, rise, took.Seconds()/float64(n), cer)
+			b.ReportMetric(rise, fmt.Sprintf("peak_MB_%dp", n))
+			pages += n
+			busy += took
+		}
+		b.ReportMetric(float64(pages)/busy.Seconds(), "pages/s")
+	}
+}
+
+// BenchmarkPDFDPI reads the same A4 pages (16 lines of 14, 12, 10, 9 and
+// 8 pt text; A4 so that the presets' 2000 px cap on the long side comes
+// into play above 170 DPI) rendered at each DPI and reports the character
+// error rate against the known text, overall and on the 8-9 pt lines
+// alone, seconds per page and the peak RSS rise: the evidence for
+// DefaultDPI. Run with -benchtime=1x.
+func BenchmarkPDFDPI(b *testing.B) {
+	const pages = 3
+	doc := textDoc(pages, 595.28, 841.89, 16)
+	data := docPDF(doc)
+	h := docHost(b, docPDF(doc[:1]))
+	m := newPredMeter(b)
+	for _, dpi := range []int{100, 130, 170, 200, 250, 300} {
+		b.Run(fmt.Sprintf("dpi=%d", dpi), func(b *testing.B) {
+			for b.Loop() {
+				resp, rise, took := docMeasure(b, h, m, data, fmt.Sprintf(`{"dpi": %d}`, dpi))
+				var got, want, smallGot, smallWant []string
+				for i, p := range resp.Pages {
+					got, want = append(got, pageText(p)), append(want, doc[i].want())
+					// Small print: the 8 and 9 pt lines, matched by their
+					// place on the page, the text the OCR read in order.
+					for _, l := range doc[i].lines {
+						if l.pt < 10 {
+							smallWant = append(smallWant, l.text)
+						}
+					}
+					smallGot = append(smallGot, smallLines(p, doc[i])...)
+				}
+				cer := textmetric.CER(strings.Join(got, "\n"), strings.Join(want, "\n"))
+				small := textmetric.CER(strings.Join(smallGot, "\n"), strings.Join(smallWant, "\n"))
+				b.Logf("dpi %3d: CER %.4f, small print CER %.4f, %.2f s/page, peak RSS rise %.1f MiB", dpi, cer, small, took.Seconds()/pages, rise)
+				b.ReportMetric(cer, "CER")
+				b.ReportMetric(small, "CER_small")
+				b.ReportMetric(took.Seconds()/pages, "s/page")
+				b.ReportMetric(rise, "peak_MB")
+			}
+		})
+	}
+}
+
+// smallLines returns the OCR lines of p whose vertical centre falls
+// between a sub-10 pt line's baseline and the baseline above it.
+func smallLines(p Page, d docPage) []string {
+	var out []string
+	scale := float64(p.Height) / d.h
+	for _, l := range p.Lines {
+		cy := 0.0
+		for _, pt := range l.Box {
+			cy += pt.Y / float64(len(l.Box))
+		}
+		y := 54.0 // top margin, pt from the top
+		for _, dl := range d.lines {
+			top := y * scale
+			y += dl.pt * 1.45
+			if dl.pt < 10 && cy > top && cy <= y*scale {
+				out = append(out, l.Text)
+				break
+			}
+		}
+	}
+	return out
+}
