@@ -37,9 +37,9 @@ func docMeasure(b *testing.B, h *Host, m *predMeter, data []byte, options string
 }
 
 // BenchmarkDocumentPages reads text PDFs of 1 to 50 pages through a warm
-// host at the default DPI and batch size (170, 10) and reports pages/s
+// host at the default DPI and batch size (document.DefaultDPI, 10) and reports pages/s
 // over all of them and each document's peak RSS rise (peak_MB_<n>p): flat
-// from 10 pages on when memory follows the batch size. Run with
+// when pages are held one at a time. Run with
 // -benchtime=1x, one format at a time (-bench DocumentPages/a7).
 func BenchmarkDocumentPages(b *testing.B) {
 	for _, f := range docFormats {

@@ -38,7 +38,7 @@ type config struct {
 
 	MaxBatchSize int    `envconfig:"MAX_BATCH_SIZE" default:"10" desc:"pages of a multi-page document between progress events (pages are rendered one at a time)"`
 	MaxPages     int    `envconfig:"MAX_PAGES" default:"500" desc:"largest document in pages (after the requested page range)"`
-	PDFDPI       int    `envconfig:"PDF_DPI" default:"170" desc:"resolution PDF pages are rendered at"`
+	PDFDPI       int    `envconfig:"PDF_DPI" default:"200" desc:"resolution PDF pages are rendered at"`
 	PDFCacheDir  string `envconfig:"PDF_CACHE_DIR" desc:"where the PDF engine's compiled WebAssembly is cached (default: the user cache folder, ocrhost/wazero)"`
 
 	HTTPAddr     string `envconfig:"HTTP_ADDR" default:":8080" desc:"HTTP listen address (CloudEvents on /, /healthz, /readyz, /metrics); PORT, when set, wins (Knative)"`
