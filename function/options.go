@@ -83,7 +83,7 @@ type Options struct {
 type DocumentOptions struct {
 	FirstPage, LastPage int // 1-based, inclusive; 0: from the first / to the last
 	DPI                 int // PDF rendering resolution; 0: the deployment's default
-	BatchSize           int // pages rendered and recognised together; 0: the deployment's default
+	BatchSize           int // pages between progress reports (rendered one at a time); 0: the deployment's default
 	Markdown            bool
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/kelseyhightower/envconfig"
 
+	"github.com/ocrhost/ocrhost/function"
 	"github.com/ocrhost/ocrhost/memory"
 )
 
@@ -53,6 +55,8 @@ type config struct {
 	ORTLib   string `envconfig:"ORT_LIB" desc:"path of libonnxruntime.so.1 (default: third_party/lib beside the models)"`
 	Device   string `envconfig:"DEVICE" default:"cpu" desc:"cpu or cuda:N"`
 	Preset   string `envconfig:"PRESET" default:"ocrhost" desc:"default pipeline configuration: ocrhost, rapidocr or paddleocr"`
+	// Per deployment what a request may choose per call: stages, batch size, DPI...
+	DefaultOptions string `envconfig:"DEFAULT_OPTIONS" desc:"per-call options (JSON) every request starts from, on top of the preset, e.g. {\"stages\":[\"det\",\"rec\"],\"dpi\":150}; a request's own options apply on top"`
 
 	ModelIdleTimeout         time.Duration `envconfig:"MODEL_IDLE_TIMEOUT" default:"300s" desc:"an unused model is unloaded after this long"`
 	MaxPredictions           int           `envconfig:"MAX_PREDICTIONS" default:"2" desc:"invocations running at once"`
@@ -95,6 +99,12 @@ func (c config) intraOpThreads() int {
 		return c.IntraOpThreads
 	}
 	return max(1, runtime.GOMAXPROCS(0)/max(1, c.MaxPredictions))
+}
+
+// defaults are the options every request starts from: the preset, then
+// OCRHOST_DEFAULT_OPTIONS, checked by the same rules as a request's own.
+func (c config) defaults() (function.Options, error) {
+	return function.ParseOptions(json.RawMessage(c.DefaultOptions), function.PresetOptions(function.Preset(c.Preset)))
 }
 
 // pdfCacheDir is where compiled pdfium is kept between runs: the first
@@ -173,6 +183,9 @@ func (c config) validate() error {
 		bad("OCRHOST_EXIT_WHEN_IDLE must be 0 (never) or a positive duration, is %v", c.ExitWhenIdle)
 	}
 	errs = append(errs, c.NATSAuth.validate(serveRole(c.NATSURL))...)
+	if _, err := c.defaults(); err != nil {
+		bad("OCRHOST_DEFAULT_OPTIONS: %v", err)
+	}
 	if _, err := memory.ParseBytes(c.MaxBodyBytes); err != nil {
 		bad("OCRHOST_MAX_BODY_BYTES: %v", err)
 	}

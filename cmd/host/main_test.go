@@ -310,6 +310,7 @@ func TestConfigValidation(t *testing.T) {
 		"OCRHOST_MODEL_IDLE_TIMEOUT": "-1s",
 		"OCRHOST_DEVICE":             "tpu",
 		"OCRHOST_MEMORY_BUDGET":      "lots",
+		"OCRHOST_DEFAULT_OPTIONS":    `{"stages":["ocr"]}`,
 	} {
 		t.Run(k, func(t *testing.T) {
 			t.Setenv(k, v)
@@ -330,6 +331,17 @@ func TestConfigValidation(t *testing.T) {
 		c, err := loadConfig()
 		if err != nil || c.HTTPAddr != ":9191" {
 			t.Errorf("%v %q", err, c.HTTPAddr)
+		}
+	})
+	t.Run("deployment options", func(t *testing.T) {
+		t.Setenv("OCRHOST_DEFAULT_OPTIONS", `{"stages":["det"],"dpi":150,"batch_size":4}`)
+		c, err := loadConfig()
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, err := c.defaults()
+		if err != nil || !o.Stages.Detect || o.Stages.Recognize || o.Stages.Classify || o.Document.DPI != 150 || o.Document.BatchSize != 4 {
+			t.Errorf("defaults %+v, %v", o, err)
 		}
 	})
 	t.Run("defaults are the seed's", func(t *testing.T) {

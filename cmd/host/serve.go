@@ -79,7 +79,7 @@ func serve(ctx context.Context, args []string) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	defaults := function.PresetOptions(function.Preset(cfg.Preset))
+	defaults, _ := cfg.defaults() // validated in loadConfig
 	sessionOpts := []onnx.Option{onnx.WithThreads(cfg.intraOpThreads(), 1)}
 	if cfg.GPUMemLimit != "" {
 		limit, _ := memory.ParseBytes(cfg.GPUMemLimit) // validated in loadConfig
