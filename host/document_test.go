@@ -13,40 +13,12 @@ import (
 	"golang.org/x/image/tiff"
 
 	"github.com/ocrhost/ocrhost/function/document"
+	"github.com/ocrhost/ocrhost/internal/pdfgen"
 	"github.com/ocrhost/ocrhost/internal/testenv"
 )
 
-// textPDF writes a PDF of one A5 page per text, each text in 28 pt
-// Helvetica, with byte offsets computed as it goes.
-func textPDF(texts []string) []byte {
-	var b bytes.Buffer
-	b.WriteString("%PDF-1.4\n")
-	n := 3 + 2*len(texts)
-	off := make([]int, n+1)
-	obj := func(num int, body string) {
-		off[num] = b.Len()
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", num, body)
-	}
-	kids := make([]string, len(texts))
-	for i := range texts {
-		kids[i] = fmt.Sprintf("%d 0 R", 4+2*i)
-	}
-	obj(1, "<< /Type /Catalog /Pages 2 0 R >>")
-	obj(2, fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d >>", strings.Join(kids, " "), len(texts)))
-	obj(3, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
-	for i, t := range texts {
-		content := fmt.Sprintf("BT /F1 28 Tf 50 480 Td (%s) Tj ET", t)
-		obj(4+2*i, fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 420 595] /Contents %d 0 R /Resources << /Font << /F1 3 0 R >> >> >>", 5+2*i))
-		obj(5+2*i, fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(content), content))
-	}
-	xref := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", n+1)
-	for _, o := range off[1:] {
-		fmt.Fprintf(&b, "%010d 00000 n \n", o)
-	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", n+1, xref)
-	return b.Bytes()
-}
+// textPDF writes a PDF of one A5 page per text in 28 pt Helvetica.
+func textPDF(texts []string) []byte { return pdfgen.Lines(texts) }
 
 func pageTexts(n int) []string {
 	words := []string{"alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel"}

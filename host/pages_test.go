@@ -1,7 +1,6 @@
 package host
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -9,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ocrhost/ocrhost/internal/pdfgen"
 	"github.com/ocrhost/ocrhost/internal/textmetric"
 	"github.com/ocrhost/ocrhost/memory"
 )
@@ -49,37 +49,13 @@ func (p docPage) content() string {
 	return b.String()
 }
 
-// docPDF writes a PDF of the given pages: catalog, page tree, font, then
-// a page and its content stream per page.
+// docPDF writes a PDF of the given pages.
 func docPDF(pages []docPage) []byte {
-	var b bytes.Buffer
-	b.WriteString("%PDF-1.4\n")
-	n := 3 + 2*len(pages)
-	off := make([]int, n+1)
-	obj := func(num int, body string) {
-		off[num] = b.Len()
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", num, body)
-	}
-	kids := make([]string, len(pages))
-	for i := range pages {
-		kids[i] = fmt.Sprintf("%d 0 R", 4+2*i)
-	}
-	obj(1, "<< /Type /Catalog /Pages 2 0 R >>")
-	obj(2, fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d >>", strings.Join(kids, " "), len(pages)))
-	obj(3, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
+	out := make([]pdfgen.Page, len(pages))
 	for i, p := range pages {
-		content := p.content()
-		obj(4+2*i, fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %g %g] /Contents %d 0 R /Resources << /Font << /F1 3 0 R >> >> >>",
-			p.w, p.h, 5+2*i))
-		obj(5+2*i, fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(content), content))
+		out[i] = pdfgen.Page{W: p.w, H: p.h, Content: p.content()}
 	}
-	xref := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", n+1)
-	for _, o := range off[1:] {
-		fmt.Fprintf(&b, "%010d 00000 n \n", o)
-	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", n+1, xref)
-	return b.Bytes()
+	return pdfgen.Write(out)
 }
 
 // docWords is the vocabulary of generated body text: words, figures and
