@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"time"
 
@@ -87,6 +88,14 @@ func (h *Host) invokeDocument(ctx context.Context, req *Request, opts function.O
 	err = document.Pages(ctx, renderer, req.Data, format, document.Options{
 		DPI: d.DPI, FirstPage: d.FirstPage, LastPage: d.LastPage, MaxPages: h.cfg.maxPages, MaxPixels: h.cfg.maxPixels,
 	}, 1, func(batch []document.Page, total int) error {
+		if done > 0 {
+			// The previous page's image and tensors are garbage now; a
+			// collection per page (milliseconds, against a second of OCR)
+			// keeps the heap at one page's worth, where GOGC would let it
+			// grow to twice the live heap, and further when the collector
+			// lags behind on a busy machine.
+			runtime.GC()
+		}
 		for _, p := range batch {
 			res, err := h.run(ctx, w.models, p.Image, opts)
 			if err != nil {

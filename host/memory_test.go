@@ -49,9 +49,10 @@ func textPage(t testing.TB, w, h int) []byte {
 
 // TestIdleRSSAfterEviction runs a host in a fresh process (this test
 // binary, re-executed): RSS of the fresh host, after invocations, and after
-// idle eviction of every model. Eviction must give back at least three
-// quarters of what loading and running took; the ratio to the fresh host
-// is logged (README, "Memory": the 1.2x is not reached yet).
+// idle eviction of every model, which must be within 1.2x the fresh host's
+// (the target). What makes it: the tuned allocator (host.New), a
+// malloc_trim after each unload, and ONNX Runtime's code pages dropped when
+// the last model goes (memory.PageOut).
 func TestIdleRSSAfterEviction(t *testing.T) {
 	if os.Getenv("OCRHOST_IDLE_CHILD") == "1" {
 		idleChild(t)
@@ -82,9 +83,9 @@ func TestIdleRSSAfterEviction(t *testing.T) {
 	t.Logf("fresh host %s, loaded %s, after eviction %s (%.2fx fresh; %.0f%% of the growth given back)",
 		memory.FormatBytes(fresh), memory.FormatBytes(loaded), memory.FormatBytes(after),
 		float64(after)/float64(fresh), 100*float64(loaded-min(after, loaded))/float64(loaded-fresh))
-	if after > fresh+(loaded-fresh)/4 {
-		t.Errorf("RSS after evicting everything %s keeps more than a quarter of the %s that loading and running took",
-			memory.FormatBytes(after), memory.FormatBytes(loaded-fresh))
+	if float64(after) > 1.2*float64(fresh) {
+		t.Errorf("RSS after evicting everything %s is more than 1.2x the fresh host's %s",
+			memory.FormatBytes(after), memory.FormatBytes(fresh))
 	}
 }
 

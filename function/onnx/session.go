@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -51,6 +52,24 @@ func Init(libPath string) error {
 	}
 	envLib, envActive = libPath, true
 	return nil
+}
+
+// LibraryPath is the loaded library's real path, as /proc/self/maps names
+// it, or "" before Init.
+func LibraryPath() string {
+	envMu.Lock()
+	lib := envLib
+	envMu.Unlock()
+	if lib == "" {
+		return ""
+	}
+	if abs, err := filepath.Abs(lib); err == nil {
+		lib = abs
+	}
+	if real, err := filepath.EvalSymlinks(lib); err == nil {
+		lib = real
+	}
+	return lib
 }
 
 // Version reports the loaded ONNX Runtime version, or "" before Init.

@@ -1,0 +1,5 @@
+//go:build !linux
+
+package memory
+
+func pageOut(uintptr, uintptr) error { return nil }
