@@ -44,6 +44,24 @@ func Request(ctx context.Context, nc *nats.Conn, subject string, doc []byte, con
 	return responseOf(out)
 }
 
+// NewRequestMsg encodes a request event with the given id as a binary-mode
+// NATS message, the form Request sends: the document as the data, or with
+// options the JSON form. Its headers are also the binary-mode HTTP
+// headers of the same event. For clients that route answers themselves,
+// such as a load generator.
+func NewRequestMsg(ctx context.Context, subject, id string, doc []byte, contentType string, options json.RawMessage) (*nats.Msg, error) {
+	e, err := newRequestEvent(id, doc, contentType, options)
+	if err != nil {
+		return nil, err
+	}
+	msg, err := encodeNATS(ctx, &e, false)
+	if err != nil {
+		return nil, fmt.Errorf("encoding request: %w", err)
+	}
+	msg.Subject = subject
+	return msg, nil
+}
+
 // responseOf reads a result or failure answer.
 func responseOf(out *event.Event) (*host.Response, error) {
 	switch out.Type() {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ocrhost/ocrhost/internal/testenv"
 	"github.com/ocrhost/ocrhost/memory"
 )
 
@@ -15,7 +16,7 @@ import (
 // bounded wait, nothing is leaked by the refusals, and once the ballast is
 // freed the same request succeeds again without a restart.
 func TestFilledBudgetRejectsThenRecovers(t *testing.T) {
-	if predRace() {
+	if testenv.Race() {
 		t.Skip("-race build: shadow memory makes the ballast's RSS unpredictable; make test runs this without -race")
 	}
 	probe, err := memory.NewProbe()

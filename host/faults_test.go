@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -37,22 +36,8 @@ type modelCopy struct {
 
 func copyModels(t testing.TB) *modelCopy {
 	t.Helper()
-	src := testenv.Models(t)
-	dst := function.DefaultModelFiles(t.TempDir())
-	c := &modelCopy{files: dst}
-	for _, name := range []string{src.Det, src.Cls, src.Rec, src.Keys} {
-		data, err := os.ReadFile(filepath.Join(src.Dir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dst.Dir, name), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if name == src.Rec {
-			c.rec = data
-		}
-	}
-	return c
+	files, rec := testenv.CopyModels(t)
+	return &modelCopy{files: files, rec: rec}
 }
 
 // write replaces the recognition model with data as a deployment would:

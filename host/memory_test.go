@@ -58,7 +58,7 @@ func TestIdleRSSAfterEviction(t *testing.T) {
 		idleChild(t)
 		return
 	}
-	if predRace() {
+	if testenv.Race() {
 		t.Skip("-race build: the race detector's shadow memory is never given back, so RSS says nothing about eviction; " +
 			"make test runs this without -race")
 	}

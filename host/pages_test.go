@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/ocrhost/ocrhost/internal/pdfgen"
+	"github.com/ocrhost/ocrhost/internal/testenv"
 	"github.com/ocrhost/ocrhost/internal/textmetric"
 	"github.com/ocrhost/ocrhost/memory"
 )
@@ -157,7 +158,7 @@ func docHost(t testing.TB, warm []byte, opts ...Option) *Host {
 // small print) at the default DPI, small enough that 52 pages take about a
 // minute on 2 cores; A4 figures are BenchmarkDocumentPages'.
 func TestPeakRSSFlatInPageCount(t *testing.T) {
-	if predRace() {
+	if testenv.Race() {
 		t.Skip("-race build: the race detector's shadow memory grows with every allocation, so RSS says nothing " +
 			"about the pipeline; make test runs this without -race (go test ./host -run TestPeakRSSFlatInPageCount)")
 	}

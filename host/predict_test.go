@@ -40,22 +40,6 @@ var predCalibrate = flag.Bool("calibrate", false,
 // predTolerance is the accuracy the issue asks of memory.Predictor.
 const predTolerance = 0.25
 
-// predRace reports a -race build. The figures measure the same under the
-// race detector (the peaks are ONNX Runtime's and large Go buffers), but
-// the test takes over 90 s there, beyond the package's -race budget.
-func predRace() bool {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return false
-	}
-	for _, s := range bi.Settings {
-		if s.Key == "-race" {
-			return s.Value == "true"
-		}
-	}
-	return false
-}
-
 // predProc reads byte fields ("VmRSS", "VmHWM") of /proc/self/status.
 func predProc(fields ...string) ([]uint64, error) {
 	data, err := os.ReadFile("/proc/self/status")
@@ -337,7 +321,7 @@ func predMB(b float64) string { return fmt.Sprintf("%.1f", b/1e6) }
 // as the host makes it, must be within ±25% of the median of three
 // measurements.
 func TestPredictionWithin25Percent(t *testing.T) {
-	if predRace() {
+	if testenv.Race() {
 		t.Skip("-race build: takes over 90 s under the race detector; make test runs it without -race " +
 			"(go test ./host -run TestPredictionWithin25Percent)")
 	}
@@ -414,7 +398,7 @@ func TestCalibratePredictor(t *testing.T) {
 	if !*predCalibrate {
 		t.Skip("calibration runs only with -calibrate (several minutes)")
 	}
-	if predRace() {
+	if testenv.Race() {
 		t.Skip("-race build: calibrate without -race, which is what production runs")
 	}
 	predTuned()

@@ -20,7 +20,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"syscall"
 	"testing"
@@ -33,6 +32,7 @@ import (
 
 	"github.com/ocrhost/ocrhost/events"
 	"github.com/ocrhost/ocrhost/host"
+	"github.com/ocrhost/ocrhost/internal/testenv"
 	"github.com/ocrhost/ocrhost/memory"
 )
 
@@ -761,20 +761,7 @@ func TestBadInputCatalogue(t *testing.T) {
 		"OCRHOST_MAX_PIXELS":               fmt.Sprint(badMaxPixels),
 		"OCRHOST_HTTP_READ_HEADER_TIMEOUT": "1s",
 	})
-	nc, err := nats.Connect(th.natsURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	results, err := nc.SubscribeSync(events.DefaultResultSubject)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer results.Unsubscribe()
+	nc, js, results := jobClient(t, th)
 	e := &badEnv{th: th, nc: nc, js: js, results: results, good: sampleDoc(t)}
 
 	// A FIFO that a path-traversing option would reach: opening it to read
@@ -789,7 +776,7 @@ func TestBadInputCatalogue(t *testing.T) {
 	// The second pass is there for the RSS comparison, which the race
 	// detector's shadow memory would swamp; make test runs it without.
 	passes := 2
-	if raceBuild() {
+	if testenv.Race() {
 		passes = 1
 	}
 	rss := make([]uint64, passes)
@@ -827,7 +814,7 @@ func TestBadInputCatalogue(t *testing.T) {
 		f.Close()
 		t.Error("the canary FIFO has a reader: an option opened a file")
 	}
-	if raceBuild() {
+	if testenv.Race() {
 		t.Logf("RSS after the table: %d MiB (-race build: not checked)", rss[0]>>20)
 		return
 	}
@@ -838,18 +825,4 @@ func TestBadInputCatalogue(t *testing.T) {
 	if rss[1] > rss[0]+badRSSGrowth {
 		t.Errorf("RSS grew from %d to %d MiB over a second pass", rss[0]>>20, rss[1]>>20)
 	}
-}
-
-// raceBuild reports a -race build.
-func raceBuild() bool {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return false
-	}
-	for _, s := range bi.Settings {
-		if s.Key == "-race" {
-			return s.Value == "true"
-		}
-	}
-	return false
 }

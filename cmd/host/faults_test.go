@@ -10,7 +10,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -23,28 +22,6 @@ import (
 	"github.com/ocrhost/ocrhost/host"
 	"github.com/ocrhost/ocrhost/internal/testenv"
 )
-
-// faultModels copies the model folder into a temporary one the test may
-// break, and returns it with the good recognition model.
-func faultModels(t testing.TB) (function.ModelFiles, []byte) {
-	t.Helper()
-	src := testenv.Models(t)
-	dst := function.DefaultModelFiles(t.TempDir())
-	var rec []byte
-	for _, name := range []string{src.Det, src.Cls, src.Rec, src.Keys} {
-		data, err := os.ReadFile(filepath.Join(src.Dir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dst.Dir, name), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if name == src.Rec {
-			rec = data
-		}
-	}
-	return dst, rec
-}
 
 // replaceFile puts data at path the way a deployment does: a new file
 // renamed over the old one.
@@ -120,27 +97,14 @@ func faultJob(t testing.TB, js jetstream.JetStream, results *nats.Subscription, 
 // answered and finished (failed: the failure is final, not retried or
 // dead-lettered), and putting the good file back is enough to recover.
 func TestCorruptModelServed(t *testing.T) {
-	files, good := faultModels(t)
+	files, good := testenv.CopyModels(t)
 	recPath := files.Path(function.KindRec)
 	replaceFile(t, recPath, good[:len(good)/2])
 	th := startServe(t, map[string]string{
 		"OCRHOST_MODEL_DIR":          files.Dir,
 		"OCRHOST_POOL_QUEUE_TIMEOUT": "10s",
 	})
-	nc, err := nats.Connect(th.natsURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	results, err := nc.SubscribeSync(events.DefaultResultSubject)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer results.Unsubscribe()
+	nc, js, results := jobClient(t, th)
 	doc := faultPNG(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

@@ -90,6 +90,26 @@ func startServe(t testing.TB, env map[string]string) *testHost {
 	return th
 }
 
+// jobClient connects to a served host's NATS, with JetStream and a
+// subscription to the result subject; all are closed at cleanup.
+func jobClient(t testing.TB, th *testHost) (*nats.Conn, jetstream.JetStream, *nats.Subscription) {
+	t.Helper()
+	nc, err := nats.Connect(th.natsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	results, err := nc.SubscribeSync(events.DefaultResultSubject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nc, js, results
+}
+
 func waitReady(t testing.TB, httpURL string, done <-chan error) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)

@@ -24,49 +24,15 @@ import (
 // event of the ocrhost contract.
 var ErrUnexpectedAnswer = errors.New("unexpected answer")
 
-// Event attributes of requests, in the binary mode of the NATS and HTTP
-// bindings (see the events package documentation).
-const (
-	source      = "/ocrhost/load"
-	mediaJSON   = "application/json"
-	mediaBinary = "application/octet-stream"
-)
-
-// request is one encoded request event: its headers and body.
-type request struct {
-	id     string
-	header map[string]string
-	body   []byte
-}
-
-// newRequest encodes doc as a binary-mode request event: the document as
-// the data, or with options the JSON form {data, content_type, options}.
-func newRequest(doc Doc, options json.RawMessage) (request, error) {
-	r := request{id: uuid.NewString(), body: doc.Data}
-	ct := doc.ContentType
-	if ct == "" {
-		ct = mediaBinary
+// newRequest encodes doc as a request event with a fresh id, in the
+// events package's binary mode (its headers serve NATS and HTTP alike).
+func newRequest(ctx context.Context, subject string, doc Doc, options json.RawMessage) (*nats.Msg, string, error) {
+	id := uuid.NewString()
+	msg, err := events.NewRequestMsg(ctx, subject, id, doc.Data, doc.ContentType, options)
+	if err != nil {
+		return nil, id, fmt.Errorf("%w: %w", ErrInvalidOption, err)
 	}
-	if len(options) > 0 {
-		body, err := json.Marshal(struct {
-			Data        []byte          `json:"data"`
-			ContentType string          `json:"content_type,omitempty"`
-			Options     json.RawMessage `json:"options"`
-		}{doc.Data, doc.ContentType, options})
-		if err != nil {
-			return r, fmt.Errorf("%w: options: %w", ErrInvalidOption, err)
-		}
-		r.body, ct = body, mediaJSON
-	}
-	r.header = map[string]string{
-		"ce-specversion": "1.0",
-		"ce-id":          r.id,
-		"ce-source":      source,
-		"ce-type":        events.TypeRequest,
-		"ce-time":        time.Now().UTC().Format(time.RFC3339Nano),
-		"content-type":   ct,
-	}
-	return r, nil
+	return msg, id, nil
 }
 
 // answerError turns an answer event's type and data into Send's result:
@@ -122,16 +88,16 @@ type HTTP struct {
 
 // Send posts one request.
 func (h HTTP) Send(ctx context.Context, doc Doc) error {
-	r, err := newRequest(doc, h.Options)
+	msg, _, err := newRequest(ctx, "", doc, h.Options)
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.URL, bytes.NewReader(r.body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.URL, bytes.NewReader(msg.Data))
 	if err != nil {
 		return err
 	}
-	for k, v := range r.header {
-		req.Header.Set(k, v)
+	for k, v := range msg.Header {
+		req.Header[k] = v
 	}
 	resp, err := h.Client.Do(req)
 	if err != nil {
@@ -259,25 +225,20 @@ func subscribeAnswers(nc *nats.Conn, subject string, a *answers) (*nats.Subscrip
 
 // Send publishes one request and waits for its answer.
 func (p *Publish) Send(ctx context.Context, doc Doc) error {
-	r, err := newRequest(doc, p.options)
+	msg, id, err := newRequest(ctx, p.subject, doc, p.options)
 	if err != nil {
 		return err
 	}
-	msg := nats.NewMsg(p.subject)
-	for k, v := range r.header {
-		msg.Header.Set(k, v)
-	}
-	msg.Data = r.body
-	ch := p.answers.register(r.id)
-	defer p.answers.forget(r.id)
+	ch := p.answers.register(id)
+	defer p.answers.forget(id)
 	if err := p.nc.PublishMsg(msg); err != nil {
-		return fmt.Errorf("publish %s on %q: %w", r.id, p.subject, err)
+		return fmt.Errorf("publish %s on %q: %w", id, p.subject, err)
 	}
 	select {
 	case err := <-ch:
 		return err
 	case <-ctx.Done():
-		return fmt.Errorf("request %s: no answer: %w", r.id, context.Cause(ctx))
+		return fmt.Errorf("request %s: no answer: %w", id, context.Cause(ctx))
 	}
 }
 

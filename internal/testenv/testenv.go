@@ -6,6 +6,7 @@ package testenv
 import (
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"testing"
 
@@ -74,4 +75,41 @@ func LoadAll(t testing.TB, opts ...onnx.Option) function.Models {
 		m.Set(model)
 	}
 	return m
+}
+
+// Race reports a -race build, whose shadow memory makes RSS figures
+// meaningless: memory tests skip there and make test runs them without it.
+func Race() bool {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return false
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "-race" {
+			return s.Value == "true"
+		}
+	}
+	return false
+}
+
+// CopyModels copies the model folder into a temporary one that a test may
+// break, and returns it with the good recognition model's bytes.
+func CopyModels(t testing.TB) (function.ModelFiles, []byte) {
+	t.Helper()
+	src := Models(t)
+	dst := function.DefaultModelFiles(t.TempDir())
+	var rec []byte
+	for _, name := range []string{src.Det, src.Cls, src.Rec, src.Keys} {
+		data, err := os.ReadFile(filepath.Join(src.Dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dst.Dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if name == src.Rec {
+			rec = data
+		}
+	}
+	return dst, rec
 }
