@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ocrhost/ocrhost/function"
@@ -44,6 +45,12 @@ type Host struct {
 	inflight sync.WaitGroup
 	cancel   context.CancelFunc // cancels invocations still running when the grace period ends
 	runCtx   context.Context
+
+	// unloads counts destroys still running. Idle eviction destroys the
+	// three models of one invocation at about the same moment, on separate
+	// goroutines: only the last to finish may drop the library's code, or
+	// the others' Close pages it straight back in.
+	unloads atomic.Int32
 }
 
 // New builds a host; models load lazily on the first invocation.
@@ -102,11 +109,12 @@ func (h *Host) load(_ context.Context, k warmpool.Key) (*function.Model, error) 
 }
 
 func (h *Host) destroy(k warmpool.Key, m *function.Model) error {
+	h.unloads.Add(1)
 	err := m.Close()
 	// ONNX Runtime frees with free(); glibc keeps it until malloc_trim.
 	freed := memory.Release()
 	h.cfg.log.Info("model unloaded", "model", k.String(), "released_bytes", freed)
-	if h.pool.Loaded() == 0 {
+	if h.unloads.Add(-1) == 0 && h.pool.Loaded() == 0 {
 		// The last model is gone: the library code inference touched
 		// (about 13 MB of RSS) serves no one until the next load.
 		if _, perr := memory.PageOut(onnx.LibraryPath()); perr != nil {
@@ -115,6 +123,11 @@ func (h *Host) destroy(k warmpool.Key, m *function.Model) error {
 	}
 	return err
 }
+
+// Unloaded reports whether no model is loaded and every unload, with the
+// memory release that follows it, has finished: the moment RSS is back at a
+// fresh host's. The pool's Loaded falls to 0 before its destroys run.
+func (h *Host) Unloaded() bool { return h.pool.Loaded() == 0 && h.unloads.Load() == 0 }
 
 // Pool exposes the warm pool for stats and eviction under memory pressure.
 func (h *Host) Pool() *warmpool.Pool[*function.Model] { return h.pool }

@@ -117,7 +117,7 @@ func TestIdleEvictionUnloadsAndReloads(t *testing.T) {
 		t.Fatalf("%d models loaded after an invocation, want 3", h.Pool().Loaded())
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for h.Pool().Loaded() > 0 && time.Now().Before(deadline) {
+	for !h.Unloaded() && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	if n := h.Pool().Loaded(); n != 0 {

@@ -9,6 +9,7 @@ import (
 	"image/png"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -80,6 +81,11 @@ func TestIdleRSSAfterEviction(t *testing.T) {
 	if fresh == 0 || loaded <= fresh {
 		t.Fatalf("child printed no usable figures:\n%s", out)
 	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(line, "DETAIL ") {
+			t.Log(line) // what made up the RSS, for a failure on another machine
+		}
+	}
 	t.Logf("fresh host %s, loaded %s, after eviction %s (%.2fx fresh; %.0f%% of the growth given back)",
 		memory.FormatBytes(fresh), memory.FormatBytes(loaded), memory.FormatBytes(after),
 		float64(after)/float64(fresh), 100*float64(loaded-min(after, loaded))/float64(loaded-fresh))
@@ -94,9 +100,22 @@ func idleChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	detail := func(when string) {
+		st, _ := os.ReadFile("/proc/self/status")
+		var rss []string
+		for _, l := range strings.Split(string(st), "\n") {
+			if strings.HasPrefix(l, "Rss") || strings.HasPrefix(l, "Threads") {
+				rss = append(rss, strings.Join(strings.Fields(l), " "))
+			}
+		}
+		thp, _ := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
+		fmt.Printf("DETAIL %s: %s; GOMAXPROCS %d; THP %s\n", when, strings.Join(rss, ", "),
+			runtime.GOMAXPROCS(0), strings.TrimSpace(string(thp)))
+	}
 	h := newHost(t, WithIdleTimeout(200*time.Millisecond), WithMemoryGuard(probe, time.Second, memory.Thresholds{}, memory.Thresholds{}))
 	memory.Release()
 	fresh := probe.RSS()
+	detail("fresh")
 	doc := textPage(t, 1200, 1600)
 	for i := 0; i < 3; i++ {
 		if _, err := h.Invoke(context.Background(), &Request{Data: doc}); err != nil {
@@ -104,9 +123,10 @@ func idleChild(t *testing.T) {
 		}
 	}
 	loaded := probe.RSS()
-	for deadline := time.Now().Add(10 * time.Second); h.Pool().Loaded() > 0 && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(10 * time.Second); !h.Unloaded() && time.Now().Before(deadline); {
 		time.Sleep(20 * time.Millisecond)
 	}
 	memory.Release()
+	detail("after eviction")
 	fmt.Printf("RSS %d %d %d\n", fresh, loaded, probe.RSS())
 }

@@ -612,7 +612,7 @@ func seedIdleChild(b *testing.B, files function.ModelFiles, data []byte) seedRes
 	loaded := seedRSS(b)
 	lease.Release()
 	deadline := time.Now().Add(10 * time.Second)
-	for h.Pool().Loaded() > 0 {
+	for !h.Unloaded() {
 		if time.Now().After(deadline) {
 			b.Fatalf("%d models still loaded 10 s after a 200 ms idle timeout", h.Pool().Loaded())
 		}
