@@ -32,7 +32,7 @@ test: deps
 	$(GO) vet ./...
 	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 20m ./...
 	# Memory figures are meaningless under the race detector's shadow memory.
-	CGO_ENABLED=1 $(GO) test -count=1 -timeout 15m -run 'TestPredictionWithin25Percent|TestIdleRSSAfterEviction|TestPeakRSSFlatInPageCount|TestFilledBudgetRejectsThenRecovers' ./host/
+	CGO_ENABLED=1 $(GO) test -count=1 -timeout 15m -run 'TestPredictionWithin25Percent|TestIdleRSSAfterEviction|TestPeakRSSFlatInPageCount|TestFilledBudgetRejectsThenRecovers|TestConcurrentLargeRequestsUnderBudget' ./host/
 	CGO_ENABLED=1 $(GO) test -count=1 -timeout 15m -run 'TestBadInputCatalogue' ./cmd/host/
 
 # Every benchmark once (BENCHTIME=10x for steadier numbers, BENCH=Seed for some): raw output and

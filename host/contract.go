@@ -58,8 +58,11 @@ func Fail(code Code, err error) *Failure {
 }
 
 // AsFailure returns err as a *Failure, classifying it as internal when
-// nothing more specific is known.
+// nothing more specific is known; nil stays nil.
 func AsFailure(err error) *Failure {
+	if err == nil {
+		return nil
+	}
 	var f *Failure
 	if errors.As(err, &f) {
 		return f

@@ -65,6 +65,9 @@ func (h *Host) invokeDocument(ctx context.Context, req *Request, opts function.O
 		return nil, err
 	}
 	defer w.release()
+	if err := h.lease(ctx, w, opts); err != nil {
+		return nil, err
+	}
 	var renderer *document.Renderer
 	if format == "pdf" {
 		lease, err := h.pdf.Acquire(ctx, "cpu", rendererModel)

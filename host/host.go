@@ -174,33 +174,43 @@ func (h *Host) Invoke(ctx context.Context, req *Request) (resp *Response, err er
 	if err != nil {
 		return nil, Fail(CodeInvalidInput, err)
 	}
-	t0 := time.Now()
 	if err := checkContentType(req); err != nil {
 		return nil, err
 	}
 	if format, ok := document.IsDocument(req.Data); ok {
 		return h.invokeDocument(ctx, req, opts, format)
 	}
-	img, _, err := imageio.Decode(req.Data, imageio.WithMaxPixels(h.cfg.maxPixels))
+	// The header alone sizes the invocation, so that the decoded pixels
+	// (tens of MiB for a scan) are admitted by the memory guard, not held
+	// by every request queued before it.
+	info, err := imageio.DecodeConfig(req.Data, imageio.WithMaxPixels(h.cfg.maxPixels))
 	if err != nil {
 		return nil, classifyDecode(err)
 	}
-	decode := time.Since(t0)
-	h.stats.stage("decode", decode)
-
 	var need uint64
 	if h.guard != nil {
-		plan, err := function.PlanFor(img.W, img.H, opts)
+		plan, err := function.PlanFor(info.Width, info.Height, opts)
 		if err != nil {
 			return nil, Fail(CodeInvalidInput, err)
 		}
-		need = h.predict(img.W, img.H, plan, opts, 1)
+		need = h.predict(info.Width, info.Height, plan, opts, 1)
 	}
 	w, err := h.reserve(ctx, need, opts)
 	if err != nil {
 		return nil, err
 	}
 	defer w.release()
+	t0 := time.Now()
+	img, _, err := imageio.Decode(req.Data, imageio.WithMaxPixels(h.cfg.maxPixels))
+	if err != nil {
+		return nil, classifyDecode(err)
+	}
+	decode := time.Since(t0)
+	h.stats.stage("decode", decode)
+	// Models are taken after decoding, so undecodable input loads none.
+	if err := h.lease(ctx, w, opts); err != nil {
+		return nil, err
+	}
 	res, err := h.run(ctx, w.models, img, opts)
 	if err != nil {
 		return nil, err
@@ -246,27 +256,29 @@ type work struct {
 	versions map[string]string
 	device   string
 	fallback bool
-	release  func()
+	undo     []func() // run in reverse by release
+}
+
+// release gives back everything w holds; it is safe to call more than once.
+func (w *work) release() {
+	for i := len(w.undo) - 1; i >= 0; i-- {
+		w.undo[i]()
+	}
+	w.undo = nil
 }
 
 // reserve admits an invocation needing need bytes: device choice, a
-// prediction slot, the memory guard, then the models' lease. On error
-// nothing is held.
-func (h *Host) reserve(ctx context.Context, need uint64, opts function.Options) (w *work, err error) {
-	var undo []func()
+// prediction slot, then the memory guard. The caller decodes its input
+// inside the reservation, then takes the models with lease; release gives
+// back whatever was taken, on every path. On error nothing is held.
+func (h *Host) reserve(ctx context.Context, need uint64, opts function.Options) (_ *work, err error) {
+	// w, not the named result, which a failing return sets to nil first.
+	w := &work{device: h.cfg.device, versions: map[string]string{}}
 	defer func() {
 		if err != nil {
-			for i := len(undo) - 1; i >= 0; i-- {
-				undo[i]()
-			}
+			w.release()
 		}
 	}()
-	kinds := opts.Models()
-	names := make([]string, len(kinds))
-	for i, k := range kinds {
-		names[i] = string(k)
-	}
-	w = &work{device: h.cfg.device, versions: map[string]string{}}
 	if h.guard != nil {
 		if w.device, w.fallback, err = h.guard.Device(w.device, need); err != nil {
 			h.stats.rejected("memory")
@@ -277,10 +289,10 @@ func (h *Host) reserve(ctx context.Context, need uint64, opts function.Options) 
 		h.stats.rejected("slots")
 		return nil, err
 	}
-	undo = append(undo, func() { <-h.slots })
+	w.undo = append(w.undo, func() { <-h.slots })
 
 	if h.guard != nil {
-		total := need + h.loadNeed(w.device, names)
+		total := need + h.loadNeed(w.device, modelNames(opts.Models()))
 		gctx, cancel := context.WithTimeout(ctx, h.cfg.queueTimeout)
 		release, err := h.guard.Admit(gctx, total)
 		cancel()
@@ -290,31 +302,40 @@ func (h *Host) reserve(ctx context.Context, need uint64, opts function.Options) 
 			}
 			return nil, Fail(CodeInsufficientMemory, err)
 		}
-		undo = append(undo, release)
+		w.undo = append(w.undo, release)
 		h.stats.predicted(need)
 		if before := h.cfg.probe.RSS(); before > 0 {
-			undo = append(undo, func() { h.stats.grew(h.cfg.probe.RSS(), before) })
+			w.undo = append(w.undo, func() { h.stats.grew(h.cfg.probe.RSS(), before) })
 		}
 	}
+	return w, nil
+}
 
-	lease, err := h.pool.Acquire(ctx, w.device, names...)
+// lease takes the models opts needs for w, loading those not warm; release
+// gives them back.
+func (h *Host) lease(ctx context.Context, w *work, opts function.Options) error {
+	kinds := opts.Models()
+	lease, err := h.pool.Acquire(ctx, w.device, modelNames(kinds)...)
 	if err != nil {
 		h.stats.rejected("lease")
-		return nil, classifyAcquire(err)
+		return classifyAcquire(err)
 	}
-	undo = append(undo, lease.Release)
+	w.undo = append(w.undo, lease.Release)
 	for _, k := range kinds {
 		m := lease.Get(string(k))
 		w.versions[string(k)] = m.Version
 		w.models.Set(m)
 	}
 	w.device = lease.Device()
-	w.release = func() {
-		for i := len(undo) - 1; i >= 0; i-- {
-			undo[i]()
-		}
+	return nil
+}
+
+func modelNames(kinds []function.Kind) []string {
+	names := make([]string, len(kinds))
+	for i, k := range kinds {
+		names[i] = string(k)
 	}
-	return w, nil
+	return names
 }
 
 // Load memory of a model not yet loaded, when no load has been measured:
