@@ -99,6 +99,9 @@ func New(opts ...Option) (*Host, error) {
 func (h *Host) load(_ context.Context, k warmpool.Key) (*function.Model, error) {
 	kind := function.Kind(k.Model)
 	opts := append([]onnx.Option{onnx.WithDevice(k.Device)}, h.cfg.sessionOpts...)
+	if kind == function.KindDet {
+		opts = append(opts, onnx.WithMaxRuns(h.cfg.detectionConcurrency()))
+	}
 	m, err := function.LoadModel(kind, h.cfg.files, opts...)
 	if err != nil {
 		h.cfg.log.Error("model load failed", "model", k.String(), "err", err)

@@ -18,6 +18,7 @@ type config struct {
 	defaults       function.Options
 	device         string
 	maxPredictions int
+	detRuns        int // 0: half of maxPredictions, at least 1
 	maxServices    int
 	idleTimeout    time.Duration
 	queueTimeout   time.Duration
@@ -115,6 +116,28 @@ func WithMaxPredictions(n int) Option {
 			c.maxPredictions = n
 		}
 	}
+}
+
+// WithDetectionConcurrency caps the detections running at once across all
+// invocations (default 0: half of max predictions, at least 1). Detection
+// holds the largest activations, growing with the image (about 120 MiB for
+// a page detected at 736×992), while recognition takes more of the time,
+// so half the predictions detecting at once keeps up with the rest and two
+// detections' activations stack less often (README, "Memory").
+func WithDetectionConcurrency(n int) Option {
+	return func(c *config) {
+		if n >= 0 {
+			c.detRuns = n
+		}
+	}
+}
+
+// detectionConcurrency resolves the default.
+func (c config) detectionConcurrency() int {
+	if c.detRuns > 0 {
+		return c.detRuns
+	}
+	return max(1, c.maxPredictions/2)
 }
 
 // WithMaxServicesPerDevice caps model leases per device (default 2).

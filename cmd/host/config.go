@@ -60,6 +60,7 @@ type config struct {
 
 	ModelIdleTimeout         time.Duration `envconfig:"MODEL_IDLE_TIMEOUT" default:"300s" desc:"an unused model is unloaded after this long"`
 	MaxPredictions           int           `envconfig:"MAX_PREDICTIONS" default:"2" desc:"invocations running at once"`
+	DetectionConcurrency     int           `envconfig:"DETECTION_CONCURRENCY" default:"0" desc:"detections running at once across invocations, the stage with the largest activations; 0: half of OCRHOST_MAX_PREDICTIONS, at least 1"`
 	PoolMaxServicesPerDevice int           `envconfig:"POOL_MAX_SERVICES_PER_DEVICE" default:"2" desc:"model leases per device at once"`
 	PoolQueueTimeout         time.Duration `envconfig:"POOL_QUEUE_TIMEOUT" default:"60s" desc:"how long an invocation waits for a slot before failing busy"`
 	MaxInFlight              int           `envconfig:"MAX_IN_FLIGHT" default:"16" desc:"invocations accepted per transport (running and queued); beyond it requests are answered busy at once"`
@@ -124,6 +125,9 @@ func (c config) validate() error {
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if c.MaxPredictions < 1 {
 		bad("OCRHOST_MAX_PREDICTIONS must be at least 1, is %d", c.MaxPredictions)
+	}
+	if c.DetectionConcurrency < 0 {
+		bad("OCRHOST_DETECTION_CONCURRENCY must be 0 (automatic) or more, is %d", c.DetectionConcurrency)
 	}
 	if c.PoolMaxServicesPerDevice < 1 {
 		bad("OCRHOST_POOL_MAX_SERVICES_PER_DEVICE must be at least 1, is %d", c.PoolMaxServicesPerDevice)

@@ -90,6 +90,7 @@ func serve(ctx context.Context, args []string) error {
 		host.WithDefaults(defaults),
 		host.WithDevice(device),
 		host.WithMaxPredictions(cfg.MaxPredictions),
+		host.WithDetectionConcurrency(cfg.DetectionConcurrency),
 		host.WithMaxServicesPerDevice(cfg.PoolMaxServicesPerDevice),
 		host.WithIdleTimeout(cfg.ModelIdleTimeout),
 		host.WithQueueTimeout(cfg.PoolQueueTimeout),

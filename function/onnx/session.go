@@ -99,6 +99,9 @@ type Options struct {
 	Device string
 	// GPUMemLimit caps the CUDA arena in bytes (0: no cap).
 	GPUMemLimit int64
+	// MaxRuns caps the runs of this session at once (0: no cap), as a model
+	// server's instance count does: each run holds its own activations.
+	MaxRuns int
 }
 
 // Option changes Options.
@@ -112,6 +115,7 @@ func WithMemPattern(on bool) Option  { return func(o *Options) { o.MemPattern = 
 func WithArenaShrink(on bool) Option { return func(o *Options) { o.ArenaShrink = on } }
 func WithDevice(d string) Option     { return func(o *Options) { o.Device = d } }
 func WithGPUMemLimit(b int64) Option { return func(o *Options) { o.GPUMemLimit = b } }
+func WithMaxRuns(n int) Option       { return func(o *Options) { o.MaxRuns = n } }
 
 // DefaultOptions are the measured defaults (README, "Session options"):
 // the CPU arena on, since without it recognition runs 1.5x slower (every
@@ -134,6 +138,7 @@ type Session struct {
 	mu      sync.RWMutex // Run holds R, Close holds W
 	sess    *ort.DynamicAdvancedSession
 	runOpts *ort.RunOptions
+	runs    chan struct{} // nil: no cap
 }
 
 // Open loads the model at path. The model must have exactly one input and one output.
@@ -165,6 +170,9 @@ func Open(path string, options ...Option) (*Session, error) {
 		return nil, fmt.Errorf("%w %s: %v", ErrModel, path, err)
 	}
 	sess := &Session{path: path, in: ins[0].Name, out: outs[0].Name, opts: o, sess: s}
+	if o.MaxRuns > 0 {
+		sess.runs = make(chan struct{}, o.MaxRuns)
+	}
 	if shrink := shrinkList(o); shrink != "" {
 		ro, err := ort.NewRunOptions()
 		if err != nil {
@@ -263,6 +271,10 @@ func (s *Session) Options() Options { return s.opts }
 
 // Run feeds one float32 tensor and returns the output data and shape.
 func (s *Session) Run(data []float32, shape ...int64) ([]float32, []int64, error) {
+	if s.runs != nil {
+		s.runs <- struct{}{}
+		defer func() { <-s.runs }()
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.sess == nil {

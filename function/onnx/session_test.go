@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 )
 
 func TestSessionRunsConcurrentlyAndCloses(t *testing.T) {
@@ -101,5 +102,43 @@ func TestCUDAAvailableAnswers(t *testing.T) {
 		t.Errorf("CUDAAvailable: %v, want nil or ErrNoAccelerator", err)
 	} else {
 		t.Logf("CUDAAvailable: %v", err)
+	}
+}
+
+// TestMaxRunsQueuesTheExcess holds the only run slot of a session capped at
+// one and checks that a second run waits for it, then completes.
+func TestMaxRunsQueuesTheExcess(t *testing.T) {
+	_, models := assets(t)
+	s, err := Open(filepath.Join(models, "ch_ppocr_mobile_v2.0_cls_infer.onnx"), WithThreads(1, 1), WithMaxRuns(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.runs <- struct{}{} // a run in progress
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := s.Run(make([]float32, 3*48*192), 1, 3, 48, 192)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("a second run went past a cap of 1 (err %v)", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	<-s.runs
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the queued run never ran after the slot was freed")
+	}
+	if open, err := Open(filepath.Join(models, "ch_ppocr_mobile_v2.0_cls_infer.onnx")); err != nil {
+		t.Fatal(err)
+	} else if open.runs != nil {
+		t.Error("a session with no cap has a run semaphore")
+	} else {
+		open.Close()
 	}
 }
