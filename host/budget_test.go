@@ -133,9 +133,11 @@ func TestConcurrentLargeRequestsUnderBudget(t *testing.T) {
 	}()
 	texts := make([]string, k)
 	errs := make([]error, k)
-	rise, err := m.rise(func() error {
+	// invokeAll sends the requests numbered idx at once and returns those
+	// refused insufficient_memory; any other failure ends the test.
+	invokeAll := func(idx []int) []int {
 		var wg sync.WaitGroup
-		for i := range k {
+		for _, i := range idx {
 			wg.Go(func() {
 				resp, err := h.Invoke(context.Background(), &Request{Data: doc})
 				if err == nil {
@@ -145,6 +147,25 @@ func TestConcurrentLargeRequestsUnderBudget(t *testing.T) {
 			})
 		}
 		wg.Wait()
+		var refused []int
+		for _, i := range idx {
+			if errs[i] == nil {
+				continue
+			}
+			if f := AsFailure(errs[i]); f.Code != CodeInsufficientMemory || !f.Code.Retryable() {
+				t.Fatalf("request %d: want success or retryable insufficient_memory, got %v", i, errs[i])
+			}
+			refused = append(refused, i)
+		}
+		return refused
+	}
+	all := make([]int, k)
+	for i := range all {
+		all[i] = i
+	}
+	var refused []int
+	rise, err := m.rise(func() error {
+		refused = invokeAll(all)
 		return nil
 	})
 	close(stop)
@@ -153,16 +174,6 @@ func TestConcurrentLargeRequestsUnderBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 	peak := base + rise
-	var refused []int
-	for i, err := range errs {
-		if err == nil {
-			continue
-		}
-		if f := AsFailure(err); f == nil || f.Code != CodeInsufficientMemory || !f.Code.Retryable() {
-			t.Fatalf("request %d: want success or retryable insufficient_memory, got %v", i, err)
-		}
-		refused = append(refused, i)
-	}
 	t.Logf("%d concurrent: %d completed, %d refused insufficient_memory; peak RSS %s of a %s budget (%.0f%%); at most %s reserved at once",
 		k, k-len(refused), len(refused), memory.FormatBytes(peak), memory.FormatBytes(budget),
 		100*float64(peak)/float64(budget), memory.FormatBytes(maxReserved.Load()))
@@ -182,25 +193,7 @@ func TestConcurrentLargeRequestsUnderBudget(t *testing.T) {
 		if round > k {
 			t.Fatalf("still refused after %d rounds of retries: %v", k, refused)
 		}
-		var wg sync.WaitGroup
-		for _, i := range refused {
-			wg.Go(func() {
-				resp, err := h.Invoke(context.Background(), &Request{Data: doc})
-				if err == nil {
-					texts[i] = resp.Text
-				}
-				errs[i] = err
-			})
-		}
-		wg.Wait()
-		var again []int
-		for _, i := range refused {
-			if f := AsFailure(errs[i]); errs[i] != nil && (f == nil || f.Code != CodeInsufficientMemory) {
-				t.Fatalf("retrying request %d: %v", i, errs[i])
-			} else if errs[i] != nil {
-				again = append(again, i)
-			}
-		}
+		again := invokeAll(refused)
 		t.Logf("retry round %d: %d of %d completed", round, len(refused)-len(again), len(refused))
 		refused = again
 	}
