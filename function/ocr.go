@@ -364,17 +364,20 @@ func detect(ctx context.Context, det *Model, img *imgproc.Image, w, h int, o Opt
 	t.DetPre = time.Since(tp)
 
 	ti := time.Now()
-	out, shape, err := det.session.Run(in, 1, 3, int64(h), int64(w))
-	t.DetInfer = time.Since(ti)
-	if err != nil {
-		return nil, nil, err
-	}
-	if len(shape) != 4 || shape[2] != int64(h) || shape[3] != int64(w) {
-		return nil, nil, fmt.Errorf("function: det output shape %v for input %dx%d", shape, w, h)
-	}
-	tq := time.Now()
-	quads, scores, err := dbnet.Boxes(out, w, h, img.W, img.H, o.DB)
-	t.DetPost = time.Since(tq)
+	var quads [][4][2]float64
+	var scores []float32
+	// DB post-processing reads the probability map where ORT left it.
+	err := det.session.RunFunc(in, []int64{1, 3, int64(h), int64(w)}, func(out []float32, shape []int64) error {
+		t.DetInfer = time.Since(ti)
+		if len(shape) != 4 || shape[2] != int64(h) || shape[3] != int64(w) {
+			return fmt.Errorf("function: det output shape %v for input %dx%d", shape, w, h)
+		}
+		tq := time.Now()
+		var err error
+		quads, scores, err = dbnet.Boxes(out, w, h, img.W, img.H, o.DB)
+		t.DetPost = time.Since(tq)
+		return err
+	})
 	return quads, scores, err
 }
 
@@ -494,17 +497,20 @@ func recognize(ctx context.Context, rec *Model, crops []*crop, o Options, t *Tim
 			normLine(crops[ci].img, in[i*slot:(i+1)*slot], imgW)
 		}
 		ti := time.Now()
-		out, shape, err := rec.session.Run(in, int64(len(batch)), 3, recH, int64(imgW))
-		t.RecInfer += time.Since(ti)
+		// CTC decoding reads the scores where ORT left them.
+		err := rec.session.RunFunc(in, []int64{int64(len(batch)), 3, recH, int64(imgW)}, func(out []float32, shape []int64) error {
+			t.RecInfer += time.Since(ti)
+			if len(shape) != 3 || shape[0] != int64(len(batch)) || int(shape[2]) != len(rec.charset) {
+				return fmt.Errorf("function: rec output shape %v, dictionary has %d classes", shape, len(rec.charset))
+			}
+			steps, classes := int(shape[1]), int(shape[2])
+			for i, ci := range batch {
+				crops[ci].text, crops[ci].conf = ctcGreedy(out[i*steps*classes:(i+1)*steps*classes], steps, classes, rec.charset)
+			}
+			return nil
+		})
 		if err != nil {
 			return err
-		}
-		if len(shape) != 3 || shape[0] != int64(len(batch)) || int(shape[2]) != len(rec.charset) {
-			return fmt.Errorf("function: rec output shape %v, dictionary has %d classes", shape, len(rec.charset))
-		}
-		steps, classes := int(shape[1]), int(shape[2])
-		for i, ci := range batch {
-			crops[ci].text, crops[ci].conf = ctcGreedy(out[i*steps*classes:(i+1)*steps*classes], steps, classes, rec.charset)
 		}
 	}
 	return nil

@@ -68,6 +68,10 @@ func New(opts ...Option) (*Host, error) {
 	if !memory.TuneAllocator() {
 		cfg.log.Debug("C allocator not tuned (not glibc)")
 	}
+	// Collect when the heap has grown a quarter past what is live: freed
+	// tensors otherwise held 40-50 MB of a 330 MB peak at 2 predictions,
+	// for about 3% of the CPU time in collections.
+	memory.TuneGC(gcPercent)
 	h := &Host{cfg: cfg, slots: make(chan struct{}, cfg.maxPredictions), runFn: function.Run}
 	h.runCtx, h.cancel = context.WithCancel(context.Background())
 	h.stats = newStats(cfg.registerer)
@@ -340,6 +344,9 @@ func modelNames(kinds []function.Kind) []string {
 	}
 	return names
 }
+
+// gcPercent is the host's GOGC unless the environment sets one.
+const gcPercent = 25
 
 // Load memory of a model not yet loaded, when no load has been measured:
 // the RSS growth of each load in this build (README, "Memory").

@@ -306,6 +306,7 @@ type seedSpec struct {
 	Doc       string
 	K         int
 	Warm      bool
+	Tuned     bool // seedNaive: with the process tuning host.New applies (glibc, GOGC)
 	ClearRefs bool
 	Out       string
 }
@@ -338,6 +339,10 @@ func seedInChild(b *testing.B) bool {
 	var res seedResult
 	switch spec.Mode {
 	case seedNaive:
+		if spec.Tuned {
+			memory.TuneAllocator()
+			memory.TuneGC(gcPercent)
+		}
 		var texts []string
 		p, err := seedMeasure(b, spec.ClearRefs, func() (err error) {
 			texts, err = seedNaiveBatch(files, data, spec.K)
@@ -440,6 +445,8 @@ func seedDocs(b *testing.B) map[string]string {
 // and reports the peak RSS of each. reduction-% compares the peaks' rise
 // above the floor (the test binary and the ORT library, common to both);
 // reduction-abs-% compares the absolute peaks. Target: ≥ 75%.
+// reduction-vs-tuned-% gives per-task loading the process tuning the host
+// applies (glibc arenas, GOGC), so that it measures the pool alone.
 func BenchmarkSeedMemory(b *testing.B) {
 	if seedInChild(b) {
 		return
@@ -454,12 +461,15 @@ func BenchmarkSeedMemory(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			for range b.N {
 				naive := seedChild(b, seedSpec{Mode: seedNaive, Doc: doc, K: k})
+				tuned := seedChild(b, seedSpec{Mode: seedNaive, Doc: doc, K: k, Tuned: true})
 				pooled := seedChild(b, seedSpec{Mode: seedPooled, Doc: doc, K: k, Warm: true})
 				want := naive.Texts[0]
 				seedSameText(b, "naive", want, naive.Texts)
+				seedSameText(b, "naive tuned", want, tuned.Texts)
 				seedSameText(b, "pooled", want, pooled.Texts)
 				n, cold, warm := naive.Phases[0], pooled.Phases[0], pooled.Phases[1]
-				b.Logf("%d concurrent: naive %v; pooled cold %v; pooled warm %v", k, n, cold, warm)
+				nt := tuned.Phases[0]
+				b.Logf("%d concurrent: naive %v; naive with the host's process tuning %v; pooled cold %v; pooled warm %v", k, n, nt, cold, warm)
 				b.ReportMetric(float64(n.Floor)/seedMB, "floor-MB")
 				b.ReportMetric(float64(n.Peak)/seedMB, "naive-peak-MB")
 				b.ReportMetric(float64(n.rise())/seedMB, "naive-rise-MB")
@@ -469,6 +479,8 @@ func BenchmarkSeedMemory(b *testing.B) {
 				b.ReportMetric(float64(warm.rise())/seedMB, "pooled-warm-rise-MB")
 				b.ReportMetric(100*(1-float64(cold.rise())/float64(n.rise())), "reduction-%")
 				b.ReportMetric(100*(1-float64(cold.Peak)/float64(n.Peak)), "reduction-abs-%")
+				b.ReportMetric(float64(nt.rise())/seedMB, "naive-tuned-rise-MB")
+				b.ReportMetric(100*(1-float64(cold.rise())/float64(nt.rise())), "reduction-vs-tuned-%")
 				b.ReportMetric(0, "ns/op")
 			}
 		})
