@@ -3,6 +3,7 @@ package memory
 import (
 	"os"
 	"runtime/debug"
+	"runtime/metrics"
 	"sync"
 )
 
@@ -37,9 +38,9 @@ var TuneAllocator = sync.OnceValue(func() bool { return tuneMalloc(2, 256<<10) }
 // peak RSS at 2 concurrent predictions (README, "Memory", has the figures).
 func TuneGC(percent int) int {
 	if os.Getenv("GOGC") != "" {
-		old := debug.SetGCPercent(100)
-		debug.SetGCPercent(old)
-		return old
+		s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+		metrics.Read(s)
+		return int(s[0].Value.Uint64())
 	}
 	debug.SetGCPercent(percent)
 	return percent

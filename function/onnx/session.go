@@ -281,12 +281,11 @@ func (s *Session) Run(data []float32, shape ...int64) ([]float32, []int64, error
 	return out, outShape, err
 }
 
-// RunFunc feeds one float32 tensor and hands the output to read while ONNX
-// Runtime still owns it; read must not keep out past its return. It saves
-// Run's copy where the output is only reduced: recognition's scores are
-// batch × steps × 6625 floats (19 MiB for 6 lines 960 px wide), and copied
-// onto the Go heap they were a third of the host's peak RSS at 2
-// concurrent predictions.
+// RunFunc feeds one float32 tensor and hands the output to read, which
+// must not keep it past its return. It saves Run's copy where the output is
+// only reduced: recognition's scores are batch × steps × 6625 floats (19 MiB
+// for 6 lines 960 px wide), which the Go binding already copies out of ORT
+// once; a second copy doubled that garbage on the Go heap.
 func (s *Session) RunFunc(data []float32, shape []int64, read func(out []float32, shape []int64) error) error {
 	if s.runs != nil {
 		s.runs <- struct{}{}
