@@ -142,3 +142,37 @@ func TestMaxRunsQueuesTheExcess(t *testing.T) {
 		open.Close()
 	}
 }
+
+// TestRunFuncHandsOverTheOutput checks that read sees the output Run would
+// copy, and that its error is RunFunc's.
+func TestRunFuncHandsOverTheOutput(t *testing.T) {
+	_, models := assets(t)
+	s, err := Open(filepath.Join(models, "ch_ppocr_mobile_v2.0_cls_infer.onnx"), WithThreads(1, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	in := make([]float32, 3*48*192)
+	for i := range in {
+		in[i] = float32(i%7) / 7
+	}
+	want, _, err := s.Run(in, 1, 3, 48, 192)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := errors.New("stop")
+	err = s.RunFunc(in, []int64{1, 3, 48, 192}, func(out []float32, shape []int64) error {
+		if len(shape) != 2 || shape[0] != 1 || shape[1] != 2 || len(out) != len(want) {
+			t.Errorf("read got shape %v and %d values, want [1 2] and %d", shape, len(out), len(want))
+		}
+		for i := range min(len(out), len(want)) {
+			if out[i] != want[i] {
+				t.Errorf("value %d: %v, Run gave %v", i, out[i], want[i])
+			}
+		}
+		return stop
+	})
+	if !errors.Is(err, stop) {
+		t.Errorf("RunFunc returned %v, want read's error", err)
+	}
+}
