@@ -72,6 +72,11 @@ func New(opts ...Option) (*Host, error) {
 	// default freed tensors held 50-80 MB of a 330-350 MB peak at 2
 	// predictions, at 25 they hold 25-40 MB, for about 3% of the CPU time.
 	memory.TuneGC(gcPercent)
+	if off, err := memory.DisableTHP(); err != nil {
+		cfg.log.Warn("transparent huge pages left on", "err", err)
+	} else if off {
+		cfg.log.Debug("transparent huge pages off for this process (system mode always)")
+	}
 	h := &Host{cfg: cfg, slots: make(chan struct{}, cfg.maxPredictions), runFn: function.Run}
 	h.runCtx, h.cancel = context.WithCancel(context.Background())
 	h.stats = newStats(cfg.registerer)

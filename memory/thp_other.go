@@ -1,0 +1,7 @@
+//go:build !linux
+
+package memory
+
+const thpModeFile = ""
+
+func disableTHP(string) (bool, error) { return false, nil }
