@@ -35,7 +35,7 @@ var TuneAllocator = sync.OnceValue(func() bool { return tuneMalloc(2, 256<<10) }
 // here asks for them), and reports whether it did. A huge page stays
 // resident until all of its 2 MiB is free, and khugepaged collapses again
 // what malloc_trim and Go's scavenger gave back: with "always", RSS after
-// evicting every model was 1.04–1.23× a fresh host's, and 0.95–1.01× with
+// evicting every model was 1.03–1.23× a fresh host's, and 0.94–1.01× with
 // huge pages off, with no measurable change in inference time (README,
 // "Memory"). Applied once per process.
 var DisableTHP = sync.OnceValues(func() (bool, error) { return disableTHP(thpModeFile) })
