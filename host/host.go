@@ -62,21 +62,7 @@ func New(opts ...Option) (*Host, error) {
 	if cfg.files.Dir == "" {
 		return nil, fmt.Errorf("host: no model folder (WithModelFiles)")
 	}
-	// Models come and go all day: without this, glibc keeps what unloaded
-	// sessions and finished runs freed in per-thread arenas (RSS after
-	// evicting everything: 2.8x a fresh host's untuned, 1.5x tuned).
-	if !memory.TuneAllocator() {
-		cfg.log.Debug("C allocator not tuned (not glibc)")
-	}
-	// Collect when the heap has grown a quarter past what is live: at Go's
-	// default freed tensors held 50-80 MB of a 330-350 MB peak at 2
-	// predictions, at 25 they hold 25-40 MB, for about 3% of the CPU time.
-	memory.TuneGC(gcPercent)
-	if off, err := memory.DisableTHP(); err != nil {
-		cfg.log.Warn("transparent huge pages left on", "err", err)
-	} else if off {
-		cfg.log.Debug("transparent huge pages off for this process (system mode always)")
-	}
+	tuneProcess(cfg.log)
 	h := &Host{cfg: cfg, slots: make(chan struct{}, cfg.maxPredictions), runFn: function.Run}
 	h.runCtx, h.cancel = context.WithCancel(context.Background())
 	h.stats = newStats(cfg.registerer)
@@ -352,6 +338,28 @@ func modelNames(kinds []function.Kind) []string {
 
 // gcPercent is the host's GOGC unless the environment sets one.
 const gcPercent = 25
+
+// tuneProcess sets the process up for loading and unloading large models
+// and for inference's short-lived tensors (README, "Memory", has the
+// figures). It is process-wide; the seed benchmark applies it to per-task
+// loading too, to measure the pool alone.
+func tuneProcess(log *slog.Logger) {
+	// Without this, glibc keeps what unloaded sessions and finished runs
+	// freed in per-thread arenas (RSS after evicting everything: 2.8x a
+	// fresh host's untuned, 1.5x tuned).
+	if !memory.TuneAllocator() {
+		log.Debug("C allocator not tuned (not glibc)")
+	}
+	// Collect when the heap has grown a quarter past what is live: at Go's
+	// default freed tensors held 50-80 MB of a 330-350 MB peak at 2
+	// predictions, at 25 they hold 25-40 MB, for about 3% of the CPU time.
+	memory.TuneGC(gcPercent)
+	if off, err := memory.DisableTHP(); err != nil {
+		log.Warn("transparent huge pages left on", "err", err)
+	} else if off {
+		log.Debug("transparent huge pages off for this process (system mode always)")
+	}
+}
 
 // Load memory of a model not yet loaded, when no load has been measured:
 // the RSS growth of each load in this build (README, "Memory").

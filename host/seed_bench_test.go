@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -306,7 +307,7 @@ type seedSpec struct {
 	Doc       string
 	K         int
 	Warm      bool
-	Tuned     bool // seedNaive: with the process tuning host.New applies (glibc, GOGC)
+	Tuned     bool // seedNaive: with the process tuning host.New applies
 	ClearRefs bool
 	Out       string
 }
@@ -340,8 +341,7 @@ func seedInChild(b *testing.B) bool {
 	switch spec.Mode {
 	case seedNaive:
 		if spec.Tuned {
-			memory.TuneAllocator()
-			memory.TuneGC(gcPercent)
+			tuneProcess(slog.New(slog.DiscardHandler))
 		}
 		var texts []string
 		p, err := seedMeasure(b, spec.ClearRefs, func() (err error) {
@@ -446,7 +446,7 @@ func seedDocs(b *testing.B) map[string]string {
 // above the floor (the test binary and the ORT library, common to both);
 // reduction-abs-% compares the absolute peaks. Target: ≥ 75%.
 // reduction-vs-tuned-% gives per-task loading the process tuning the host
-// applies (glibc arenas, GOGC), so that it measures the pool alone.
+// applies (tuneProcess), so that it measures the pool alone.
 func BenchmarkSeedMemory(b *testing.B) {
 	if seedInChild(b) {
 		return
