@@ -372,7 +372,7 @@ func (t *JetStream) handle(m jetstream.Msg) {
 		t.ack(j)
 		return
 	case derr == nil && j.in.Type() == TypeCancel:
-		if _, err := t.cancelFrom(ctx, j.in); err != nil && !errors.Is(err, ErrTaskFinished) {
+		if _, err := t.cancelFrom(ctx, j.in, j.msg.Headers().Get(HeaderOwner)); err != nil && !errors.Is(err, ErrTaskFinished) {
 			t.cfg.log.Warn("events: cancel event in the job stream", "id", j.in.ID(), "err", err)
 		}
 		t.ack(j)
@@ -400,7 +400,7 @@ func (t *JetStream) run(j *job) {
 	defer t.untrack(j.seq)
 
 	ctx, cancel := opCtx()
-	task, err := t.tasks.start(ctx, id, j.msg.Subject())
+	task, err := t.tasks.start(ctx, id, j.msg.Subject(), j.msg.Headers().Get(HeaderOwner))
 	cancel()
 	if err != nil {
 		t.cfg.log.Error("events: recording a job's start", "id", id, "err", err)
@@ -514,19 +514,20 @@ func (t *JetStream) onCancel(m *nats.Msg) {
 	in, _, err := decodeNATS(ctx, m)
 	var task Task
 	if err == nil {
-		task, err = t.cancelFrom(ctx, in)
+		task, err = t.cancelFrom(ctx, in, m.Header.Get(HeaderOwner))
 	}
 	if m.Reply != "" {
 		replyTask(m, task, err)
 	}
 }
 
-func (t *JetStream) cancelFrom(ctx context.Context, in *event.Event) (Task, error) {
+// cancelFrom applies a cancel event acting for owner ("": the admins).
+func (t *JetStream) cancelFrom(ctx context.Context, in *event.Event, owner string) (Task, error) {
 	id, err := cancelID(in)
 	if err != nil {
 		return Task{}, err
 	}
-	return t.tasks.Cancel(ctx, id)
+	return t.tasks.cancel(ctx, id, owner)
 }
 
 // completed records and publishes a job's result, then acks it. A task
@@ -590,6 +591,10 @@ func (t *JetStream) replay(j *job, task Task) {
 		out = t.refAnswer(j.in, task.ResultRef)
 	case len(task.Result) > 0:
 		out = t.p.newAnswer(j.in, TypeResult, task.Result)
+	case task.State == TaskCompleted && !t.tasks.keep:
+		// Results are not kept: the first answer was the only one.
+		t.ack(j)
+		return
 	default:
 		t.cfg.log.Error("events: final task without an answer", "id", task.ID, "state", task.State)
 		t.ack(j)

@@ -74,6 +74,10 @@ type storeConfig struct {
 	payloadBucket string
 	payloadTTL    time.Duration
 	replicas      int
+	// keepResults: a completed task keeps its result, not only its state.
+	keepResults bool
+	// owner is the principal SubmitJob queues a job for.
+	owner string
 }
 
 func defaultStores() storeConfig {
@@ -84,6 +88,7 @@ func defaultStores() storeConfig {
 		payloadBucket: DefaultPayloadBucket,
 		payloadTTL:    DefaultPayloadTTL,
 		replicas:      DefaultReplicas,
+		keepResults:   true,
 	}
 }
 
@@ -147,6 +152,18 @@ func WithPayloadTTL(d time.Duration) StoreOption { return func(c *storeConfig) {
 // StoreOption it is a JSOption too, and SubmitJob and RequestAuto apply it
 // to the payload bucket they create when missing.
 func WithReplicas(n int) StoreOption { return func(c *storeConfig) { c.replicas = n } }
+
+// WithKeepResults sets whether a completed task keeps its result (default
+// true) for later queries. Without, only the state is kept: the result
+// event on the result subject is then the only copy, and a redelivered
+// job of a completed task is acked without an answer.
+func WithKeepResults(keep bool) StoreOption { return func(c *storeConfig) { c.keepResults = keep } }
+
+// WithOwner makes SubmitJob queue the job for principal name (header
+// HeaderOwner): the task is then shown to that principal and to admins
+// only. The NATS side of a host is one trust domain, so it is a trusted
+// submitter, such as a gateway, that names the principal it acts for.
+func WithOwner(name string) StoreOption { return func(c *storeConfig) { c.owner = name } }
 
 // jsConfig configures the JetStream work queue.
 type jsConfig struct {

@@ -326,11 +326,14 @@ func SubmitJob(ctx context.Context, js jetstream.JetStream, subject string, doc 
 		return "", fmt.Errorf("encoding job: %w", err)
 	}
 	msg.Subject = subject
+	if cfg.owner != "" {
+		msg.Header.Set(HeaderOwner, cfg.owner)
+	}
 	kv, err := js.KeyValue(ctx, cfg.taskBucket)
 	recorded := err == nil
 	switch {
 	case recorded:
-		if err := recordPending(ctx, kv, id, subject); err != nil {
+		if err := recordPending(ctx, kv, id, subject, cfg.owner); err != nil {
 			return "", err
 		}
 	case !errors.Is(err, jetstream.ErrBucketNotFound):

@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/ocrhost/ocrhost/auth"
 	"github.com/ocrhost/ocrhost/host"
 )
 
@@ -47,6 +48,10 @@ const (
 	// queryTimeout bounds the store access of one NATS task query.
 	queryTimeout = 5 * time.Second
 )
+
+// HeaderOwner names the principal a job is queued for, or a task query or
+// cancel acts for: the task then answers that principal only (see Task.Owner).
+const HeaderOwner = "Ocr-Owner"
 
 // Error headers of NATS replies, as nats.go/micro writes them.
 const (
@@ -96,7 +101,10 @@ type Task struct {
 	ID    string    `json:"id"`
 	State TaskState `json:"state"`
 	// Subject is the subject the job was queued on.
-	Subject string    `json:"subject,omitempty"`
+	Subject string `json:"subject,omitempty"`
+	// Owner is the principal the job was queued for (HeaderOwner): the
+	// task is shown to it and to admins only; empty, to admins only.
+	Owner   string    `json:"owner,omitempty"`
 	Created time.Time `json:"created"`
 	Updated time.Time `json:"updated"`
 	// Attempts counts the deliveries run, i.e. not skipped because the
@@ -161,8 +169,8 @@ func taskKey(id string) string {
 }
 
 // recordPending writes a submitted job's task unless one exists already.
-func recordPending(ctx context.Context, kv jetstream.KeyValue, id, subject string) error {
-	t := Task{ID: id, Subject: subject}
+func recordPending(ctx context.Context, kv jetstream.KeyValue, id, subject, owner string) error {
+	t := Task{ID: id, Subject: subject, Owner: owner}
 	t.to(TaskPending, nil, time.Now().UTC())
 	b, err := json.Marshal(t)
 	if err != nil {
@@ -184,6 +192,7 @@ type TaskStore struct {
 	nc           *nats.Conn
 	// inlineMax is the largest result kept in the KV entry.
 	inlineMax int
+	keep      bool
 }
 
 // OpenTaskStore creates or updates the task bucket and the result bucket
@@ -227,6 +236,7 @@ func openTaskStore(ctx context.Context, js jetstream.JetStream, cfg storeConfig)
 		nc:           js.Conn(),
 		// The task's other fields need room too.
 		inlineMax: int(min(maxInlineResult, js.Conn().MaxPayload()-2*payloadHeadroom)),
+		keep:      cfg.keepResults,
 	}, nil
 }
 
@@ -292,14 +302,18 @@ func (s *TaskStore) change(ctx context.Context, id string, fn func(t *Task) (boo
 }
 
 // start marks the task processing for one more attempt, unless it is
-// final; the caller reads the returned state.
-func (s *TaskStore) start(ctx context.Context, id, subject string) (Task, error) {
+// final; the caller reads the returned state. A task keeps the owner it
+// was first recorded with.
+func (s *TaskStore) start(ctx context.Context, id, subject, owner string) (Task, error) {
 	t, _, err := s.change(ctx, id, func(t *Task) (bool, error) {
 		if t.State.Final() {
 			return false, nil
 		}
 		if t.Subject == "" {
 			t.Subject = subject
+		}
+		if len(t.History) == 0 {
+			t.Owner = owner
 		}
 		t.Attempts++
 		t.to(TaskProcessing, nil, time.Now().UTC())
@@ -338,6 +352,9 @@ func (s *TaskStore) fail(ctx context.Context, id string, f *host.Failure) (Task,
 // already (cancelled meanwhile, or completed by a redelivered copy); the
 // returned bool tells whether this call did.
 func (s *TaskStore) complete(ctx context.Context, id string, result json.RawMessage) (Task, bool, error) {
+	if !s.keep {
+		result = nil
+	}
 	var ref *ObjectRef
 	if len(result) > s.inlineMax {
 		meta := jetstream.ObjectMeta{
@@ -376,10 +393,19 @@ func (s *TaskStore) complete(ctx context.Context, id string, result json.RawMess
 // job. A cancelled task is returned as it is; a completed or failed one
 // with ErrTaskFinished.
 func (s *TaskStore) Cancel(ctx context.Context, id string) (Task, error) {
+	return s.cancel(ctx, id, "")
+}
+
+// cancel is Cancel acting for owner: a task of another owner, or none, is
+// not found for it. "" acts for the admins.
+func (s *TaskStore) cancel(ctx context.Context, id, owner string) (Task, error) {
 	if id == "" {
 		return Task{}, ErrInvalidTaskID
 	}
 	t, wrote, err := s.change(ctx, id, func(t *Task) (bool, error) {
+		if owner != "" && t.Owner != owner {
+			return false, fmt.Errorf("%w: %q", ErrTaskNotFound, id)
+		}
 		switch t.State {
 		case TaskCancelled:
 			return false, nil
@@ -428,8 +454,11 @@ func taskStatus(err error) int {
 }
 
 // Handler serves GET /tasks/{id}: the Task as JSON, with a result kept in
-// the result bucket read into "result"; 404 for an unknown id. Mount it on
-// "/tasks/".
+// the result bucket read into "result"; 404 for an unknown id. Only the
+// task's owner and admins, as named by the principal in the request's
+// context (auth.NewContext), see a task: anyone else, and a request
+// without a principal, gets the same 404 as for an unknown id, so that ids
+// cannot be probed. Mount it on "/tasks/".
 func (s *TaskStore) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /tasks/{id}", s.serveTask)
@@ -437,7 +466,11 @@ func (s *TaskStore) Handler() http.Handler {
 }
 
 func (s *TaskStore) serveTask(w http.ResponseWriter, r *http.Request) {
-	t, err := s.Get(r.Context(), r.PathValue("id"))
+	id := r.PathValue("id")
+	t, err := s.Get(r.Context(), id)
+	if p, ok := auth.FromContext(r.Context()); err == nil && (!ok || !p.Owns(t.Owner)) {
+		t, err = Task{}, fmt.Errorf("%w: %q", ErrTaskNotFound, id)
+	}
 	if err == nil && t.ResultRef != nil {
 		t.Result, err = s.Result(r.Context(), t)
 	}
@@ -455,7 +488,10 @@ func (s *TaskStore) serveTask(w http.ResponseWriter, r *http.Request) {
 // reply the Task as JSON, or, as nats.go/micro does, empty data with
 // headers Nats-Service-Error and Nats-Service-Error-Code (404 unknown, 400
 // empty id, 500). A result in the result bucket stays a reference here, as
-// it may not fit a message. Unsubscribe to stop.
+// it may not fit a message. The NATS side of a host is one trust domain
+// whose clients can read the task bucket itself, so queries are answered
+// as for an admin; one with header HeaderOwner acts for that principal and
+// finds its tasks only. Unsubscribe to stop.
 func (s *TaskStore) ServeNATS(nc *nats.Conn, subject, queue string) (*nats.Subscription, error) {
 	sub, err := nc.QueueSubscribe(subject, queue, func(m *nats.Msg) {
 		if m.Reply == "" {
@@ -463,7 +499,11 @@ func (s *TaskStore) ServeNATS(nc *nats.Conn, subject, queue string) (*nats.Subsc
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), queryTimeout)
 		defer cancel()
-		t, err := s.Get(ctx, strings.TrimSpace(string(m.Data)))
+		id := strings.TrimSpace(string(m.Data))
+		t, err := s.Get(ctx, id)
+		if owner := m.Header.Get(HeaderOwner); err == nil && owner != "" && t.Owner != owner {
+			t, err = Task{}, fmt.Errorf("%w: %q", ErrTaskNotFound, id)
+		}
 		replyTask(m, t, err)
 	})
 	if err != nil {

@@ -11,8 +11,105 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/ocrhost/ocrhost/auth"
 	"github.com/ocrhost/ocrhost/host"
 )
+
+// as serves h to every request as principal p.
+func as(p auth.Principal, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r.WithContext(auth.NewContext(r.Context(), p)))
+	})
+}
+
+// TestTasksOnlyForTheirOwner queues a job for one principal and asks for
+// its task as each kind of caller: only the owner and admins find it, the
+// others get what an unknown id gets.
+func TestTasksOnlyForTheirOwner(t *testing.T) {
+	s := jsServer(t)
+	nc, js := jsConn(t, s)
+	w := startJS(t, js, newScriptHost(nil), append(fastJS(), WithKeepResults(false))...)
+	results := subscribe(t, nc, DefaultResultSubject)
+	ctx := testCtx(t)
+	id, err := SubmitJob(ctx, js, jobSubject, pngDoc, "image/png", nil, WithOwner("alice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobAnswer(t, recv(t, results), id)
+	eventually(t, "the task to complete", func() bool { return getTask(t, w.Tasks(), id).State == TaskCompleted })
+	if task := getTask(t, w.Tasks(), id); task.Owner != "alice" || len(task.Result) > 0 || task.ResultRef != nil {
+		t.Errorf("task %+v: want owner alice and no result kept", task)
+	}
+
+	status := func(h http.Handler, path string) int {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		return rec.Code
+	}
+	for name, tc := range map[string]struct {
+		h    http.Handler
+		want int
+	}{
+		"owner":        {as(auth.Principal{Name: "alice"}, w.Tasks().Handler()), http.StatusOK},
+		"admin":        {as(auth.Principal{Name: "ops", Admin: true}, w.Tasks().Handler()), http.StatusOK},
+		"another":      {as(auth.Principal{Name: "bob"}, w.Tasks().Handler()), http.StatusNotFound},
+		"anonymous":    {as(auth.Principal{}, w.Tasks().Handler()), http.StatusNotFound},
+		"no principal": {w.Tasks().Handler(), http.StatusNotFound},
+	} {
+		if got := status(tc.h, "/tasks/"+id); got != tc.want {
+			t.Errorf("%s: %d, want %d", name, got, tc.want)
+		}
+	}
+
+	sub, err := w.Tasks().ServeNATS(nc, DefaultTaskQuerySubject, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	query := func(owner, subject string, data []byte) *nats.Msg {
+		m := nats.NewMsg(subject)
+		m.Header.Set(HeaderOwner, owner)
+		m.Data = data
+		rep, err := nc.RequestMsg(m, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep
+	}
+	if rep := query("bob", DefaultTaskQuerySubject, []byte(id)); rep.Header.Get(headerServiceErrorCode) != "404" || len(rep.Data) > 0 {
+		t.Errorf("NATS query for another principal: %v %s", rep.Header, rep.Data)
+	}
+	if rep := query("alice", DefaultTaskQuerySubject, []byte(id)); rep.Header.Get(headerServiceErrorCode) != "" {
+		t.Errorf("NATS query for the owner: %v", rep.Header)
+	}
+	cancel := func(owner, id string) *nats.Msg {
+		e, err := newRequestEvent("c-"+owner+id, []byte(`{"id":"`+id+`"}`), "application/json", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.SetType(TypeCancel)
+		msg, err := encodeNATS(ctx, &e, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg.Subject = DefaultCancelSubject
+		msg.Header.Set(HeaderOwner, owner)
+		rep, err := nc.RequestMsg(msg, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep
+	}
+	if rep := cancel("bob", id); rep.Header.Get(headerServiceErrorCode) != "404" {
+		t.Errorf("cancel for another principal: %v", rep.Header)
+	}
+	if rep := cancel("bob", "never-queued"); rep.Header.Get(headerServiceErrorCode) != "404" {
+		t.Errorf("cancel of an unknown id for a principal: %v", rep.Header)
+	}
+	if rep := cancel("alice", id); rep.Header.Get(headerServiceErrorCode) != "409" {
+		t.Errorf("cancel of a completed task by its owner: %v", rep.Header)
+	}
+}
 
 func TestTaskQueries(t *testing.T) {
 	s := jsServer(t)
@@ -28,7 +125,7 @@ func TestTaskQueries(t *testing.T) {
 	jobAnswer(t, recv(t, results), id)
 	eventually(t, "the task to complete", func() bool { return getTask(t, w.Tasks(), id).State == TaskCompleted })
 
-	srv := httptest.NewServer(w.Tasks().Handler())
+	srv := httptest.NewServer(as(auth.Principal{Name: "ops", Admin: true}, w.Tasks().Handler()))
 	defer srv.Close()
 	resp, err := http.Get(srv.URL + "/tasks/" + id)
 	if err != nil {
