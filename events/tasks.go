@@ -415,6 +415,9 @@ func (s *TaskStore) cancel(ctx context.Context, id, owner string) (Task, error) 
 		t.to(TaskCancelled, nil, time.Now().UTC())
 		return true, nil
 	})
+	if errors.Is(err, ErrTaskNotFound) {
+		return Task{}, err // another owner's task says nothing of itself
+	}
 	if wrote {
 		if perr := s.nc.Publish(TaskCancelledSubject, []byte(id)); perr != nil {
 			return t, fmt.Errorf("task %q cancelled, but running workers were not told: %w", id, perr)

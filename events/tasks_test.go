@@ -100,7 +100,7 @@ func TestTasksOnlyForTheirOwner(t *testing.T) {
 		}
 		return rep
 	}
-	if rep := cancel("bob", id); rep.Header.Get(headerServiceErrorCode) != "404" {
+	if rep := cancel("bob", id); rep.Header.Get(headerServiceErrorCode) != "404" || len(rep.Data) > 0 {
 		t.Errorf("cancel for another principal: %v", rep.Header)
 	}
 	if rep := cancel("bob", "never-queued"); rep.Header.Get(headerServiceErrorCode) != "404" {

@@ -36,7 +36,9 @@ var (
 type NATSAuth struct {
 	User         string `envconfig:"NATS_USER" desc:"user name for NATS (with OCRHOST_NATS_PASSWORD); the embedded server then admits only this user"`
 	Password     string `envconfig:"NATS_PASSWORD" desc:"password of OCRHOST_NATS_USER"`
+	PasswordFile string `envconfig:"NATS_PASSWORD_FILE" desc:"file holding the password of OCRHOST_NATS_USER (e.g. a mounted Secret), instead of OCRHOST_NATS_PASSWORD"`
 	Token        string `envconfig:"NATS_TOKEN" desc:"token for NATS; the embedded server then admits only this token"`
+	TokenFile    string `envconfig:"NATS_TOKEN_FILE" desc:"file holding the NATS token (e.g. a mounted Secret), instead of OCRHOST_NATS_TOKEN"`
 	NKeySeedFile string `envconfig:"NATS_NKEY_SEED_FILE" desc:"file holding a user nkey seed (SU...); the embedded server then admits only its public key"`
 	CredsFile    string `envconfig:"NATS_CREDS_FILE" desc:"user credentials file (JWT and seed) for a NATS server in operator mode; needs OCRHOST_NATS_URL"`
 	TLSCA        string `envconfig:"NATS_TLS_CA" desc:"CA certificates (PEM) the NATS server's certificate must chain to; setting it turns TLS on. With OCRHOST_EMBEDDED_NATS_TLS_VERIFY, also the CA of client certificates"`
@@ -48,6 +50,49 @@ type NATSAuth struct {
 	EmbeddedTLSVerify bool   `envconfig:"EMBEDDED_NATS_TLS_VERIFY" default:"false" desc:"the embedded server requires client certificates signed by OCRHOST_NATS_TLS_CA (the host itself presents OCRHOST_NATS_TLS_CERT)"`
 }
 
+// readSecretFiles fills Password and Token from their *_FILE variants, so
+// that a secret can come from a mounted file rather than the environment,
+// which other processes of the same user and crash reports may read.
+func (a *NATSAuth) readSecretFiles() []error {
+	var errs []error
+	for _, s := range []struct {
+		name string
+		file string
+		into *string
+	}{{"OCRHOST_NATS_PASSWORD", a.PasswordFile, &a.Password}, {"OCRHOST_NATS_TOKEN", a.TokenFile, &a.Token}} {
+		if s.file == "" {
+			continue
+		}
+		if *s.into != "" {
+			errs = append(errs, fmt.Errorf("%w: set %s or %s_FILE, not both", ErrNATSSecurity, s.name, s.name))
+			continue
+		}
+		secret, err := readSecretFile(s.file)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%w: %s_FILE: %w", ErrNATSSecurity, s.name, err))
+			continue
+		}
+		*s.into = secret
+	}
+	return errs
+}
+
+// readSecretFile returns a file's text less surrounding white space (a
+// Secret written with echo ends in a newline). Its errors never quote the
+// file.
+func readSecretFile(path string) (string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	defer clear(data)
+	secret := strings.TrimSpace(string(data))
+	if secret == "" {
+		return "", fmt.Errorf("%s is empty", path)
+	}
+	return secret, nil
+}
+
 // natsOptionsFromEnv reads and checks only the NATS security variables and
 // returns the matching connection options, for commands that connect to a
 // host's NATS without running one.
@@ -56,10 +101,19 @@ func natsOptionsFromEnv() ([]nats.Option, error) {
 	if err := envconfig.Process("OCRHOST", &a); err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
+	if err := errors.Join(a.readSecretFiles()...); err != nil {
+		return nil, err
+	}
 	if err := errors.Join(a.validate(natsClient)...); err != nil {
 		return nil, err
 	}
 	return natsOptions(a)
+}
+
+// open reports whether a presents no credential: with the embedded server,
+// anyone reaching its port then has the whole NATS side.
+func (a NATSAuth) open() bool {
+	return a.User == "" && a.Token == "" && a.NKeySeedFile == "" && a.CredsFile == ""
 }
 
 // natsRole is what the settings are checked for.

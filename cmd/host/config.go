@@ -37,14 +37,25 @@ type config struct {
 	JSMaxDeliver int           `envconfig:"JS_MAX_DELIVER" default:"5" desc:"deliveries of a job before it goes to the dead-letter subject ocr.dead.>"`
 	JSReplicas   int           `envconfig:"JS_REPLICAS" default:"1" desc:"servers of a JetStream cluster keeping a copy of the work queue, task states and payloads (1 to 5; 3 outlives the loss of one server)"`
 	TaskTTL      time.Duration `envconfig:"TASK_TTL" default:"24h" desc:"how long task states and kept results live"`
+	KeepResults  bool          `envconfig:"KEEP_RESULTS" default:"true" desc:"a completed task keeps its result for queries; false keeps the state only (the result event is then the only copy)"`
+
+	JSEncryptionKeyFile string `envconfig:"JS_ENCRYPTION_KEY_FILE" desc:"file holding the key (at least 32 characters) the embedded server encrypts its JetStream store with: work queue, task states, results and payloads"`
 
 	MaxBatchSize int    `envconfig:"MAX_BATCH_SIZE" default:"10" desc:"pages of a multi-page document between progress events (pages are rendered one at a time)"`
 	MaxPages     int    `envconfig:"MAX_PAGES" default:"500" desc:"largest document in pages (after the requested page range)"`
 	PDFDPI       int    `envconfig:"PDF_DPI" default:"200" desc:"resolution PDF pages are rendered at"`
 	PDFCacheDir  string `envconfig:"PDF_CACHE_DIR" desc:"where the PDF engine's compiled WebAssembly is cached (default: the user cache folder, ocrhost/wazero)"`
 
-	HTTPAddr     string `envconfig:"HTTP_ADDR" default:":8080" desc:"HTTP listen address (CloudEvents on /, /healthz, /readyz, /metrics); PORT, when set, wins (Knative)"`
+	HTTPAddr     string `envconfig:"HTTP_ADDR" default:":8080" desc:"HTTP listen address (CloudEvents on /, /tasks/{id}, /healthz, /readyz, and /metrics and /debug/ without OCRHOST_ADMIN_ADDR); PORT, when set, wins (Knative)"`
 	MaxBodyBytes string `envconfig:"MAX_BODY_BYTES" default:"64MiB" desc:"largest HTTP request body"`
+	AdminAddr    string `envconfig:"ADMIN_ADDR" desc:"listen address of /metrics and /debug/ (e.g. 127.0.0.1:9090), which the main port then no longer serves; empty: the main port serves them"`
+
+	// HTTP authentication: with either set, every request but /healthz and
+	// /readyz needs a credential.
+	HTTPTokensFile string `envconfig:"HTTP_TOKENS_FILE" desc:"file of bearer tokens, one a line: <name> <token> [admin]; re-read when it changes"`
+	HTTPTLSCert    string `envconfig:"HTTP_TLS_CERT" desc:"certificate (PEM) the HTTP listeners serve TLS with, with OCRHOST_HTTP_TLS_KEY"`
+	HTTPTLSKey     string `envconfig:"HTTP_TLS_KEY" desc:"private key of OCRHOST_HTTP_TLS_CERT"`
+	HTTPClientCA   string `envconfig:"HTTP_CLIENT_CA" desc:"CA certificates (PEM) that client certificates must chain to; a verified certificate's common name is the caller (needs OCRHOST_HTTP_TLS_CERT)"`
 
 	HTTPReadHeaderTimeout time.Duration `envconfig:"HTTP_READ_HEADER_TIMEOUT" default:"10s" desc:"time a client has to send its request headers; a slower one is disconnected"`
 	HTTPReadTimeout       time.Duration `envconfig:"HTTP_READ_TIMEOUT" default:"2m" desc:"time a client has to send a whole request, body included"`
@@ -86,6 +97,9 @@ func loadConfig() (config, error) {
 	var c config
 	if err := envconfig.Process("OCRHOST", &c); err != nil {
 		return c, fmt.Errorf("configuration: %w", err)
+	}
+	if errs := c.NATSAuth.readSecretFiles(); len(errs) > 0 {
+		return c, errors.Join(errs...)
 	}
 	if port := os.Getenv("PORT"); port != "" {
 		c.HTTPAddr = ":" + port
@@ -187,6 +201,10 @@ func (c config) validate() error {
 		bad("OCRHOST_EXIT_WHEN_IDLE must be 0 (never) or a positive duration, is %v", c.ExitWhenIdle)
 	}
 	errs = append(errs, c.NATSAuth.validate(serveRole(c.NATSURL))...)
+	errs = append(errs, c.validateHTTPAuth()...)
+	if c.JSEncryptionKeyFile != "" && c.NATSURL != "" {
+		bad("OCRHOST_JS_ENCRYPTION_KEY_FILE applies to the embedded server only; an external server encrypts its own store (README, Security)")
+	}
 	if _, err := c.defaults(); err != nil {
 		bad("OCRHOST_DEFAULT_OPTIONS: %v", err)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -123,6 +124,17 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	httpAuth, httpTLS, err := cfg.httpSecurity(log)
+	if err != nil {
+		return err
+	}
+	key, err := cfg.storeKey()
+	if err != nil {
+		return err
+	}
+	if key != "" {
+		serverOpts = append(serverOpts, natsd.WithEncryption(key))
+	}
 	h, err := host.New(hostOpts...)
 	if err != nil {
 		return err
@@ -136,7 +148,15 @@ func serve(ctx context.Context, args []string) error {
 		}
 		defer embedded.Shutdown()
 		natsURL = embedded.ClientURL()
-		log.Info("embedded NATS server started", "url", natsURL)
+		log.Info("embedded NATS server started", "url", natsURL, "store_encrypted", key != "")
+		if cfg.NATSAuth.open() {
+			log.Warn("NATS IS OPEN: the embedded server admits anyone who reaches its port, with every task and result; " +
+				"set OCRHOST_NATS_TOKEN_FILE, OCRHOST_NATS_USER and _PASSWORD_FILE, or OCRHOST_NATS_NKEY_SEED_FILE")
+		}
+	}
+	if httpAuth.Open() {
+		log.Warn("HTTP IS OPEN: anyone who reaches the HTTP port can run OCR and read every task; " +
+			"set OCRHOST_HTTP_TOKENS_FILE or OCRHOST_HTTP_CLIENT_CA")
 	}
 	nc, err := nats.Connect(natsURL, append(natsOpts, nats.Name("ocrhost"), nats.MaxReconnects(-1), nats.ReconnectWait(time.Second),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
@@ -168,7 +188,7 @@ func serve(ctx context.Context, args []string) error {
 			events.WithStream(cfg.JSStream, events.DefaultJobSubjects), events.WithConsumer(cfg.JSConsumer),
 			events.WithAckWait(cfg.JSAckWait), events.WithMaxDeliver(cfg.JSMaxDeliver),
 			events.WithJobResultSubject(cfg.ResultSubject), events.WithTaskTTL(cfg.TaskTTL),
-			events.WithReplicas(cfg.JSReplicas),
+			events.WithReplicas(cfg.JSReplicas), events.WithKeepResults(cfg.KeepResults),
 			events.WithMaxInFlight(cfg.MaxPredictions), events.WithLogger(log))
 		if err != nil {
 			return fmt.Errorf("JetStream work queue: %w", err)
@@ -196,14 +216,16 @@ func serve(ctx context.Context, args []string) error {
 		return err
 	}
 
+	// Probes answer anyone: a kubelet has no credential. Every other route
+	// needs one, and /metrics and /debug/ an admin's.
 	mux := http.NewServeMux()
 	var root http.Handler = httpT
 	if idle != nil {
 		root = idle.handler(root)
 	}
-	mux.Handle("/", root)
+	mux.Handle("/", httpAuth.Require(root, false))
 	if jsT != nil {
-		mux.Handle("GET /tasks/{id}", jsT.Tasks().Handler())
+		mux.Handle("GET /tasks/{id}", httpAuth.Require(jsT.Tasks().Handler(), false))
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
@@ -213,8 +235,12 @@ func serve(ctx context.Context, args []string) error {
 		}
 		fmt.Fprintln(w, "ready")
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	mux.HandleFunc("GET /debug/memory", func(w http.ResponseWriter, _ *http.Request) {
+	adminMux := mux
+	if cfg.AdminAddr != "" {
+		adminMux = http.NewServeMux()
+	}
+	adminMux.Handle("GET /metrics", httpAuth.Require(promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}), true))
+	adminMux.Handle("GET /debug/memory", httpAuth.Require(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		report, err := memoryReport(probe, h)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
@@ -222,7 +248,7 @@ func serve(ctx context.Context, args []string) error {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(report)
-	})
+	}), true))
 	memSub, err := nc.Subscribe(cfg.MemorySubject, func(m *nats.Msg) {
 		report, err := memoryReport(probe, h)
 		if err != nil {
@@ -234,17 +260,34 @@ func serve(ctx context.Context, args []string) error {
 		return fmt.Errorf("subscribe %s: %w", cfg.MemorySubject, err)
 	}
 	defer memSub.Unsubscribe()
-	ln, err := net.Listen("tcp", cfg.HTTPAddr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
+	newServer := func(handler http.Handler) *http.Server {
+		return &http.Server{
+			Handler:           handler,
+			TLSConfig:         httpTLS,
+			ReadHeaderTimeout: cfg.HTTPReadHeaderTimeout,
+			ReadTimeout:       cfg.HTTPReadTimeout,
+			WriteTimeout:      cfg.PoolQueueTimeout + 5*time.Minute,
+			IdleTimeout:       cfg.HTTPIdleTimeout,
+			MaxHeaderBytes:    int(maxHeader),
+		}
 	}
-	srv := &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: cfg.HTTPReadHeaderTimeout,
-		ReadTimeout:       cfg.HTTPReadTimeout,
-		WriteTimeout:      cfg.PoolQueueTimeout + 5*time.Minute,
-		IdleTimeout:       cfg.HTTPIdleTimeout,
-		MaxHeaderBytes:    int(maxHeader),
+	ln, err := listen(cfg.HTTPAddr, httpTLS)
+	if err != nil {
+		return err
+	}
+	srv := newServer(mux)
+	servers := []*http.Server{srv}
+	srvErr := make(chan error, 2)
+	if cfg.AdminAddr != "" {
+		adminLn, err := listen(cfg.AdminAddr, httpTLS)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		admin := newServer(adminMux)
+		servers = append(servers, admin)
+		go func() { srvErr <- admin.Serve(adminLn) }()
+		log.Info("admin listener serving /metrics and /debug/", "addr", adminLn.Addr().String())
 	}
 	var idleC <-chan struct{} // nil, never ready, unless OCRHOST_EXIT_WHEN_IDLE is set
 	if idle != nil {
@@ -252,7 +295,6 @@ func serve(ctx context.Context, args []string) error {
 		defer stopWatch()
 		idleC = idle.idle(watchCtx)
 	}
-	srvErr := make(chan error, 1)
 	go func() { srvErr <- srv.Serve(ln) }()
 	log.Info("ocrhost ready", "nats", redactURLs(natsURL), "subject", cfg.RequestSubject, "http", ln.Addr().String(),
 		"start_to_ready", time.Since(started).String(), "onnxruntime", onnx.Version())
@@ -269,7 +311,10 @@ func serve(ctx context.Context, args []string) error {
 	grace, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
 	defer cancel()
 	var wg sync.WaitGroup
-	stops := []func(context.Context) error{natsT.Close, httpT.Shutdown, srv.Shutdown, h.Shutdown}
+	stops := []func(context.Context) error{natsT.Close, httpT.Shutdown, h.Shutdown}
+	for _, s := range servers {
+		stops = append(stops, s.Shutdown)
+	}
 	if jsT != nil {
 		stops = append(stops, jsT.Close)
 	}
@@ -293,6 +338,18 @@ func serve(ctx context.Context, args []string) error {
 		}
 	}
 	return nil
+}
+
+// listen opens a TCP listener on addr, serving TLS with tc when it is set.
+func listen(addr string, tc *tls.Config) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	if tc != nil {
+		ln = tls.NewListener(ln, tc)
+	}
+	return ln, nil
 }
 
 // memoryReport is the JSON of /debug/memory and of the memory subject:

@@ -31,6 +31,7 @@ type options struct {
 	token          string
 	nkeys          []string
 	tls            *tls.Config
+	storeKey       string
 }
 
 // Option configures the embedded server.
@@ -67,6 +68,12 @@ func WithNKeys(publicKeys ...string) Option {
 // that cfg.ClientCAs verify.
 func WithTLS(cfg *tls.Config) Option { return func(o *options) { o.tls = cfg } }
 
+// WithEncryption encrypts JetStream's store with key, by the server's own
+// store cipher (ChaCha20-Poly1305): messages, KV entries and objects are
+// unreadable on disk without it. A store written with one key cannot be
+// read with another, nor without one.
+func WithEncryption(key string) Option { return func(o *options) { o.storeKey = key } }
+
 // Start starts a server and waits until it accepts clients.
 func Start(opts ...Option) (*Server, error) {
 	o := options{host: "127.0.0.1", port: -1, maxPay: 8 << 20}
@@ -93,6 +100,9 @@ func Start(opts ...Option) (*Server, error) {
 		Username:      o.user,
 		Password:      o.password,
 		Authorization: o.token,
+	}
+	if o.storeKey != "" {
+		so.JetStreamKey, so.JetStreamCipher = o.storeKey, server.ChaCha
 	}
 	for _, k := range o.nkeys {
 		so.Nkeys = append(so.Nkeys, &server.NkeyUser{Nkey: k})

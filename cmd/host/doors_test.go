@@ -1,0 +1,362 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ocrhost/ocrhost/events"
+	"github.com/ocrhost/ocrhost/internal/testenv"
+)
+
+// Secrets of the door tests; none may appear in a host's output.
+const (
+	aliceToken    = "alice-Tq9wLx2Vb7Zr4Kp1"
+	bobToken      = "bob-Jn5cYe8Hs3Mu6Wd0"
+	opsToken      = "ops-Fg2kRt7Nq4Xv9Lb5"
+	natsDoorToken = "nats-Ue6pZa1Dk8Cw3Ym7"
+	storeKeyText  = "store-Vh4mQs9Jx2Bn7Rt5Lc8Pk3Wz6Ga1Ye0"
+	// doorWord is recognised in the sample document: it is grepped for in
+	// the JetStream store.
+	doorWord = "quick brown"
+)
+
+// TestEveryDoor runs a served host for each combination of NATS and HTTP
+// authentication, and knocks at every HTTP route and NATS subject without a
+// credential, with a wrong one, with another principal's and with the
+// right one. A job queued for alice is OCRed once per host; its task must
+// answer alice and admins only. With NATS authentication on, the embedded
+// server's store is encrypted, and the recognised text must not be found
+// in its files; with it off, the same grep must find it (the grep works).
+// No secret may appear in any host's output.
+func TestEveryDoor(t *testing.T) {
+	testenv.Models(t)
+	dir := t.TempDir()
+	tokens := filepath.Join(dir, "http-tokens")
+	writeFile(t, tokens, "# name token [admin]\nalice "+aliceToken+"\nbob "+bobToken+"\nops "+opsToken+" admin\n")
+	natsTokenFile := filepath.Join(dir, "nats-token")
+	writeFile(t, natsTokenFile, natsDoorToken+"\n")
+	keyFile := filepath.Join(dir, "store-key")
+	writeFile(t, keyFile, storeKeyText+"\n")
+	doc := sampleDoc(t)
+
+	var outputs []string
+	for _, natsAuth := range []bool{false, true} {
+		for _, httpAuth := range []bool{false, true} {
+			name := fmt.Sprintf("nats_auth=%v/http_auth=%v", natsAuth, httpAuth)
+			t.Run(name, func(t *testing.T) {
+				store := t.TempDir()
+				natsPort := freePort(t)
+				env := map[string]string{"OCRHOST_EMBEDDED_NATS_PORT": fmt.Sprint(natsPort), "OCRHOST_NATS_STORE_DIR": store,
+					"OCRHOST_LOG_LEVEL": "debug"}
+				var adminURL string
+				if natsAuth {
+					env["OCRHOST_NATS_TOKEN_FILE"] = natsTokenFile
+					env["OCRHOST_JS_ENCRYPTION_KEY_FILE"] = keyFile
+				}
+				if httpAuth {
+					env["OCRHOST_HTTP_TOKENS_FILE"] = tokens
+					adminPort := freePort(t)
+					env["OCRHOST_ADMIN_ADDR"] = fmt.Sprintf("127.0.0.1:%d", adminPort)
+					adminURL = fmt.Sprintf("http://127.0.0.1:%d", adminPort)
+				}
+				p := spawnServe(t, env)
+				d := &doors{t: t, p: p, natsURL: fmt.Sprintf("nats://127.0.0.1:%d", natsPort), natsAuth: natsAuth,
+					httpAuth: httpAuth, adminURL: adminURL, doc: doc}
+				d.knockNATS()
+				d.knockHTTP()
+
+				if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+					t.Fatal(err)
+				}
+				if err := p.wait(t, time.Minute); err != nil {
+					t.Fatalf("exit: %v\n%s", err, p.logs)
+				}
+				out := p.logs.String()
+				outputs = append(outputs, out)
+				for door, open := range map[string]bool{"HTTP IS OPEN": !httpAuth, "NATS IS OPEN": !natsAuth} {
+					if n := strings.Count(out, door); (n == 1) != open || n > 1 {
+						t.Errorf("%q logged %d times, want %d", door, n, map[bool]int{true: 1}[open])
+					}
+				}
+				found := grepDir(t, store, doorWord)
+				switch {
+				case natsAuth && found != "":
+					t.Errorf("the encrypted store holds the recognised text in plain: %s", found)
+				case !natsAuth && found == "":
+					t.Errorf("the unencrypted store does not hold %q: the grep cannot be trusted", doorWord)
+				}
+			})
+		}
+	}
+	for _, out := range outputs {
+		for _, secret := range []string{aliceToken, bobToken, opsToken, natsDoorToken, storeKeyText} {
+			if strings.Contains(out, secret) {
+				t.Errorf("a host's output reveals a secret:\n%s", out)
+			}
+		}
+	}
+}
+
+// doors knocks at one served host.
+type doors struct {
+	t                  *testing.T
+	p                  *spawned
+	natsURL, adminURL  string
+	natsAuth, httpAuth bool
+	doc                []byte
+	taskID             string // alice's job, OCRed
+}
+
+// connect connects to the host's NATS presenting token ("": none).
+func (d *doors) connect(token string) (*nats.Conn, error) {
+	opts := []nats.Option{nats.Name("door-test"), nats.MaxReconnects(0)}
+	if token != "" {
+		opts = append(opts, nats.Token(token))
+	}
+	return nats.Connect(d.natsURL, opts...)
+}
+
+// knockNATS: without the host's NATS token, with a wrong one, with a
+// principal's HTTP token (another principal's credential), a connection is
+// refused when NATS authentication is on; with the right one (or any, when
+// it is off) every subject answers. A query acting for another principal
+// finds nothing.
+func (d *doors) knockNATS() {
+	t := d.t
+	right := ""
+	if d.natsAuth {
+		right = natsDoorToken
+	}
+	for _, c := range []struct{ name, token string }{{"none", ""}, {"wrong", "nats-wrong-0000000000"}, {"another principal's", aliceToken}} {
+		nc, err := d.connect(c.token)
+		if !d.natsAuth {
+			if err != nil {
+				t.Errorf("NATS open, %s credential refused: %v", c.name, err)
+			} else {
+				nc.Close()
+			}
+			continue
+		}
+		if !errors.Is(err, nats.ErrAuthorization) {
+			if nc != nil {
+				nc.Close()
+			}
+			t.Errorf("NATS with %s credential: %v, want %v", c.name, err, nats.ErrAuthorization)
+		}
+	}
+
+	nc, err := d.connect(right)
+	if err != nil {
+		t.Fatalf("NATS with the right credential: %v", err)
+	}
+	defer nc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// ocr.jobs.>: alice's job, OCRed; ocr.tasks.get follows it.
+	d.taskID, err = events.SubmitJob(ctx, js, "ocr.jobs.secret", d.doc, "image/tiff", nil, events.WithOwner("alice"))
+	if err != nil {
+		t.Fatalf("ocr.jobs.secret: %v", err)
+	}
+	var task events.Task
+	for task.State != events.TaskCompleted {
+		if ctx.Err() != nil {
+			t.Fatalf("task %s: %+v, not completed", d.taskID, task)
+		}
+		time.Sleep(100 * time.Millisecond)
+		if task, err = events.QueryTask(ctx, nc, events.DefaultTaskQuerySubject, d.taskID); err != nil {
+			t.Fatalf("ocr.tasks.get: %v", err)
+		}
+	}
+	if task.Owner != "alice" || !bytes.Contains(task.Result, []byte(doorWord)) {
+		t.Errorf("task %s: owner %q, result %.200s", d.taskID, task.Owner, task.Result)
+	}
+
+	// ocr.tasks.get and ocr.tasks.cancel acting for bob find nothing.
+	for _, subject := range []string{events.DefaultTaskQuerySubject, events.DefaultCancelSubject} {
+		m := nats.NewMsg(subject)
+		m.Header.Set(events.HeaderOwner, "bob")
+		m.Data = []byte(d.taskID)
+		if subject == events.DefaultCancelSubject {
+			m = cancelMsg(t, d.taskID)
+			m.Header.Set(events.HeaderOwner, "bob")
+		}
+		rep, err := nc.RequestMsgWithContext(ctx, m)
+		if err != nil || rep.Header.Get("Nats-Service-Error-Code") != "404" || len(rep.Data) > 0 {
+			t.Errorf("%s for another principal: %v %v %s", subject, err, rep.Header, rep.Data)
+		}
+	}
+	// ocr.tasks.cancel as the host's side: the task is finished.
+	if _, err := events.CancelTask(ctx, nc, events.DefaultCancelSubject, d.taskID); !errors.Is(err, events.ErrTaskFinished) {
+		t.Errorf("ocr.tasks.cancel: %v, want %v", err, events.ErrTaskFinished)
+	}
+	// ocr.requests: a malformed event is answered, so the door is open.
+	if rep, err := nc.RequestWithContext(ctx, events.DefaultRequestSubject, []byte("{not json")); err != nil ||
+		!bytes.Contains(rep.Data, []byte("invalid_input")) {
+		t.Errorf("ocr.requests: %v", err)
+	}
+	// ocrhost.memory
+	if rep, err := nc.RequestWithContext(ctx, "ocrhost.memory", nil); err != nil || !bytes.Contains(rep.Data, []byte(`"memory"`)) {
+		t.Errorf("ocrhost.memory: %v", err)
+	}
+}
+
+// cancelMsg is a cancel event for id, as events.CancelTask sends it.
+func cancelMsg(t *testing.T, id string) *nats.Msg {
+	t.Helper()
+	m := nats.NewMsg(events.DefaultCancelSubject)
+	for k, v := range map[string]string{"ce-specversion": "1.0", "ce-id": "cancel-" + id, "ce-type": events.TypeCancel,
+		"ce-source": "/test", "content-type": "application/json"} {
+		m.Header.Set(k, v)
+	}
+	m.Data = []byte(`{"id":"` + id + `"}`)
+	return m
+}
+
+// knockHTTP tries every route with each credential.
+func (d *doors) knockHTTP() {
+	t := d.t
+	adminBase := d.p.httpURL
+	if d.adminURL != "" {
+		adminBase = d.adminURL
+	}
+	// Statuses when HTTP authentication is on; off, every request is let
+	// through as it was before authentication existed.
+	const through = 0
+	type door struct {
+		method, url string
+		body        []byte
+		headers     map[string]string
+		// per credential: none, wrong, bob (another principal), alice
+		// (the right one for OCR and tasks), ops (admin).
+		want [5]int
+		// content a 200 must hold
+		holds string
+	}
+	event := map[string]string{"ce-specversion": "1.0", "ce-id": "h-door", "ce-type": events.TypeRequest,
+		"ce-source": "/test", "content-type": "image/tiff"}
+	bad := map[string]string{"content-type": "text/plain"}
+	u, f := http.StatusUnauthorized, http.StatusForbidden
+	routes := []door{
+		// A malformed event reaches the handler: 400 means let in.
+		{"POST", d.p.httpURL + "/", []byte("not an event"), bad, [5]int{u, u, 400, 400, 400}, ""},
+		{"GET", d.p.httpURL + "/tasks/" + d.taskID, nil, nil, [5]int{u, u, 404, 200, 200}, doorWord},
+		{"GET", d.p.httpURL + "/tasks/unknown-id", nil, nil, [5]int{u, u, 404, 404, 404}, ""},
+		{"GET", adminBase + "/metrics", nil, nil, [5]int{u, u, f, f, 200}, "ocrhost_invocations_total"},
+		{"GET", adminBase + "/debug/memory", nil, nil, [5]int{u, u, f, f, 200}, `"memory"`},
+		{"GET", d.p.httpURL + "/healthz", nil, nil, [5]int{through, through, through, through, through}, "ok"},
+		{"GET", d.p.httpURL + "/readyz", nil, nil, [5]int{through, through, through, through, through}, "ready"},
+	}
+	creds := []string{"", "wrong-Zz0000000000000", bobToken, aliceToken, opsToken}
+	names := []string{"none", "wrong", "another principal's", "right", "admin"}
+	for _, r := range routes {
+		for i, token := range creds {
+			want := r.want[i]
+			if !d.httpAuth || want == through {
+				want = r.want[4] // as the admin: everyone is, on an open door
+				if want == through {
+					want = 200
+				}
+			}
+			status, body, hdr := d.do(r.method, r.url, token, r.body, r.headers)
+			if status != want {
+				t.Errorf("%s %s with %s credential: %d, want %d (%.200s)", r.method, r.url, names[i], status, want, body)
+				continue
+			}
+			if status == u && hdr.Get("WWW-Authenticate") == "" {
+				t.Errorf("%s %s with %s credential: 401 without WWW-Authenticate", r.method, r.url, names[i])
+			}
+			if status == 200 && !bytes.Contains(body, []byte(r.holds)) {
+				t.Errorf("%s %s with %s credential: body lacks %q: %.200s", r.method, r.url, names[i], r.holds, body)
+			}
+		}
+	}
+	// Another principal's task reads exactly as an unknown one, bar the id.
+	_, other, _ := d.do("GET", d.p.httpURL+"/tasks/"+d.taskID, bobToken, nil, nil)
+	_, unknown, _ := d.do("GET", d.p.httpURL+"/tasks/unknown-id", bobToken, nil, nil)
+	if d.httpAuth && string(bytes.ReplaceAll(other, []byte(d.taskID), []byte("unknown-id"))) != string(unknown) {
+		t.Errorf("another's task %q differs from an unknown one %q", other, unknown)
+	}
+	// With an admin listener the main port serves no operational route.
+	if d.adminURL != "" {
+		for _, path := range []string{"/metrics", "/debug/memory"} {
+			if status, _, _ := d.do("GET", d.p.httpURL+path, opsToken, nil, nil); status != http.StatusNotFound {
+				t.Errorf("main port %s with OCRHOST_ADMIN_ADDR set: %d, want 404", path, status)
+			}
+		}
+	}
+	// The right credential runs OCR over HTTP.
+	status, body, _ := d.do("POST", d.p.httpURL+"/", aliceToken, d.doc, event)
+	if status != 200 || !bytes.Contains(body, []byte(doorWord)) {
+		t.Errorf("POST / with the right credential: %d %.200s", status, body)
+	}
+}
+
+func (d *doors) do(method, url, token string, body []byte, headers map[string]string) (int, []byte, http.Header) {
+	d.t.Helper()
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		d.t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, resp.Header
+}
+
+func writeFile(t *testing.T, path, text string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// grepDir returns the first file under dir holding text, or "".
+func grepDir(t *testing.T, dir, text string) string {
+	t.Helper()
+	found := ""
+	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() || found != "" {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if bytes.Contains(b, []byte(text)) {
+			found = p
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return found
+}
