@@ -146,6 +146,18 @@ func (t *Tokens) Lookup(token string) (Principal, bool) {
 	return entries[found].p, true
 }
 
+// Named returns the principal the file lists under name, so that a caller
+// named by other means (a client certificate) has the role the file gives
+// that name.
+func (t *Tokens) Named(name string) (Principal, bool) {
+	for _, e := range t.current() {
+		if e.p.Name == name {
+			return e.p, true
+		}
+	}
+	return Principal{}, false
+}
+
 // current returns the tokens in force, re-reading the file when its
 // modification time or size changed since the last read.
 func (t *Tokens) current() []entry {

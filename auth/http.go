@@ -26,7 +26,9 @@ func NewHTTP(tokens *Tokens, clientCerts bool) *HTTP {
 func (h *HTTP) Open() bool { return h.tokens == nil && !h.certs }
 
 // Authenticate returns the principal r's credential names: its bearer
-// token when it has an Authorization header, else its client certificate.
+// token when it has an Authorization header, else its client certificate,
+// which has the role Tokens gives its common name (admin or not) when the
+// file lists it.
 func (h *HTTP) Authenticate(r *http.Request) (Principal, error) {
 	if h.Open() {
 		return Principal{Admin: true}, nil
@@ -43,10 +45,16 @@ func (h *HTTP) Authenticate(r *http.Request) (Principal, error) {
 		return Principal{}, ErrBadCredential
 	}
 	if h.certs && r.TLS != nil && len(r.TLS.VerifiedChains) > 0 && len(r.TLS.VerifiedChains[0]) > 0 {
-		if cn := r.TLS.VerifiedChains[0][0].Subject.CommonName; namePattern.MatchString(cn) {
-			return Principal{Name: cn}, nil
+		cn := r.TLS.VerifiedChains[0][0].Subject.CommonName
+		if !namePattern.MatchString(cn) {
+			return Principal{}, ErrBadCredential
 		}
-		return Principal{}, ErrBadCredential
+		if h.tokens != nil {
+			if p, ok := h.tokens.Named(cn); ok {
+				return p, nil
+			}
+		}
+		return Principal{Name: cn}, nil
 	}
 	return Principal{}, ErrNoCredential
 }

@@ -3,11 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,7 +22,9 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/ocrhost/ocrhost/auth"
 	"github.com/ocrhost/ocrhost/events"
+	"github.com/ocrhost/ocrhost/internal/natsd/natsdtest"
 	"github.com/ocrhost/ocrhost/internal/testenv"
 )
 
@@ -359,4 +365,111 @@ func grepDir(t *testing.T, dir, text string) string {
 		t.Fatal(err)
 	}
 	return found
+}
+
+// TestHTTPClientCertificates serves with the TLS configuration serve
+// builds: a client certificate of the configured CA names its principal
+// (with the role the token file gives that name), a request without one
+// needs a token, and a certificate of another CA is refused.
+func TestHTTPClientCertificates(t *testing.T) {
+	pki := natsdtest.NewPKI(t, "ocrhost-http-ca")
+	stranger := natsdtest.NewPKI(t, "stranger-ca")
+	tokens := filepath.Join(t.TempDir(), "tokens")
+	writeFile(t, tokens, "client "+opsToken+" admin\n")
+	cfg := config{HTTPTokensFile: tokens, HTTPTLSCert: pki.ServerCert, HTTPTLSKey: pki.ServerKey, HTTPClientCA: pki.CA}
+	if errs := cfg.validateHTTPAuth(); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	httpAuth, tc, err := cfg.httpSecurity(slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(httpAuth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, _ := auth.FromContext(r.Context())
+		fmt.Fprintf(w, "%s admin=%v", p.Name, p.Admin)
+	}), true))
+	srv.TLS = tc
+	srv.StartTLS()
+	defer srv.Close()
+
+	client := func(p natsdtest.PKI, withCert bool) *http.Client {
+		roots := x509.NewCertPool()
+		caPEM, _ := os.ReadFile(pki.CA)
+		roots.AppendCertsFromPEM(caPEM)
+		c := &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+		if withCert {
+			cert, err := tls.LoadX509KeyPair(p.ClientCert, p.ClientKey)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Presented whatever CAs the server names: Go's client
+			// would otherwise send none for a foreign CA's certificate.
+			c.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &cert, nil }
+		}
+		return &http.Client{Transport: &http.Transport{TLSClientConfig: c}}
+	}
+	resp, err := client(pki, true).Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "client admin=true" {
+		t.Errorf("with a client certificate: %d %q", resp.StatusCode, body)
+	}
+	if resp, err := client(pki, false).Get(srv.URL); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("without a certificate: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	if resp, err := client(stranger, true).Get(srv.URL); err == nil {
+		resp.Body.Close()
+		t.Errorf("a certificate of another CA: %d, want a refused handshake", resp.StatusCode)
+	}
+}
+
+// TestSecretsFromFiles reads each secret from its *_FILE variant and
+// checks that no configuration error quotes one.
+func TestSecretsFromFiles(t *testing.T) {
+	dir := t.TempDir()
+	tokenFile, short := filepath.Join(dir, "token"), filepath.Join(dir, "short-key")
+	writeFile(t, tokenFile, natsDoorToken+"\n")
+	writeFile(t, short, "tooShort-"+natsDoorToken[:8]+"\n")
+
+	t.Setenv("OCRHOST_NATS_TOKEN_FILE", tokenFile)
+	c, err := loadConfig()
+	if err != nil || c.Token != natsDoorToken {
+		t.Fatalf("token from file: %v", err)
+	}
+	t.Setenv("OCRHOST_NATS_PASSWORD_FILE", tokenFile)
+	t.Setenv("OCRHOST_NATS_USER", "ocr")
+	if _, err := loadConfig(); err == nil || !strings.Contains(err.Error(), "OCRHOST_NATS_USER and OCRHOST_NATS_TOKEN") {
+		t.Errorf("password and token files: %v, want the two methods named", err)
+	}
+	t.Setenv("OCRHOST_NATS_PASSWORD_FILE", "")
+	t.Setenv("OCRHOST_NATS_USER", "")
+	t.Setenv("OCRHOST_NATS_TOKEN", natsDoorToken)
+	if _, err := loadConfig(); !errors.Is(err, ErrNATSSecurity) || !strings.Contains(err.Error(), "OCRHOST_NATS_TOKEN_FILE, not both") {
+		t.Errorf("token and token file: %v", err)
+	} else if strings.Contains(err.Error(), natsDoorToken) {
+		t.Errorf("error reveals the token: %v", err)
+	}
+	t.Setenv("OCRHOST_NATS_TOKEN", "")
+	t.Setenv("OCRHOST_JS_ENCRYPTION_KEY_FILE", short)
+	c, err = loadConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.storeKey(); err == nil || strings.Contains(err.Error(), natsDoorToken[:8]) {
+		t.Errorf("short store key: %v", err)
+	}
+	for k, v := range map[string]string{"OCRHOST_NATS_URL": "nats://127.0.0.1:1", "OCRHOST_HTTP_CLIENT_CA": short,
+		"OCRHOST_HTTP_TLS_CERT": short, "OCRHOST_HTTP_TOKENS_FILE": filepath.Join(dir, "absent")} {
+		t.Run(k, func(t *testing.T) {
+			t.Setenv(k, v)
+			if _, err := loadConfig(); err == nil || !strings.Contains(err.Error(), "OCRHOST_") {
+				t.Errorf("%s=%s: %v, want an error", k, v, err)
+			}
+		})
+	}
 }
