@@ -52,27 +52,44 @@ type hostVar struct {
 }
 
 // hostConfig parses the envconfig tags of the config struct in
-// cmd/host/config.go, keyed by the full variable name.
+// cmd/host/config.go, and of the structs it embeds (NATSAuth, in another
+// file of the package), keyed by the full variable name.
 func hostConfig(t *testing.T) map[string]hostVar {
 	t.Helper()
-	f := parseGo(t, filepath.Join(root, "cmd", "host", "config.go"))
-	vars := map[string]hostVar{}
-	ast.Inspect(f, func(n ast.Node) bool {
-		ts, ok := n.(*ast.TypeSpec)
-		if !ok || ts.Name.Name != "config" {
+	files, err := filepath.Glob(filepath.Join(root, "cmd", "host", "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	structs := map[string]*ast.StructType{}
+	for _, file := range files {
+		if strings.HasSuffix(file, "_test.go") {
+			continue
+		}
+		ast.Inspect(parseGo(t, file), func(n ast.Node) bool {
+			if ts, ok := n.(*ast.TypeSpec); ok {
+				if st, ok := ts.Type.(*ast.StructType); ok {
+					structs[ts.Name.Name] = st
+				}
+			}
 			return true
-		}
-		st, ok := ts.Type.(*ast.StructType)
-		if !ok {
-			t.Fatalf("config.go: config is not a struct")
-		}
+		})
+	}
+	if structs["config"] == nil {
+		t.Fatalf("cmd/host: no struct type config")
+	}
+	vars := map[string]hostVar{}
+	var add func(st *ast.StructType)
+	add = func(st *ast.StructType) {
 		for _, field := range st.Fields.List {
 			if field.Tag == nil {
+				if id, ok := field.Type.(*ast.Ident); ok && len(field.Names) == 0 && structs[id.Name] != nil {
+					add(structs[id.Name]) // embedded: envconfig reads its fields as the config's own
+				}
 				continue
 			}
 			raw, err := strconv.Unquote(field.Tag.Value)
 			if err != nil {
-				t.Fatalf("config.go: tag %s: %v", field.Tag.Value, err)
+				t.Fatalf("cmd/host: tag %s: %v", field.Tag.Value, err)
 			}
 			tag := reflect.StructTag(raw)
 			name, ok := tag.Lookup("envconfig")
@@ -82,8 +99,8 @@ func hostConfig(t *testing.T) map[string]hostVar {
 			def, hasDef := tag.Lookup("default")
 			vars["OCRHOST_"+name] = hostVar{goType: exprString(field.Type), def: def, hasDefault: hasDef}
 		}
-		return false
-	})
+	}
+	add(structs["config"])
 	if len(vars) == 0 {
 		t.Fatalf("config.go: no envconfig tags found in type config")
 	}
