@@ -43,7 +43,7 @@ const (
 // TestEveryDoor runs a served host for each combination of NATS and HTTP
 // authentication, and knocks at every HTTP route and NATS subject without a
 // credential, with a wrong one, with another principal's and with the
-// right one. A job queued for alice is OCRed once per host; its task must
+// right one; no answer (/metrics and /debug/ included) may hold a secret. A job queued for alice is OCRed once per host; its task must
 // answer alice and admins only. With NATS authentication on, the embedded
 // server's store is encrypted, and the recognised text must not be found
 // in its files; with it off, the same grep must find it (the grep works).
@@ -292,6 +292,11 @@ func (d *doors) knockHTTP() {
 			}
 			if status == 200 && !bytes.Contains(body, []byte(r.holds)) {
 				t.Errorf("%s %s with %s credential: body lacks %q: %.200s", r.method, r.url, names[i], r.holds, body)
+			}
+			for _, secret := range []string{aliceToken, bobToken, opsToken, natsDoorToken, storeKeyText} {
+				if bytes.Contains(body, []byte(secret)) || strings.Contains(fmt.Sprint(hdr), secret) {
+					t.Errorf("%s %s reveals a secret", r.method, r.url)
+				}
 			}
 		}
 	}
