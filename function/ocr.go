@@ -140,10 +140,17 @@ func Run(ctx context.Context, m Models, img *imgproc.Image, o Options) (*Result,
 		if err := recognize(ctx, m.Rec, crops, o, t); err != nil {
 			return nil, err
 		}
+		if o.Stages.Classify && o.PageOrientation {
+			if err := rereadAgainstPage(ctx, m.Rec, crops, o, t); err != nil {
+				return nil, err
+			}
+		}
 		kept = crops[:0:0]
 		for _, c := range crops {
 			if c.conf >= o.DropScore {
 				kept = append(kept, c)
+			} else {
+				res.Dropped++
 			}
 		}
 		t.Recognize = time.Since(tr)
@@ -154,30 +161,66 @@ func Run(ctx context.Context, m Models, img *imgproc.Image, o Options) (*Result,
 	}
 
 	to := time.Now()
-	if o.Order == OrderReading && len(kept) > 1 {
-		qs := make([]layout.Quad, len(kept))
-		turn := pageTurn(kept)
-		for i, c := range kept {
-			qs[i] = turn.apply(c.box, img.W, img.H)
-		}
-		w, h := img.W, img.H
-		if turn == turnCW || turn == turnCCW {
-			w, h = h, w
-		}
-		perm := layout.ReadingOrder(qs, w, h)
-		ordered := make([]*crop, len(kept))
-		for i, j := range perm {
-			ordered[i] = kept[j]
-		}
-		kept = ordered
-	}
 	res.Lines = make([]Line, len(kept))
-	for i, c := range kept {
-		res.Lines[i] = Line{Text: c.text, Confidence: c.conf, Box: c.box, Rotated: c.rotated}
+	if o.Order == OrderReading && len(kept) > 0 {
+		ordered, blocks := analyzeLayout(img, kept)
+		for i, c := range ordered {
+			res.Lines[i] = Line{Text: c.text, Confidence: c.conf, Box: c.box, Rotated: c.rotated}
+		}
+		res.Blocks = blocks
+		res.figureText = o.FigureText
+	} else {
+		for i, c := range kept {
+			res.Lines[i] = Line{Text: c.text, Confidence: c.conf, Box: c.box, Rotated: c.rotated}
+		}
 	}
 	t.Order = time.Since(to)
 	t.Total = time.Since(start)
 	return res, nil
+}
+
+// analyzeLayout orders the lines as a person reads the page and groups
+// them into typed blocks whose line indices point into the ordered lines.
+// The page is turned upright first, so a rotated page reads as an upright
+// one; pictures are looked for only on a page that needs no turn, as the
+// ink map is measured on the image as stored.
+func analyzeLayout(img *imgproc.Image, lines []*crop) ([]*crop, []Block) {
+	turn := pageTurn(lines)
+	w, h := img.W, img.H
+	if turn == turnCW || turn == turnCCW {
+		w, h = h, w
+	}
+	in := make([]layout.Line, len(lines))
+	for i, c := range lines {
+		in[i] = layout.Line{Box: turn.apply(c.box, img.W, img.H), Text: c.text}
+	}
+	page := layout.Page{W: w, H: h}
+	if turn == turnNone {
+		page.Ink = layout.NewInk(img.Pix, img.W, img.H)
+	}
+	lay := layout.Analyze(in, page)
+	ordered := make([]*crop, len(lines))
+	for i, j := range lay.Order {
+		ordered[i] = lines[j]
+	}
+	pos := make([]int, len(lines))
+	for i, j := range lay.Order {
+		pos[j] = i
+	}
+	blocks := make([]Block, len(lay.Blocks))
+	for k, b := range lay.Blocks {
+		idx := make([]int, len(b.Lines))
+		box := [4]float64{math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)}
+		for n, j := range b.Lines {
+			idx[n] = pos[j]
+			for _, p := range lines[j].box {
+				box[0], box[1] = min(box[0], p.X), min(box[1], p.Y)
+				box[2], box[3] = max(box[2], p.X), max(box[3], p.Y)
+			}
+		}
+		blocks[k] = Block{Type: string(b.Type), Box: box, Lines: idx}
+	}
+	return ordered, blocks
 }
 
 // turn is how a reader would turn the page before reading it.
@@ -512,6 +555,44 @@ func recognize(ctx context.Context, rec *Model, crops []*crop, o Options, t *Tim
 		if err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// rereadAgainstPage recognises once more, turned the other way, every line
+// whose classifier verdict disagrees with the page's orientation (the
+// majority), and keeps the reading of higher confidence. The classifier
+// flips some upright lines of clean text, and a flipped line reads as
+// nothing: without this, such lines were dropped as unreadable.
+func rereadAgainstPage(ctx context.Context, rec *Model, crops []*crop, o Options, t *Timings) error {
+	flipped := 0
+	for _, c := range crops {
+		if c.rotated {
+			flipped++
+		}
+	}
+	pageFlipped := 2*flipped > len(crops)
+	var others []*crop
+	for _, c := range crops {
+		if c.rotated != pageFlipped {
+			others = append(others, &crop{img: imgproc.Rotate180(c.img), rotated: !c.rotated})
+		}
+	}
+	if len(others) == 0 {
+		return nil
+	}
+	if err := recognize(ctx, rec, others, o, t); err != nil {
+		return err
+	}
+	k := 0
+	for _, c := range crops {
+		if c.rotated == pageFlipped {
+			continue
+		}
+		if alt := others[k]; alt.conf > c.conf {
+			c.img, c.text, c.conf, c.rotated = alt.img, alt.text, alt.conf, alt.rotated
+		}
+		k++
 	}
 	return nil
 }

@@ -74,6 +74,9 @@ type Options struct {
 	RecBatch        int
 	DropScore       float32
 	Order           Order
+	// FigureText keeps text found inside pictures in the text and Markdown
+	// (it is always in the lines and blocks).
+	FigureText bool
 
 	// Document applies to multi-page inputs (PDF, multi-page TIFF).
 	Document DocumentOptions
@@ -157,6 +160,7 @@ type wireOptions struct {
 	DPI             *int      `json:"dpi"`
 	BatchSize       *int      `json:"batch_size"`
 	Markdown        *bool     `json:"markdown"`
+	FigureText      *bool     `json:"figure_text"`
 }
 
 // ParseOptions applies the JSON object raw on top of base. Unknown fields,
@@ -299,6 +303,9 @@ func ParseOptions(raw json.RawMessage, base Options) (Options, error) {
 	}
 	if d := o.Document; d.FirstPage > 0 && d.LastPage > 0 && d.LastPage < d.FirstPage {
 		return bad("last_page %d before first_page %d", d.LastPage, d.FirstPage)
+	}
+	if w.FigureText != nil {
+		o.FigureText = *w.FigureText
 	}
 	if w.Markdown != nil {
 		o.Document.Markdown = *w.Markdown

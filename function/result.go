@@ -35,26 +35,28 @@ type Timings struct {
 	Total     time.Duration `json:"total_ns"`
 }
 
-// Result is what one call returns: lines in reading order.
-type Result struct {
-	Width   int     `json:"width"`
-	Height  int     `json:"height"`
-	Lines   []Line  `json:"lines"`
-	Timings Timings `json:"timings"`
+// Block is a run of lines read together (layout.BlockType names the
+// types: title, heading, paragraph, list, caption, header, footer,
+// page_number, table, figure).
+type Block struct {
+	Type string `json:"type"`
+	// Box is {x0, y0, x1, y1}, the bounds of the block's lines.
+	Box [4]float64 `json:"box"`
+	// Lines are indices into Result.Lines, in reading order.
+	Lines []int `json:"lines"`
 }
 
-// Text joins the lines in reading order, one per line.
-func (r *Result) Text() string {
-	n := 0
-	for _, l := range r.Lines {
-		n += len(l.Text) + 1
-	}
-	b := make([]byte, 0, n)
-	for i, l := range r.Lines {
-		if i > 0 {
-			b = append(b, '\n')
-		}
-		b = append(b, l.Text...)
-	}
-	return string(b)
+// Result is what one call returns: lines in reading order.
+type Result struct {
+	Width  int    `json:"width"`
+	Height int    `json:"height"`
+	Lines  []Line `json:"lines"`
+	// Blocks group the lines in reading order (order "reading" only).
+	Blocks []Block `json:"blocks,omitempty"`
+	// Dropped counts the lines detected but dropped for a recognition
+	// confidence under drop_score.
+	Dropped int     `json:"dropped_lines,omitempty"`
+	Timings Timings `json:"timings"`
+	// figureText keeps text inside pictures in Text and Markdown.
+	figureText bool
 }

@@ -1,0 +1,401 @@
+package layout
+
+import (
+	"regexp"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// region is a connected piece of one column (or a table, or a picture's
+// text): lines that follow each other without a gutter, a change of text
+// size or a wide gap between them.
+type region struct {
+	rect
+	lines []int   // indices into analysis.lines
+	rows  [][]int // lines grouped into rows, top to bottom, each left to right
+	h     float64 // median line height
+	typ   BlockType
+	float bool // read after the text it sits in (a caption between columns)
+}
+
+// Region thresholds, relative to the line heights involved.
+const (
+	rowCore      = 0.35 // centres closer than this (of the smaller height) share a row
+	rowGap       = 1.5  // widest gap, in H, between pieces of one row
+	lineGap      = 0.8  // widest gap between a line and the next, of the smaller height
+	sizeRatio    = 1.35 // larger height ratios start a new region
+	minXOverlap  = 0.2  // of the narrower line, for lines one above the other
+	rowTol       = 0.5  // centres closer than this (in H) form one row when reading
+	alignTol     = 0.3  // row centres this close (in H) are aligned across regions
+	tableAligned = 0.7  // fraction of aligned rows from which two regions are one table
+)
+
+// buildRegions joins lines that read together: neighbours in a row with no
+// gutter between them, and lines one above the other with overlapping
+// extents, similar sizes and a line's gap between them.
+func (a *analysis) buildRegions() {
+	n := len(a.lines)
+	parent := make([]int, n)
+	for i := range parent {
+		parent[i] = i
+	}
+	var find func(int) int
+	find = func(i int) int {
+		for parent[i] != i {
+			parent[i] = parent[parent[i]]
+			i = parent[i]
+		}
+		return i
+	}
+	union := func(i, j int) { parent[find(i)] = find(j) }
+
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	sortByTop(idx, func(i int) rect { return a.lines[i].rect })
+	for k, i := range idx {
+		p := a.lines[i]
+		for _, j := range idx[k+1:] {
+			q := a.lines[j]
+			if q.y0 > p.y1+2*a.lineH {
+				break
+			}
+			if a.pictureOf(i) == a.pictureOf(j) && (a.isFigure(i) || a.joins(p.rect, q.rect)) {
+				union(i, j)
+			}
+		}
+	}
+	groups := map[int]*region{}
+	for _, i := range idx {
+		root := find(i)
+		r := groups[root]
+		if r == nil {
+			r = &region{rect: a.lines[i].rect}
+			groups[root] = r
+			a.regions = append(a.regions, r)
+		}
+		r.lines = append(r.lines, i)
+		r.rect = r.union(a.lines[i].rect)
+	}
+	for _, r := range a.regions {
+		a.finish(r)
+	}
+	a.bodyH = a.lineH
+	var hs []float64
+	for _, r := range a.regions {
+		if len(r.rows) >= 3 {
+			for _, i := range r.lines {
+				hs = append(hs, a.lines[i].h())
+			}
+		}
+	}
+	if len(hs) > 0 {
+		a.bodyH = median(hs)
+	}
+}
+
+// joins reports whether p and q (q not above p) belong to one region.
+func (a *analysis) joins(p, q rect) bool {
+	hp, hq := p.h(), q.h()
+	small, large := min(hp, hq), max(hp, hq)
+	if large > sizeRatio*small {
+		// Lines of mixed sizes still join when centred one under the
+		// other and of similar widths: a caption or title set in small
+		// capitals with large initials.
+		wide, narrow := max(p.w(), q.w()), min(p.w(), q.w())
+		return q.y0-p.y1 <= lineGap*small && q.cy() > p.y1-rowCore*small && wide < 1.6*narrow &&
+			abs(p.cx()-q.cx()) < 0.15*narrow
+	}
+	if d := q.cy() - p.cy(); d < rowCore*small && d > -rowCore*small {
+		gap := max(p.x0, q.x0) - min(p.x1, q.x1)
+		return gap <= rowGap*a.lineH && !a.separated(p, q)
+	}
+	gap := q.y0 - p.y1
+	return q.cy() > p.y1-rowCore*small && gap <= lineGap*small &&
+		p.xOverlap(q) >= minXOverlap*min(p.w(), q.w()) && !a.spans(p, q, 0.5*small)
+}
+
+// spans reports whether p, above q, spans several lines side by side right
+// under it, or q several right over it: a line across columns (a headline,
+// a full-width caption) borders them but belongs to neither. Only lines
+// within the spanning line's width count, so a column that merely narrows
+// beside a picture, or runs beside a float, still joins up.
+func (a *analysis) spans(p, q rect, tol float64) bool {
+	near := 2 * a.lineH
+	return a.several(p, func(l rect) bool { return l.y0 >= p.y1-tol && l.y0 <= p.y1+near }) ||
+		a.several(q, func(l rect) bool { return l.y1 >= q.y0-near && l.y1 <= q.y0+tol })
+}
+
+// several reports whether the lines within span's width that pass in are
+// at least two, apart by more than a row's word gap.
+func (a *analysis) several(span rect, in func(rect) bool) bool {
+	var xs []rect
+	for i, l := range a.lines {
+		if !a.isFigure(i) && l.x0 >= span.x0-a.lineH && l.x1 <= span.x1+a.lineH && in(l.rect) {
+			xs = append(xs, l.rect)
+		}
+	}
+	if len(xs) < 2 {
+		return false
+	}
+	slices.SortFunc(xs, func(p, q rect) int { return compare3(p.x0, q.x0, p.y0, q.y0, 0, 0) })
+	right := xs[0].x1
+	for _, r := range xs[1:] {
+		if r.x0-right > rowGap*a.lineH {
+			return true
+		}
+		right = max(right, r.x1)
+	}
+	return false
+}
+
+// finish computes a region's bounds, rows and median height.
+func (a *analysis) finish(r *region) {
+	r.rect = a.lines[r.lines[0]].rect
+	hs := make([]float64, 0, len(r.lines))
+	for _, i := range r.lines {
+		r.rect = r.union(a.lines[i].rect)
+		hs = append(hs, a.lines[i].h())
+	}
+	r.h = median(hs)
+	r.rows = a.rows(r.lines)
+}
+
+// rows groups lines into rows: taken by vertical centre, a line joins the
+// current row while its centre is within rowTol·H of the row's first line.
+// Rows read top to bottom, each left to right.
+func (a *analysis) rows(lines []int) [][]int {
+	byCy := slices.Clone(lines)
+	slices.SortFunc(byCy, func(i, j int) int {
+		p, q := a.lines[i], a.lines[j]
+		return compare3(p.cy(), q.cy(), p.x0, q.x0, i, j)
+	})
+	var rows [][]int
+	for start := 0; start < len(byCy); {
+		end := start + 1
+		first := a.lines[byCy[start]]
+		for end < len(byCy) && a.lines[byCy[end]].cy()-first.cy() < rowTol*min(first.h(), a.lineH) {
+			end++
+		}
+		row := slices.Clone(byCy[start:end])
+		slices.SortFunc(row, func(i, j int) int {
+			p, q := a.lines[i], a.lines[j]
+			return compare3(p.x0, q.x0, p.cy(), q.cy(), i, j)
+		})
+		rows = append(rows, row)
+		start = end
+	}
+	return rows
+}
+
+// rowText and rowRect are a row's text (pieces joined by spaces) and bounds.
+func (a *analysis) rowText(row []int) string {
+	parts := make([]string, len(row))
+	for k, i := range row {
+		parts[k] = a.lines[i].text
+	}
+	return strings.Join(parts, " ")
+}
+
+func (a *analysis) rowRect(row []int) rect {
+	r := a.lines[row[0]].rect
+	for _, i := range row[1:] {
+		r = r.union(a.lines[i].rect)
+	}
+	return r
+}
+
+// prose reports whether a region reads as running text rather than as a
+// column of a table. Running text has full lines: most rows fill the
+// column's width and hold several words, or lines end hyphenated. A table
+// column holds short, unevenly wide cells.
+func (a *analysis) prose(r *region) bool {
+	if len(r.rows) < 3 {
+		return false
+	}
+	full, wordy, hyphens := 0, 0, 0
+	for k, row := range r.rows {
+		rr := a.rowRect(row)
+		text := a.rowText(row)
+		if k < len(r.rows)-1 && rr.w() >= 0.8*r.w() {
+			full++
+		}
+		if len(strings.Fields(text)) >= 4 {
+			wordy++
+		}
+		if brokenWord(strings.TrimSpace(text)) {
+			hyphens++
+		}
+	}
+	n := len(r.rows)
+	return !a.multiCell(r) && (hyphens >= 2 || (2*full >= n-1 && 2*wordy >= n))
+}
+
+// findTables merges regions that are columns of one table: side by side,
+// row for row aligned, and neither reading as running text (two text
+// columns on a shared baseline grid align too, but their lines are full).
+// A region whose rows hold several cells each is a table by itself.
+func (a *analysis) findTables() {
+	n := len(a.regions)
+	parent := make([]int, n)
+	for i := range parent {
+		parent[i] = i
+	}
+	var find func(int) int
+	find = func(i int) int {
+		for parent[i] != i {
+			i = parent[i]
+		}
+		return i
+	}
+	isProse := make([]bool, n)
+	for i, r := range a.regions {
+		isProse[i] = a.prose(r)
+	}
+	tabular := make([]bool, n)
+	for i, r := range a.regions {
+		if a.isFigure(r.lines[0]) || isProse[i] {
+			continue
+		}
+		for j := i + 1; j < n; j++ {
+			s := a.regions[j]
+			if isProse[j] || a.isFigure(s.lines[0]) || r.yOverlap(s.rect) <= 0 || r.xOverlap(s.rect) > 0 {
+				continue
+			}
+			if (len(r.rows) == 1 || len(s.rows) == 1) && (-r.xOverlap(s.rect) > 2*a.lineH || !a.cellLike(r) || !a.cellLike(s)) {
+				continue // a lone row joins a table only as its close neighbour
+			}
+			if a.aligned(r, s) >= tableAligned && !a.columnGutterBetween(r.rect, s.rect) {
+				parent[find(i)] = find(j)
+				tabular[i], tabular[j] = true, true
+			}
+		}
+	}
+	merged := map[int]*region{}
+	var out []*region
+	for i, r := range a.regions {
+		if !tabular[i] {
+			if !isProse[i] && len(r.rows) >= 3 && a.multiCell(r) {
+				r.typ = Table
+			}
+			out = append(out, r)
+			continue
+		}
+		root := find(i)
+		m := merged[root]
+		if m == nil {
+			m = &region{typ: Table}
+			merged[root] = m
+			out = append(out, m)
+		}
+		m.lines = append(m.lines, r.lines...)
+	}
+	for _, r := range out {
+		if r.typ == Table {
+			a.finish(r)
+		}
+	}
+	a.regions = out
+}
+
+// columnGutterBetween reports whether a gutter between p and q runs on
+// well past both, above or below: it separates page columns, and a table
+// does not straddle it.
+func (a *analysis) columnGutterBetween(p, q rect) bool {
+	if p.x0 > q.x0 {
+		p, q = q, p
+	}
+	past := 2 * a.lineH
+	for _, g := range a.gutters {
+		if g.x0 >= p.x1-1 && g.x1 <= q.x0+1 && g.yOverlap(p) > 0 && g.yOverlap(q) > 0 &&
+			(g.y0 < min(p.y0, q.y0)-past || g.y1 > max(p.y1, q.y1)+past) {
+			return true
+		}
+	}
+	return false
+}
+
+// aligned is the larger of the fractions of r's rows with a row of s at the
+// same height, and of s's rows with one of r.
+func (a *analysis) aligned(r, s *region) float64 {
+	frac := func(p, q *region) float64 {
+		n, hit := 0, 0
+		for _, row := range p.rows {
+			c := a.rowRect(row).cy()
+			if c < q.y0 || c > q.y1 {
+				continue
+			}
+			n++
+			for _, other := range q.rows {
+				if d := a.rowRect(other).cy() - c; d < alignTol*a.lineH && d > -alignTol*a.lineH {
+					hit++
+					break
+				}
+			}
+		}
+		if n == 0 {
+			return 0
+		}
+		return float64(hit) / float64(n)
+	}
+	return max(frac(r, s), frac(s, r))
+}
+
+// cellLike reports whether a one-row region reads as a table cell (a
+// word or two), so that it may join a table beside it.
+func (a *analysis) cellLike(r *region) bool {
+	return len(r.rows) > 1 || len(strings.Fields(a.rowText(r.rows[0]))) <= 2
+}
+
+// multiCell reports whether most rows of r are split into several pieces
+// (cells closer than a gutter, which the detector still kept apart).
+func (a *analysis) multiCell(r *region) bool {
+	multi := 0
+	for _, row := range r.rows {
+		if len(row) >= 2 {
+			multi++
+		}
+	}
+	return 5*multi >= 3*len(r.rows)
+}
+
+var (
+	// reCaption starts a figure's or table's caption.
+	reCaption = regexp.MustCompile(`^(?i:fig(?:ure)?\.?|table|tab\.|plate|chart|photo)\s*[0-9IVXivx]+[a-z]?\s*[.:|—–-]?`)
+	// reHeading is a numbered section heading: "5. Conclusion", "4.3 Results".
+	reHeading = regexp.MustCompile(`^(?:\d{1,2}(?:\.\d{1,2})*\.?|[IVX]{1,4}\.)\s+\p{Lu}`)
+	// reBullet starts a list item.
+	reBullet = regexp.MustCompile(`^(?:[•·▪◦‣∙*–—-]\s|\(?[0-9]{1,2}[.)]\s|\(?[a-z][.)]\s)`)
+	// rePageNumber is a page number in a header or footer.
+	rePageNumber = regexp.MustCompile(`^(?i:(?:page|p\.|s\.)\s*)?[-–—(\[]?\s*(?:\d{1,4}|[ivxlc]{1,6})\s*[-–—)\]]?(?:\s*(?:/|of)\s*\d{1,4})?$`)
+)
+
+// brokenWord reports whether s ends in a word hyphenated across lines (a
+// letter, then the hyphen), not in a dash or a table's "-".
+func brokenWord(s string) bool {
+	t, ok := strings.CutSuffix(s, "-")
+	if !ok {
+		return false
+	}
+	r, _ := utf8.DecodeLastRuneInString(t)
+	return unicode.IsLetter(r)
+}
+
+// BulletPrefix returns the length of the bullet or enumerator that starts
+// a list item in s, or 0.
+func BulletPrefix(s string) int {
+	if loc := reBullet.FindStringIndex(s); loc != nil {
+		return loc[1]
+	}
+	return 0
+}
+
+func abs(v float64) float64 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}

@@ -1,0 +1,168 @@
+package function
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/ocrhost/ocrhost/function/layout"
+)
+
+// Text is the result as plain text in reading order: a line per line, a
+// blank line between blocks. Text inside pictures is left out unless the
+// figure_text option asked for it.
+func (r *Result) Text() string {
+	var b strings.Builder
+	if len(r.Blocks) == 0 {
+		for i, l := range r.Lines {
+			if i > 0 {
+				b.WriteByte('\n')
+			}
+			b.WriteString(l.Text)
+		}
+		return b.String()
+	}
+	for _, blk := range r.textBlocks() {
+		if b.Len() > 0 {
+			b.WriteString("\n\n")
+		}
+		for k, i := range blk.Lines {
+			if k > 0 {
+				b.WriteByte('\n')
+			}
+			b.WriteString(r.Lines[i].Text)
+		}
+	}
+	return b.String()
+}
+
+// textBlocks are the blocks Text and Markdown write.
+func (r *Result) textBlocks() []Block {
+	out := make([]Block, 0, len(r.Blocks))
+	for _, blk := range r.Blocks {
+		if blk.Type != string(layout.Figure) || r.figureText {
+			out = append(out, blk)
+		}
+	}
+	return out
+}
+
+// Markdown is the result as Markdown built from its blocks: the title and
+// headings as headings (the title "#", headings "##"), paragraphs and
+// captions joined into running text with hyphenated line ends rejoined,
+// list items as items, a table's rows one per line. Running headers,
+// footers and page numbers are left out: they are not the document's text.
+func (r *Result) Markdown() string {
+	if len(r.Blocks) == 0 {
+		var b strings.Builder
+		for _, l := range r.Lines {
+			b.WriteString(escapeMarkdown(l.Text))
+			b.WriteString("  \n")
+		}
+		return b.String()
+	}
+	var b strings.Builder
+	for _, blk := range r.textBlocks() {
+		lines := make([]string, len(blk.Lines))
+		for k, i := range blk.Lines {
+			lines[k] = r.Lines[i].Text
+		}
+		switch layout.BlockType(blk.Type) {
+		case layout.Header, layout.Footer, layout.PageNumber:
+			continue
+		case layout.Title:
+			b.WriteString("# " + escapeInline(joinLines(lines)))
+		case layout.Heading:
+			b.WriteString("## " + escapeInline(joinLines(lines)))
+		case layout.Caption:
+			b.WriteString("*" + escapeInline(joinLines(lines)) + "*")
+		case layout.List:
+			b.WriteString(listItems(lines))
+		case layout.Table, layout.Figure:
+			for k, l := range lines {
+				if k > 0 {
+					b.WriteString("  \n")
+				}
+				b.WriteString(escapeMarkdown(l))
+			}
+		default:
+			b.WriteString(escapeMarkdown(joinLines(lines)))
+		}
+		b.WriteString("\n\n")
+	}
+	return b.String()
+}
+
+// joinLines joins a block's lines into running text. A line ending in a
+// hyphen after a letter, followed by a line starting in lower case, is a
+// word broken across lines, and is joined without the hyphen.
+func joinLines(lines []string) string {
+	var b strings.Builder
+	for k, l := range lines {
+		l = strings.TrimSpace(l)
+		if k > 0 {
+			prev := b.String()
+			first, _ := utf8.DecodeRuneInString(l)
+			if brokenWord(prev) && unicode.IsLower(first) {
+				b.Reset()
+				b.WriteString(strings.TrimSuffix(prev, "-"))
+			} else if prev != "" {
+				b.WriteByte(' ')
+			}
+		}
+		b.WriteString(l)
+	}
+	return b.String()
+}
+
+func brokenWord(s string) bool {
+	if !strings.HasSuffix(s, "-") || len(s) < 2 {
+		return false
+	}
+	r, _ := utf8.DecodeLastRuneInString(s[:len(s)-1])
+	return unicode.IsLetter(r)
+}
+
+// listItems writes each item of a list block as a Markdown item: a line
+// starting with a bullet or number starts an item, other lines continue it.
+func listItems(lines []string) string {
+	var items [][]string
+	for _, l := range lines {
+		l = strings.TrimSpace(l)
+		if loc := layout.BulletPrefix(l); loc > 0 || len(items) == 0 {
+			items = append(items, []string{strings.TrimSpace(l[loc:])})
+			continue
+		}
+		items[len(items)-1] = append(items[len(items)-1], l)
+	}
+	var b strings.Builder
+	for k, it := range items {
+		if k > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString("- " + escapeInline(joinLines(it)))
+	}
+	return b.String()
+}
+
+var inlineEscaper = strings.NewReplacer(`\`, `\\`, "*", `\*`, "_", `\_`, "`", "\\`", "[", `\[`, "]", `\]`, "<", `\<`, "|", `\|`)
+
+func escapeInline(s string) string { return inlineEscaper.Replace(s) }
+
+// escapeMarkdown escapes inline markup and a leading character that would
+// start a heading, quote, list or numbered list.
+func escapeMarkdown(s string) string {
+	s = escapeInline(s)
+	t := strings.TrimLeft(s, " ")
+	if t == "" {
+		return s
+	}
+	switch t[0] {
+	case '#', '>', '-', '+', '=':
+		return `\` + t
+	}
+	if i := strings.IndexFunc(t, func(r rune) bool { return r < '0' || r > '9' }); i > 0 && (t[i] == '.' || t[i] == ')') {
+		return t[:i] + `\` + t[i:]
+	}
+	return t
+}
