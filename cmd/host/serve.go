@@ -260,10 +260,10 @@ func serve(ctx context.Context, args []string) error {
 		return fmt.Errorf("subscribe %s: %w", cfg.MemorySubject, err)
 	}
 	defer memSub.Unsubscribe()
+	// TLS, when set, is the listeners' (listen), not the servers'.
 	newServer := func(handler http.Handler) *http.Server {
 		return &http.Server{
 			Handler:           handler,
-			TLSConfig:         httpTLS,
 			ReadHeaderTimeout: cfg.HTTPReadHeaderTimeout,
 			ReadTimeout:       cfg.HTTPReadTimeout,
 			WriteTimeout:      cfg.PoolQueueTimeout + 5*time.Minute,
