@@ -87,7 +87,9 @@ type Response struct {
 	// Text is the whole input as plain text in reading order, pages
 	// separated by a form feed.
 	Text string `json:"text"`
-	// Markdown is the text with a heading per page, on request.
+	// Markdown is the result as Markdown built from its blocks, on request
+	// (option markdown); a document's pages each open with an HTML comment
+	// naming the page.
 	Markdown string `json:"markdown,omitempty"`
 }
 
@@ -97,4 +99,7 @@ type Page struct {
 	Width  int             `json:"width"`
 	Height int             `json:"height"`
 	Lines  []function.Line `json:"lines"`
+	// Blocks group the page's lines (indices into Lines) in reading order.
+	Blocks  []function.Block `json:"blocks,omitempty"`
+	Dropped int              `json:"dropped_lines,omitempty"`
 }

@@ -104,8 +104,10 @@ func (h *Host) invokeDocument(ctx context.Context, req *Request, opts function.O
 			if err != nil {
 				return err
 			}
-			h.stats.result(&res.Timings)
-			resp.Pages = append(resp.Pages, Page{Number: p.Number, Width: res.Width, Height: res.Height, Lines: res.Lines})
+			h.stats.result(res)
+			resp.Pages = append(resp.Pages, Page{Number: p.Number, Width: res.Width, Height: res.Height, Lines: res.Lines,
+				Blocks: res.Blocks, Dropped: res.Dropped})
+			resp.Dropped += res.Dropped
 			resp.Lines = append(resp.Lines, res.Lines...)
 			addTimings(&resp.Timings, res.Timings)
 			if len(resp.Pages) == 1 {
@@ -115,12 +117,8 @@ func (h *Host) invokeDocument(ctx context.Context, req *Request, opts function.O
 			}
 			text.WriteString(res.Text())
 			if d.Markdown {
-				fmt.Fprintf(&md, "## Page %d\n\n", p.Number)
-				for _, l := range res.Lines {
-					md.WriteString(l.Text)
-					md.WriteString("  \n")
-				}
-				md.WriteString("\n")
+				fmt.Fprintf(&md, "<!-- page %d -->\n\n", p.Number)
+				md.WriteString(res.Markdown())
 			}
 		}
 		done += len(batch)

@@ -60,7 +60,7 @@ func TestPDFPagesInOrderWithProgress(t *testing.T) {
 	if want := [][2]int{{2, 5}, {4, 5}, {5, 5}}; fmt.Sprint(progress) != fmt.Sprint(want) {
 		t.Errorf("progress %v, want %v (batches of 2)", progress, want)
 	}
-	if strings.Count(resp.Text, "\f") != 4 || !strings.Contains(resp.Markdown, "## Page 5") {
+	if strings.Count(resp.Text, "\f") != 4 || !strings.Contains(resp.Markdown, "<!-- page 5 -->") {
 		t.Errorf("text %q markdown %q", resp.Text, resp.Markdown)
 	}
 

@@ -215,8 +215,12 @@ func (h *Host) Invoke(ctx context.Context, req *Request) (resp *Response, err er
 	}
 	res.Timings.Decode = decode
 	res.Timings.Total += decode
-	h.stats.result(&res.Timings)
-	return &Response{ID: req.ID, Result: *res, Models: w.versions, Device: w.device, Fallback: w.fallback, Text: res.Text()}, nil
+	h.stats.result(res)
+	resp = &Response{ID: req.ID, Result: *res, Models: w.versions, Device: w.device, Fallback: w.fallback, Text: res.Text()}
+	if opts.Document.Markdown {
+		resp.Markdown = res.Markdown()
+	}
+	return resp, nil
 }
 
 // checkContentType refuses a content type the host does not read, or one

@@ -31,6 +31,7 @@ type stats struct {
 	admitWaits  prometheus.Histogram
 	predictedB  prometheus.Histogram
 	grewB       prometheus.Histogram
+	dropped     *prometheus.CounterVec
 }
 
 func newStats(reg prometheus.Registerer) *stats {
@@ -70,6 +71,9 @@ func newStats(reg prometheus.Registerer) *stats {
 		rejections: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ocrhost_admission_rejections_total", Help: "Invocations turned away, by reason (slots, lease, memory, draining).",
 		}, []string{"reason"}),
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ocrhost_lines_dropped_total", Help: "Detected lines left out of results, by reason (drop_score: recognised below the drop_score option).",
+		}, []string{"reason"}),
 		fallbacks: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ocrhost_cpu_fallbacks_total", Help: "Invocations run on the CPU because the GPU was short.",
 		}),
@@ -103,7 +107,7 @@ func newStats(reg prometheus.Registerer) *stats {
 		}
 		return float64(s.pool.Loaded())
 	})
-	reg.MustRegister(loaded, s.loads, s.loadSeconds, s.loadBytes, s.evictions, s.inUse, s.waiting,
+	reg.MustRegister(loaded, s.dropped, s.loads, s.loadSeconds, s.loadBytes, s.evictions, s.inUse, s.waiting,
 		s.admitWait, s.invocations, s.duration, s.stages, s.rejections, s.fallbacks, s.levels, s.warnings,
 		s.admitWaits, s.predictedB, s.grewB)
 	return s
@@ -132,7 +136,11 @@ func (s *stats) stage(name string, d time.Duration) {
 	s.stages.WithLabelValues(name).Observe(d.Seconds())
 }
 
-func (s *stats) result(t *function.Timings) {
+func (s *stats) result(res *function.Result) {
+	if res.Dropped > 0 {
+		s.dropped.WithLabelValues("drop_score").Add(float64(res.Dropped))
+	}
+	t := &res.Timings
 	for name, d := range map[string]time.Duration{
 		"det_pre": t.DetPre, "det_infer": t.DetInfer, "det_post": t.DetPost, "crop": t.Crop,
 		"cls": t.Classify, "rec": t.Recognize, "order": t.Order,

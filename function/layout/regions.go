@@ -302,16 +302,20 @@ func (a *analysis) findTables() {
 }
 
 // columnGutterBetween reports whether a gutter between p and q runs on
-// well past both, above or below: it separates page columns, and a table
-// does not straddle it.
+// past both, above or below, with text on both its sides there too: it
+// separates page columns, and a table does not straddle it.
 func (a *analysis) columnGutterBetween(p, q rect) bool {
 	if p.x0 > q.x0 {
 		p, q = q, p
 	}
-	past := 2 * a.lineH
+	top, bottom := min(p.y0, q.y0), max(p.y1, q.y1)
 	for _, g := range a.gutters {
-		if g.x0 >= p.x1-1 && g.x1 <= q.x0+1 && g.yOverlap(p) > 0 && g.yOverlap(q) > 0 &&
-			(g.y0 < min(p.y0, q.y0)-past || g.y1 > max(p.y1, q.y1)+past) {
+		if g.x0 < p.x1-1 || g.x1 > q.x0+1 || g.yOverlap(p) <= 0 || g.yOverlap(q) <= 0 {
+			continue
+		}
+		above, below := g, g
+		above.y1, below.y0 = top, bottom
+		if above.h() >= gutterMinH*a.lineH && a.bordered(above) || below.h() >= gutterMinH*a.lineH && a.bordered(below) {
 			return true
 		}
 	}
