@@ -420,6 +420,7 @@ func BenchmarkRapidOCRSort(b *testing.B) {
 }
 
 var _ = math.Pi
+
 func rotate(q Quad, cx, cy, deg float64) Quad {
 	sin, cos := math.Sincos(deg * math.Pi / 180)
 	var r Quad

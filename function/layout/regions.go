@@ -177,7 +177,7 @@ func (a *analysis) rows(lines []int) [][]int {
 	for start := 0; start < len(byCy); {
 		end := start + 1
 		first := a.lines[byCy[start]]
-		for end < len(byCy) && a.lines[byCy[end]].cy()-first.cy() < rowTol*min(first.h(), a.lineH) {
+		for end < len(byCy) && a.lines[byCy[end]].cy()-first.cy() < rowTol*a.lineH {
 			end++
 		}
 		row := slices.Clone(byCy[start:end])
@@ -298,7 +298,50 @@ func (a *analysis) findTables() {
 			a.finish(r)
 		}
 	}
-	a.regions = out
+	a.regions = a.absorbHeads(out)
+}
+
+// absorbHeads joins to each table the short rows set right over it within
+// its width: column heads, spanning heads over them, its caption.
+func (a *analysis) absorbHeads(rs []*region) []*region {
+	gone := make([]bool, len(rs))
+	for ti, t := range rs {
+		if t.typ != Table {
+			continue
+		}
+		// A pass takes the rows right over the table's top as it was when
+		// the pass began, so a row of heads joins whole before the row
+		// over it is considered.
+		capped := false
+		for grew := true; grew; {
+			grew = false
+			top := t.y0
+			for i, r := range rs {
+				if i == ti || gone[i] || r.typ == Table || len(r.rows) > 2 || a.isFigure(r.lines[0]) ||
+					r.x0 < t.x0-a.lineH || r.x1 > t.x1+a.lineH || r.y1 > top+0.5*a.lineH || r.y1 < top-1.5*a.lineH {
+					continue
+				}
+				caption := reCaption.MatchString(strings.TrimSpace(a.rowText(r.rows[0])))
+				if !caption && len(strings.Fields(a.rowText(r.rows[0]))) > 3 || a.underPicture(r.rect) {
+					continue
+				}
+				t.lines = append(t.lines, r.lines...)
+				gone[i], grew = true, true
+				capped = capped || caption
+			}
+			a.finish(t)
+			if capped {
+				break // nothing over a table's caption is the table's
+			}
+		}
+	}
+	out := rs[:0]
+	for i, r := range rs {
+		if !gone[i] {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // columnGutterBetween reports whether a gutter between p and q runs on
@@ -346,6 +389,16 @@ func (a *analysis) aligned(r, s *region) float64 {
 		return float64(hit) / float64(n)
 	}
 	return max(frac(r, s), frac(s, r))
+}
+
+// underPicture reports whether r sits right under a picture: its caption.
+func (a *analysis) underPicture(r rect) bool {
+	for _, p := range a.pictures {
+		if d := r.y0 - p.y1; d > -0.5*a.lineH && d < captionGap*a.bodyH && r.xOverlap(p) > 0.5*r.w() {
+			return true
+		}
+	}
+	return false
 }
 
 // cellLike reports whether a one-row region reads as a table cell (a

@@ -9,7 +9,7 @@ import (
 )
 
 // Page is one page: its size in points and its content stream, which may
-// use the font /F1 (Helvetica, WinAnsi).
+// use the font /F1 (Helvetica unless WriteFont names another, WinAnsi).
 type Page struct {
 	W, H    float64
 	Content string
@@ -18,7 +18,11 @@ type Page struct {
 // Write returns a PDF of pages: catalog, page tree, font, then a page and
 // its content stream per page, with the cross-reference table computed
 // from the byte offsets as it goes.
-func Write(pages []Page) []byte {
+func Write(pages []Page) []byte { return WriteFont(pages, "Helvetica") }
+
+// WriteFont is Write with /F1 set to one of the standard 14 fonts
+// ("Times-Roman", "Courier", ...), which every PDF reader carries.
+func WriteFont(pages []Page, baseFont string) []byte {
 	var b bytes.Buffer
 	b.WriteString("%PDF-1.4\n")
 	n := 3 + 2*len(pages)
@@ -33,7 +37,7 @@ func Write(pages []Page) []byte {
 	}
 	obj(1, "<< /Type /Catalog /Pages 2 0 R >>")
 	obj(2, fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d >>", strings.Join(kids, " "), len(pages)))
-	obj(3, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
+	obj(3, fmt.Sprintf("<< /Type /Font /Subtype /Type1 /BaseFont /%s /Encoding /WinAnsiEncoding >>", baseFont))
 	for i, p := range pages {
 		obj(4+2*i, fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %g %g] /Contents %d 0 R /Resources << /Font << /F1 3 0 R >> >> >>",
 			p.W, p.H, 5+2*i))
