@@ -223,7 +223,9 @@ func (a *analysis) prose(r *region) bool {
 		if k < len(r.rows)-1 && rr.w() >= 0.8*r.w() {
 			full++
 		}
-		if len(strings.Fields(text)) >= 4 {
+		// Recognisers drop some spaces, so a long row counts as several
+		// words too.
+		if len(strings.Fields(text)) >= 4 || utf8.RuneCountInString(text) >= 24 {
 			wordy++
 		}
 		if brokenWord(strings.TrimSpace(text)) {
