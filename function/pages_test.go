@@ -51,6 +51,14 @@ func TestMagazinePageReadingOrder(t *testing.T) {
 	if res.Blocks[0].Type != "header" {
 		t.Errorf("first block is a %s, want the header", res.Blocks[0].Type)
 	}
+	// The race detector slows Go code, not inference, so the share is
+	// checked without it (BenchmarkLayout reports it over more pages).
+	infer := res.Timings.DetInfer + res.Timings.ClsInfer + res.Timings.RecInfer
+	share := 100 * res.Timings.Order.Seconds() / infer.Seconds()
+	t.Logf("layout %v, %.2f%% of inference %v", res.Timings.Order, share, infer)
+	if !testenv.Race() && share > 2 {
+		t.Errorf("layout took %.2f%% of inference time, want at most 2%%", share)
+	}
 }
 
 // composer draws a generated page in the Go font: elements placed by hand,
@@ -240,4 +248,38 @@ func TestGeneratedPageLayouts(t *testing.T) {
 			}
 		})
 	}
+}
+
+// BenchmarkLayout reports the layout analysis (ink map, gutters, regions,
+// types, order: Timings.Order) as a share of the page's inference time, on
+// the shared document pages and the generated ones. README: at most 2%.
+func BenchmarkLayout(b *testing.B) {
+	models := testenv.LoadAll(b)
+	var imgs [][]byte
+	dir := testenv.Shared(b, "testdata/documents")
+	for _, name := range []string{"tesseract_8087_054.3B.tif", "paddleocr_table_1.png", "tablebank_004.png"} {
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			b.Fatal(err)
+		}
+		imgs = append(imgs, data)
+	}
+	var order, infer float64
+	for b.Loop() {
+		for _, data := range imgs {
+			img, _, err := imageio.Decode(data)
+			if err != nil {
+				b.Fatal(err)
+			}
+			res, err := function.Run(context.Background(), models, img, function.DefaultOptions())
+			if err != nil {
+				b.Fatal(err)
+			}
+			t := res.Timings
+			order += t.Order.Seconds()
+			infer += (t.DetInfer + t.ClsInfer + t.RecInfer).Seconds()
+		}
+	}
+	b.ReportMetric(100*order/infer, "layout-%")
+	b.ReportMetric(1000*order/float64(b.N*len(imgs)), "layout-ms/page")
 }

@@ -54,6 +54,8 @@ var Targets = []Target{
 		Unit: "e2e/in-process", Goal: AtMost, Want: 1.05, Suffix: "×"},
 	{Name: "pre/post-processing overhead of inference time", Pkg: "function", Bench: "BenchmarkPipeline",
 		Unit: "overhead-%", Goal: AtMost, Want: 15, Suffix: "%"},
+	{Name: "layout analysis of inference time", Pkg: "function", Bench: "BenchmarkLayout",
+		Unit: "layout-%", Goal: AtMost, Want: 2, Suffix: "%"},
 	{Name: "PDF rendering peak RSS, 50 pages ÷ 2 pages", Pkg: "function/document", Bench: "BenchmarkPeakRSS/pages=50",
 		Unit: "peak-MiB", OverBench: "BenchmarkPeakRSS/pages=2", OverUnit: "peak-MiB", Goal: AtMost, Want: 1.2, Suffix: "×"},
 	{Name: "host document peak RSS rise, 50 pages ÷ 1 page", Pkg: "host", Bench: "BenchmarkDocumentPages",

@@ -20,6 +20,7 @@ func TestEvaluateTargets(t *testing.T) {
 		"idle RSS after eviction ÷ fresh process":         {{"BenchmarkIdleAfterEviction", 1.536, NotMet}},
 		"warm request latency, end-to-end ÷ in-process":   {{"BenchmarkWarmOverhead", 0.97, Met}},
 		"pre/post-processing overhead of inference time":  {{"BenchmarkPipeline", 3.3, Met}},
+		"layout analysis of inference time":               {{"BenchmarkLayout", 0.454, Met}},
 		"PDF rendering peak RSS, 50 pages ÷ 2 pages":      {{"BenchmarkPeakRSS/pages=50", 117.0 / 58.0, NotMet}},
 		"host document peak RSS rise, 50 pages ÷ 1 page":  {{"BenchmarkDocumentPages/a7", 171.4 / 130.5, NotMet}},
 		"host document throughput":                        {{"BenchmarkDocumentPages/a7", 0.2098, Reported}},
