@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/ocrhost/ocrhost/internal/pdfgen"
+	"github.com/ocrhost/ocrhost/internal/testenv"
 	"github.com/ocrhost/ocrhost/internal/textmetric"
 )
 
@@ -17,6 +18,10 @@ import (
 func TestTextPDFsLoseNoLine(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: OCRs 180 pages")
+	}
+	if testenv.Race() {
+		t.Skip("-race build: 180 pages of Go-side rendering and pre-processing under the race detector cost minutes and " +
+			"test nothing the race run of the document tests does not; make test runs this without -race")
 	}
 	const perPage, pages = 6, 20
 	// Courier's remaining errors are characters the recogniser misreads in

@@ -37,19 +37,7 @@ const (
 // extents, similar sizes and a line's gap between them.
 func (a *analysis) buildRegions() {
 	n := len(a.lines)
-	parent := make([]int, n)
-	for i := range parent {
-		parent[i] = i
-	}
-	var find func(int) int
-	find = func(i int) int {
-		for parent[i] != i {
-			parent[i] = parent[parent[i]]
-			i = parent[i]
-		}
-		return i
-	}
-	union := func(i, j int) { parent[find(i)] = find(j) }
+	sets := newUnionFind(n)
 
 	idx := make([]int, n)
 	for i := range idx {
@@ -64,13 +52,13 @@ func (a *analysis) buildRegions() {
 				break
 			}
 			if a.pictureOf(i) == a.pictureOf(j) && (a.isFigure(i) || a.joins(p.rect, q.rect)) {
-				union(i, j)
+				sets.union(i, j)
 			}
 		}
 	}
 	groups := map[int]*region{}
 	for _, i := range idx {
-		root := find(i)
+		root := sets.find(i)
 		r := groups[root]
 		if r == nil {
 			r = &region{rect: a.lines[i].rect}
@@ -242,17 +230,7 @@ func (a *analysis) prose(r *region) bool {
 // A region whose rows hold several cells each is a table by itself.
 func (a *analysis) findTables() {
 	n := len(a.regions)
-	parent := make([]int, n)
-	for i := range parent {
-		parent[i] = i
-	}
-	var find func(int) int
-	find = func(i int) int {
-		for parent[i] != i {
-			i = parent[i]
-		}
-		return i
-	}
+	sets := newUnionFind(n)
 	isProse := make([]bool, n)
 	for i, r := range a.regions {
 		isProse[i] = a.prose(r)
@@ -271,7 +249,7 @@ func (a *analysis) findTables() {
 				continue // a lone row joins a table only as its close neighbour
 			}
 			if a.aligned(r, s) >= tableAligned && !a.columnGutterBetween(r.rect, s.rect) {
-				parent[find(i)] = find(j)
+				sets.union(i, j)
 				tabular[i], tabular[j] = true, true
 			}
 		}
@@ -286,7 +264,7 @@ func (a *analysis) findTables() {
 			out = append(out, r)
 			continue
 		}
-		root := find(i)
+		root := sets.find(i)
 		m := merged[root]
 		if m == nil {
 			m = &region{typ: Table}
@@ -458,3 +436,24 @@ func abs(v float64) float64 {
 	}
 	return v
 }
+
+// unionFind is a disjoint-set forest over 0..n-1.
+type unionFind []int
+
+func newUnionFind(n int) unionFind {
+	u := make(unionFind, n)
+	for i := range u {
+		u[i] = i
+	}
+	return u
+}
+
+func (u unionFind) find(i int) int {
+	for u[i] != i {
+		u[i] = u[u[i]]
+		i = u[i]
+	}
+	return i
+}
+
+func (u unionFind) union(i, j int) { u[u.find(i)] = u.find(j) }
