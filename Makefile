@@ -33,7 +33,7 @@ test: deps
 	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 20m ./...
 	# Memory figures are meaningless under the race detector's shadow memory; the 180-page
 	# text-PDF test is too slow under it.
-	CGO_ENABLED=1 $(GO) test -count=1 -timeout 15m -run 'TestPredictionWithin25Percent|TestIdleRSSAfterEviction|TestPeakRSSFlatInPageCount|TestFilledBudgetRejectsThenRecovers|TestConcurrentLargeRequestsUnderBudget|TestTextPDFsLoseNoLine' ./host/
+	CGO_ENABLED=1 $(GO) test -count=1 -timeout 30m -run 'TestPredictionWithin25Percent|TestIdleRSSAfterEviction|TestPeakRSSFlatInPageCount|TestFilledBudgetRejectsThenRecovers|TestConcurrentLargeRequestsUnderBudget|TestTextPDFsLoseNoLine' ./host/
 	CGO_ENABLED=1 $(GO) test -count=1 -timeout 15m -run 'TestBadInputCatalogue' ./cmd/host/
 
 # Every benchmark once (BENCHTIME=10x for steadier numbers, BENCH=Seed for some): raw output and
