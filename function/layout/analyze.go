@@ -93,6 +93,31 @@ func Analyze(lines []Line, page Page) Layout {
 	a.buildRegions()
 	a.findTables()
 	a.typeRegions()
+	if a.sparse() {
+		// Signs, posters, labels and lone tables have no columns of text
+		// to find: the XY-cut reads them as a person does, and blocks are
+		// the runs of one region in its order.
+		order := xyCut(boxes, page.W, page.H)
+		regionOf := make([]*region, len(lines))
+		for _, r := range a.regions {
+			for _, i := range r.lines {
+				regionOf[i] = r
+			}
+		}
+		for k, i := range order {
+			if k == 0 || regionOf[i] != regionOf[order[k-1]] {
+				out.Blocks = append(out.Blocks, Block{Type: regionOf[i].typ})
+			}
+			b := &out.Blocks[len(out.Blocks)-1]
+			b.Lines = append(b.Lines, i)
+		}
+		quads := sanitize(boxes, page.W, page.H)
+		for k := range out.Blocks {
+			out.Blocks[k].Box = boundsOf(quads, out.Blocks[k].Lines)
+		}
+		out.Order = order
+		return out
+	}
 	for _, r := range a.order() {
 		for _, b := range a.blocks(r) {
 			b.Box = boundsOf(sanitize(boxes, page.W, page.H), b.Lines)
@@ -140,6 +165,17 @@ type analysis struct {
 	figure   []int // the picture each line lies in, or -1; nil without pictures
 	gutters  []rect
 	regions  []*region
+}
+
+// sparse reports whether the page has no running text: a sign, a poster,
+// a label, a table alone.
+func (a *analysis) sparse() bool {
+	for _, r := range a.regions {
+		if r.prose {
+			return false
+		}
+	}
+	return true
 }
 
 // compare3 orders by two keys and then an index, so equal keys never make
@@ -196,7 +232,7 @@ func (a *analysis) findFigures() {
 
 // minBodyLines is how many lines outside pictures make a page a document
 // whose pictures' text is figure text.
-const minBodyLines = 3
+const minBodyLines = 20
 
 func (a *analysis) isFigure(i int) bool { return a.pictureOf(i) >= 0 }
 

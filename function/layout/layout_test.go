@@ -296,29 +296,29 @@ func TestAnalyzeEdgeCases(t *testing.T) {
 // Pictures come from the ink map: lines inside a photo on a page of text
 // are figure text, and a short centred line under it is its caption.
 func TestAnalyzeFigure(t *testing.T) {
-	const w, h = 1200, 1000
+	const w, h = 1200, 1400
 	pix := make([]uint8, w*h*3)
 	for i := range pix {
 		pix[i] = 250
 	}
-	for y := 400; y < 700; y++ { // a dark photo across the page
+	for y := 500; y < 800; y++ { // a dark photo across the page
 		for x := 300; x < 900; x++ {
 			v := uint8((x*7 + y*13) % 90)
 			pix[(y*w+x)*3], pix[(y*w+x)*3+1], pix[(y*w+x)*3+2] = v, v, v
 		}
 	}
 	var p page
-	p.column("a", 100, 100, 26, 10, 1000)
-	p.add("sign", "BARBER SHOP", 500, 520, 700, 560)
-	p.add("cap", "The harbour at dawn", 480, 712, 720, 732)
-	p.column("b", 100, 760, 26, 6, 1000)
+	p.column("a", 100, 100, 26, 14, 1000)
+	p.add("sign", "BARBER SHOP", 500, 620, 700, 660)
+	p.add("cap", "The harbour at dawn", 480, 812, 720, 832)
+	p.column("b", 100, 860, 26, 8, 1000)
 	lay := Analyze(p.lines, Page{W: w, H: h, Ink: NewInk(pix, w, h)})
 	checkLayout(t, lay, len(p.lines))
 	got := make([]string, len(lay.Order))
 	for i, k := range lay.Order {
 		got[i] = p.names[k]
 	}
-	if want := slices.Concat(names("a", 10), []string{"sign", "cap"}, names("b", 6)); !slices.Equal(got, want) {
+	if want := slices.Concat(names("a", 14), []string{"sign", "cap"}, names("b", 8)); !slices.Equal(got, want) {
 		t.Errorf("order\n got %v\nwant %v", got, want)
 	}
 	for name, typ := range map[string]BlockType{"sign": Figure, "cap": Caption, "a0": Paragraph} {

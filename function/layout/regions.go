@@ -18,6 +18,7 @@ type region struct {
 	h     float64 // median line height
 	typ   BlockType
 	float bool // read after the text it sits in (a caption between columns)
+	prose bool // reads as running text
 }
 
 // Region thresholds, relative to the line heights involved.
@@ -234,6 +235,7 @@ func (a *analysis) findTables() {
 	isProse := make([]bool, n)
 	for i, r := range a.regions {
 		isProse[i] = a.prose(r)
+		r.prose = isProse[i]
 	}
 	tabular := make([]bool, n)
 	for i, r := range a.regions {
