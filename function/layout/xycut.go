@@ -10,11 +10,11 @@ import (
 // Thresholds of xyCut, the recursive XY-cut sparse pages are read by.
 // Fractions without a unit are relative to H, the median xyBox height.
 const (
-	coreFrac     = 0.35 // half-height of the core used for horizontal gaps, relative to the xyBox height
+	coreFrac       = 0.35 // half-height of the core used for horizontal gaps, relative to the xyBox height
 	xyRowTol       = 0.5  // centres closer than this form one row
-	minGutter    = 0.5  // narrowest column gutter
-	minCommon    = 1.5  // vertical overlap of a gutter's two sides
-	minCoverage  = 0.5  // fraction of the common range each side must cover
+	minGutter      = 0.5  // narrowest column gutter
+	minCommon      = 1.5  // vertical overlap of a gutter's two sides
+	minCoverage    = 0.5  // fraction of the common range each side must cover
 	xyAlignTol     = 0.25 // centre distance that counts as the same table row
 	xyTableAligned = 0.8  // aligned fraction from which two sides are a table
 )
