@@ -8,9 +8,9 @@ import (
 )
 
 // Thresholds of xyCut, the recursive XY-cut sparse pages are read by.
-// Fractions without a unit are relative to H, the median xyBox height.
+// Fractions without a unit are relative to H, the median box height.
 const (
-	coreFrac       = 0.35 // half-height of the core used for horizontal gaps, relative to the xyBox height
+	coreFrac       = 0.35 // half-height of the core used for horizontal gaps, relative to the box height
 	xyRowTol       = 0.5  // centres closer than this form one row
 	minGutter      = 0.5  // narrowest column gutter
 	minCommon      = 1.5  // vertical overlap of a gutter's two sides
