@@ -55,7 +55,7 @@ func xyCut(boxes []Quad, pageW, pageH int) []int {
 	return o.out
 }
 
-// xyBox is the axis-aligned bounding xyBox of a normalised quad, with its
+// xyBox is the axis-aligned bounding box of a normalised quad, with its
 // vertical centre and core (see coreFrac) precomputed for the sorts.
 type xyBox struct {
 	idx                int
@@ -295,7 +295,7 @@ func (o *orderer) groupBands(bs []xyBox, bandEnds []int) []int {
 	return append(groups, len(bs))
 }
 
-// freeSpans sorts band by x0 and returns the parts of [rx0, rx1] no xyBox of the
+// freeSpans sorts band by x0 and returns the parts of [rx0, rx1] no box of the
 // band covers, with the band's own x extent.
 func freeSpans(band []xyBox, rx0, rx1 float64) (free []xySpan, bx0, bx1 float64) {
 	slices.SortFunc(band, byX0)
