@@ -127,21 +127,11 @@ func WithTaskBucket(name string) StoreOption { return func(c *storeConfig) { c.t
 // (default DefaultTaskTTL); large results live as long.
 func WithTaskTTL(d time.Duration) StoreOption { return func(c *storeConfig) { c.taskTTL = d } }
 
-// WithResultBucket names the Object Store bucket of large results (default
-// DefaultResultBucket).
-func WithResultBucket(name string) StoreOption {
-	return func(c *storeConfig) { c.resultBucket = name }
-}
-
 // WithPayloadBucket names the Object Store bucket of large documents
 // (default DefaultPayloadBucket).
 func WithPayloadBucket(name string) StoreOption {
 	return func(c *storeConfig) { c.payloadBucket = name }
 }
-
-// WithPayloadTTL sets how long an uploaded document is kept at most
-// (default DefaultPayloadTTL).
-func WithPayloadTTL(d time.Duration) StoreOption { return func(c *storeConfig) { c.payloadTTL = d } }
 
 // WithReplicas sets how many servers of a JetStream cluster keep a copy of
 // each stream and bucket created or updated: the work-queue and dead-letter

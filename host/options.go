@@ -94,9 +94,6 @@ func WithMemoryGuard(probe *memory.Probe, interval time.Duration, cpu, gpu memor
 	}
 }
 
-// WithPredictor replaces the calibrated memory predictor.
-func WithPredictor(p memory.Predictor) Option { return func(c *config) { c.predictor = p } }
-
 // Option configures a Host.
 type Option func(*config)
 

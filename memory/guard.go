@@ -32,13 +32,12 @@ type GuardObserver interface {
 // the guard evicts idle models, least recently used first, then waits for
 // running invocations to finish, then refuses.
 type Guard struct {
-	mon       *Monitor
-	cpu, gpu  Thresholds
-	evict     Evictor
-	fallback  bool
-	obs       GuardObserver
-	recheck   time.Duration
-	gpuLeeway uint64
+	mon      *Monitor
+	cpu, gpu Thresholds
+	evict    Evictor
+	fallback bool
+	obs      GuardObserver
+	recheck  time.Duration
 
 	mu       sync.Mutex
 	reserved uint64

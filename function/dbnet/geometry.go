@@ -10,64 +10,6 @@ import (
 // integers or float32 values, as they do in OpenCV.
 type hpt struct{ x, y float64 }
 
-// cmpYX orders points as a raster scan does: by y, then x.
-func cmpYX(a, b hpt) int {
-	switch {
-	case a.y < b.y:
-		return -1
-	case a.y > b.y:
-		return 1
-	case a.x < b.x:
-		return -1
-	case a.x > b.x:
-		return 1
-	}
-	return 0
-}
-
-func cross(o, a, b hpt) float64 {
-	return (a.x-o.x)*(b.y-o.y) - (a.y-o.y)*(b.x-o.x)
-}
-
-// ConvexHull returns the convex hull of pts by Andrew's monotone chain,
-// clockwise on screen (image coordinates, y down) starting at the
-// topmost-leftmost vertex. Collinear and repeated points are dropped; fewer
-// than three distinct points give the distinct points themselves.
-func ConvexHull(pts [][2]float64) [][2]float64 {
-	sorted := make([]hpt, len(pts))
-	for i, p := range pts {
-		sorted[i] = hpt{x: p[0], y: p[1]}
-	}
-	slices.SortFunc(sorted, cmpYX)
-	sorted = slices.Compact(sorted)
-	var h []hpt
-	if len(sorted) < 2 {
-		h = sorted
-	} else {
-		// Keeping only strict left turns (in y-up terms) over points
-		// sorted by (y, x) gives a clockwise-on-screen ring.
-		for _, p := range sorted {
-			for len(h) >= 2 && cross(h[len(h)-2], h[len(h)-1], p) <= 0 {
-				h = h[:len(h)-1]
-			}
-			h = append(h, p)
-		}
-		lower := len(h) + 1
-		for i := len(sorted) - 2; i >= 0; i-- {
-			for len(h) >= lower && cross(h[len(h)-2], h[len(h)-1], sorted[i]) <= 0 {
-				h = h[:len(h)-1]
-			}
-			h = append(h, sorted[i])
-		}
-		h = h[:len(h)-1]
-	}
-	out := make([][2]float64, len(h))
-	for i, p := range h {
-		out[i] = [2]float64{p.x, p.y}
-	}
-	return out
-}
-
 // rotRect is cv::RotatedRect: OpenCV computes it in float32, and the exact
 // float32 values decide later truncations, so they are kept.
 type rotRect struct {

@@ -7,27 +7,6 @@ import (
 	"testing"
 )
 
-func TestConvexHull(t *testing.T) {
-	cases := []struct {
-		name string
-		in   [][2]float64
-		want [][2]float64
-	}{
-		{"square with interior, edge and repeated points",
-			[][2]float64{{5, 5}, {10, 10}, {0, 10}, {0, 0}, {10, 0}, {5, 0}, {10, 4}, {0, 0}, {3, 7}},
-			[][2]float64{{0, 0}, {10, 0}, {10, 10}, {0, 10}}},
-		{"triangle", [][2]float64{{4, 9}, {0, 0}, {8, 2}}, [][2]float64{{0, 0}, {8, 2}, {4, 9}}},
-		{"collinear", [][2]float64{{2, 2}, {0, 0}, {1, 1}, {3, 3}}, [][2]float64{{0, 0}, {3, 3}}},
-		{"single", [][2]float64{{1, 2}, {1, 2}}, [][2]float64{{1, 2}}},
-		{"empty", nil, [][2]float64{}},
-	}
-	for _, c := range cases {
-		if got := ConvexHull(c.in); !slices.Equal(got, c.want) {
-			t.Errorf("%s: %v, want %v", c.name, got, c.want)
-		}
-	}
-}
-
 func near(a, b, tol float64) bool { return math.Abs(a-b) <= tol }
 
 // The expected values in this test were produced by OpenCV 4.6

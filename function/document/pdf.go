@@ -48,17 +48,6 @@ type rendererOptions struct {
 // RendererOption configures NewRenderer.
 type RendererOption func(*rendererOptions)
 
-// WithWorkers sets how many PDFium instances may run at once (default 1).
-// Each costs its own linear memory: the document plus the largest page
-// bitmap (4 bytes a pixel).
-func WithWorkers(n int) RendererOption {
-	return func(o *rendererOptions) {
-		if n > 0 {
-			o.workers = n
-		}
-	}
-}
-
 // WithCompilationCacheDir keeps wazero's compiled machine code in dir, so
 // a Renderer created after the first (another process, or after eviction)
 // loads in a fraction of a second instead of compiling for seconds.

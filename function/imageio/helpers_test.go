@@ -14,7 +14,9 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"golang.org/x/image/bmp"
@@ -329,4 +331,15 @@ func buildNPY(descr string, fortran bool, shape []int, data []byte) []byte {
 	out := []byte("\x93NUMPY\x01\x00")
 	out = binary.LittleEndian.AppendUint16(out, uint16(len(hdr)))
 	return append(append(out, hdr...), data...)
+}
+
+// goroot is the Go toolchain's root as `go env GOROOT` reports it (where
+// Go's own image fixtures live); the test skips without a go command.
+func goroot(t testing.TB) string {
+	t.Helper()
+	out, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		t.Skipf("go env GOROOT: %v", err)
+	}
+	return strings.TrimSpace(string(out))
 }

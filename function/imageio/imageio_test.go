@@ -143,7 +143,7 @@ func TestBT601Formula(t *testing.T) {
 }
 
 func TestCMYKJPEG(t *testing.T) {
-	dir := filepath.Join(runtime.GOROOT(), "src", "image", "testdata")
+	dir := filepath.Join(goroot(t), "src", "image", "testdata")
 	data, err := os.ReadFile(filepath.Join(dir, "video-001.cmyk.jpeg"))
 	if err != nil {
 		t.Skipf("Go's CMYK JPEG fixture absent: %v", err)
@@ -837,7 +837,7 @@ func TestTruncation(t *testing.T) {
 		"webp": readFixture(t, "blue-purple-pink.lossy.webp"),
 		"npy":  buildNPY("|u1", false, []int{64, 64}, make([]byte, 4096)),
 	}
-	progressive := filepath.Join(runtime.GOROOT(), "src", "image", "testdata", "video-001.progressive.jpeg")
+	progressive := filepath.Join(goroot(t), "src", "image", "testdata", "video-001.progressive.jpeg")
 	if b, err := os.ReadFile(progressive); err == nil {
 		files["progressive jpeg"] = b
 	}
