@@ -1,7 +1,7 @@
 // Package function is the OCR function: PP-OCRv4 text detection, 0/180°
 // direction classification and recognition on ONNX Runtime, following
 // RapidOCR v1.4.4 step by step (../shared/docs/ppocr-pipeline.md, mirrored
-// in the README) so that its outputs match the reference pipeline.
+// in docs/pipeline.md) so that its outputs match the reference pipeline.
 //
 // The models are loaded by LoadModel and owned by the caller (the host's
 // warm pool); Run borrows them for one image.

@@ -25,7 +25,7 @@ type Preset string
 const (
 	// PresetOCRHost is the default: RapidOCR's configuration with the
 	// detection upscale capped (DetMaxSideLen 1600), which scored best on
-	// the shared test set at a fraction of the time (README, "Accuracy and speed").
+	// the shared test set at a fraction of the time (docs/figures.md, "Accuracy and speed").
 	PresetOCRHost Preset = "ocrhost"
 	// PresetRapidOCR is RapidOCR v1.4.4's config.yaml.
 	PresetRapidOCR Preset = "rapidocr"
@@ -60,7 +60,7 @@ type Options struct {
 	// DetMaxSideLen caps the long side when "min" scales an image up
 	// (0: no cap, RapidOCR's behaviour). Upscaling a wide strip until its
 	// short side is 736 makes multi-megapixel inputs that cost seconds and
-	// gain nothing (README, "Accuracy and speed").
+	// gain nothing (docs/figures.md, "Accuracy and speed").
 	DetMaxSideLen int
 	// DetMean/DetStd normalise det input per BGR channel.
 	DetMean, DetStd [3]float32

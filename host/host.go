@@ -344,7 +344,7 @@ func modelNames(kinds []function.Kind) []string {
 const gcPercent = 25
 
 // tuneProcess sets the process up for loading and unloading large models
-// and for inference's short-lived tensors (README, "Memory", has the
+// and for inference's short-lived tensors (docs/memory.md, has the
 // figures). It is process-wide; the seed benchmark applies it to per-task
 // loading too, to measure the pool alone.
 func tuneProcess(log *slog.Logger) {
@@ -366,7 +366,7 @@ func tuneProcess(log *slog.Logger) {
 }
 
 // Load memory of a model not yet loaded, when no load has been measured:
-// the RSS growth of each load in this build (README, "Memory").
+// the RSS growth of each load in this build (docs/memory.md).
 var defaultLoadBytes = map[string]uint64{"det": 60 << 20, "cls": 55 << 20, "rec": 66 << 20}
 
 // loadNeed is the memory the models an invocation needs will take to load:

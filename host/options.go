@@ -81,7 +81,7 @@ type monitorConfig struct {
 
 // WithMemoryGuard measures memory with probe (sampled every interval, levels
 // judged by the cpu and gpu thresholds) and admits each invocation only when
-// its predicted need fits, evicting idle models first (README, "Memory").
+// its predicted need fits, evicting idle models first (docs/memory.md).
 // Without it the host admits by the concurrency cap alone.
 func WithMemoryGuard(probe *memory.Probe, interval time.Duration, cpu, gpu memory.Thresholds, opts ...memory.GuardOption) Option {
 	return func(c *config) {
@@ -120,7 +120,7 @@ func WithMaxPredictions(n int) Option {
 // holds the largest activations, growing with the image (about 120 MiB for
 // a page detected at 736×992), while recognition takes more of the time,
 // so half the predictions detecting at once keeps up with the rest and two
-// detections' activations stack less often (README, "Memory").
+// detections' activations stack less often (docs/memory.md).
 func WithDetectionConcurrency(n int) Option {
 	return func(c *config) {
 		if n >= 0 {

@@ -26,7 +26,7 @@ func Release() uint64 {
 // TuneAllocator sets the C allocator up for a process that loads and
 // unloads large models: at most 2 malloc arenas and a fixed 256 KiB mmap
 // threshold, so freed tensors and sessions go back to the OS instead of
-// staying in glibc's heaps (README, "Memory", has the figures). It is
+// staying in glibc's heaps (docs/memory.md, has the figures). It is
 // process-wide and applied once; every call reports whether glibc accepted it.
 var TuneAllocator = sync.OnceValue(func() bool { return tuneMalloc(2, 256<<10) })
 
@@ -45,7 +45,7 @@ var DisableTHP = sync.OnceValues(func() (bool, error) { return disableTHP(thpMod
 // Inference allocates short-lived tensors of tens of MiB (inputs, output
 // copies); at Go's default of 100 the heap grows to twice what is live
 // before a collection, so freed tensors made up a quarter of the host's
-// peak RSS at 2 concurrent predictions (README, "Memory", has the figures).
+// peak RSS at 2 concurrent predictions (docs/memory.md, has the figures).
 func TuneGC(percent int) int {
 	if os.Getenv("GOGC") != "" {
 		s := []metrics.Sample{{Name: "/gc/gogc:percent"}}

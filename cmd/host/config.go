@@ -203,7 +203,7 @@ func (c config) validate() error {
 	errs = append(errs, c.NATSAuth.validate(serveRole(c.NATSURL))...)
 	errs = append(errs, c.validateHTTPAuth()...)
 	if c.JSEncryptionKeyFile != "" && c.NATSURL != "" {
-		bad("OCRHOST_JS_ENCRYPTION_KEY_FILE applies to the embedded server only; an external server encrypts its own store (README, Security)")
+		bad("OCRHOST_JS_ENCRYPTION_KEY_FILE applies to the embedded server only; an external server encrypts its own store (docs/security.md)")
 	}
 	if _, err := c.defaults(); err != nil {
 		bad("OCRHOST_DEFAULT_OPTIONS: %v", err)

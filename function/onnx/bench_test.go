@@ -44,7 +44,7 @@ func rss() uint64 {
 // BenchmarkSessionOptions measures recognition of a batch of six 48x320
 // lines and a batch padded to 960 under each memory option, with one thread
 // and with all CPUs, reporting RSS growth over the session's life
-// (rss-MB) and after it closes (rss-after-close-MB). README, "Session options".
+// (rss-MB) and after it closes (rss-after-close-MB). docs/pipeline.md, "Session options".
 func BenchmarkSessionOptions(b *testing.B) {
 	_, models := assets(b)
 	rec := filepath.Join(models, "ch_PP-OCRv4_rec_infer.onnx")
