@@ -36,8 +36,8 @@ var TuneAllocator = sync.OnceValue(func() bool { return tuneMalloc(2, 256<<10) }
 // resident until all of its 2 MiB is free, and khugepaged collapses again
 // what malloc_trim and Go's scavenger gave back: with "always", RSS after
 // evicting every model was 1.03–1.23× a fresh host's, and 0.94–1.01× with
-// huge pages off, with no measurable change in inference time (README,
-// "Memory"). Applied once per process.
+// huge pages off, with no measurable change in inference time
+// (docs/memory.md). Applied once per process.
 var DisableTHP = sync.OnceValues(func() (bool, error) { return disableTHP(thpModeFile) })
 
 // TuneGC sets the Go collector's target (GOGC) to percent unless the GOGC

@@ -83,7 +83,7 @@ func Version() string {
 }
 
 // Options tune one session. The zero value is not used directly: see
-// DefaultOptions, whose values were chosen by measurement (docs/pipeline.md, "Session options").
+// DefaultOptions, whose values were chosen by measurement (docs/figures.md, "Session options").
 type Options struct {
 	IntraOpThreads int
 	InterOpThreads int
@@ -117,7 +117,7 @@ func WithDevice(d string) Option     { return func(o *Options) { o.Device = d } 
 func WithGPUMemLimit(b int64) Option { return func(o *Options) { o.GPUMemLimit = b } }
 func WithMaxRuns(n int) Option       { return func(o *Options) { o.MaxRuns = n } }
 
-// DefaultOptions are the measured defaults (docs/pipeline.md, "Session options"):
+// DefaultOptions are the measured defaults (docs/figures.md, "Session options"):
 // the CPU arena on, since without it recognition runs 1.5x slower (every
 // intermediate tensor is a fresh malloc), shrunk after every run so idle
 // sessions give the memory back; memory patterns off, since they are planned
