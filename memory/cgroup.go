@@ -25,21 +25,22 @@ var ErrCgroup = errors.New("memory: reading cgroup")
 // cgroup's usage, siblings included, is what the kernel compares with it.
 type Cgroup struct {
 	// Path is the directory of the process's own cgroup.
-	Path string
+	Path string `json:"path"`
 	// LimitPath is the directory whose memory.max or memory.high is the
 	// tightest; it equals Path when no limit is set anywhere.
-	LimitPath string
-	Max, High uint64
+	LimitPath string `json:"limit_path"`
+	Max       uint64 `json:"max"`
+	High      uint64 `json:"high"`
 	// Current is memory.current of LimitPath; it includes page cache.
-	Current uint64
+	Current uint64 `json:"current"`
 	// InactiveFile is memory.stat inactive_file of LimitPath: page cache the
 	// kernel reclaims before it OOM-kills, e.g. model files read once.
-	InactiveFile uint64
+	InactiveFile uint64 `json:"inactive_file"`
 	// WorkingSet is Current − InactiveFile (clamped at 0), the figure
 	// kubelet evicts on and `kubectl top` shows.
-	WorkingSet uint64
+	WorkingSet uint64 `json:"working_set"`
 	// Stat is memory.stat of LimitPath (empty when the file is absent).
-	Stat map[string]uint64
+	Stat map[string]uint64 `json:"stat"`
 }
 
 // Limit is the smaller of Max and High, ignoring unset ones; 0 means unlimited.

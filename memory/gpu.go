@@ -14,16 +14,16 @@ var ErrNVML = errors.New("memory: NVML")
 
 // GPU is one device's memory as NVML reports it.
 type GPU struct {
-	Index int
-	UUID  string
-	Name  string
-	Total uint64
-	Free  uint64
+	Index int    `json:"index"`
+	UUID  string `json:"uuid"`
+	Name  string `json:"name"`
+	Total uint64 `json:"total"`
+	Free  uint64 `json:"free"`
 	// Used is memory allocated by processes. Drivers without
 	// nvmlDeviceGetMemoryInfo_v2 report driver-reserved memory inside Used
 	// and Reserved stays 0; either way Total − Free is what is taken.
-	Used     uint64
-	Reserved uint64
+	Used     uint64 `json:"used"`
+	Reserved uint64 `json:"reserved"`
 }
 
 // Fraction is the share of the device that is taken, (Total − Free)/Total,

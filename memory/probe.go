@@ -19,23 +19,26 @@ var ErrClosed = errors.New("memory: probe closed")
 
 // Snapshot is one reading of every memory figure the host uses.
 type Snapshot struct {
-	Time time.Time
+	Time time.Time `json:"time"`
 	// RSS, RSSAnon, RSSFile are VmRSS, RssAnon, RssFile of /proc/self/status.
 	// ONNX Runtime's heap is in RSSAnon; mmapped model files in RSSFile.
-	RSS, RSSAnon, RSSFile uint64
+	RSS     uint64 `json:"rss"`
+	RSSAnon uint64 `json:"rss_anon"`
+	RSSFile uint64 `json:"rss_file"`
 	// GoHeapInUse is heap spans holding objects or awaiting reuse; GoSys is
 	// everything the Go runtime mapped. C allocations are in neither.
-	GoHeapInUse, GoSys uint64
+	GoHeapInUse uint64 `json:"go_heap_in_use"`
+	GoSys       uint64 `json:"go_sys"`
 	// Cgroup is nil outside a cgroup v2 memory controller (cgroup v1 and
 	// hybrid hosts included).
-	Cgroup    *Cgroup
-	Physical  uint64 // MemTotal
-	Available uint64 // MemAvailable
-	Budget    uint64 // configured budget, 0 = none
+	Cgroup    *Cgroup `json:"cgroup"`
+	Physical  uint64  `json:"physical"`  // MemTotal
+	Available uint64  `json:"available"` // MemAvailable
+	Budget    uint64  `json:"budget"`    // configured budget, 0 = none
 	// Limit is the tightest of the cgroup's memory.max and memory.high, the
 	// budget and physical RAM.
-	Limit uint64
-	GPUs  []GPU
+	Limit uint64 `json:"limit"`
+	GPUs  []GPU  `json:"gpus"`
 }
 
 // Used is what counts against Limit: the cgroup working set when a cgroup

@@ -19,6 +19,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/ocrhost/ocrhost/events"
 	"github.com/ocrhost/ocrhost/host"
@@ -310,14 +311,20 @@ func TestEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		checkMemorySchema(t, body)
 		var report struct {
-			Memory struct{ RSS uint64 }
-			Models []struct{ Model string }
+			Memory struct {
+				RSS uint64 `json:"rss"`
+			} `json:"memory"`
+			Models []struct {
+				Model string `json:"model"`
+			} `json:"models"`
 		}
-		if err := json.NewDecoder(resp.Body).Decode(&report); err != nil {
+		if err := json.Unmarshal(body, &report); err != nil {
 			t.Fatal(err)
 		}
-		resp.Body.Close()
 		if report.Memory.RSS == 0 || len(report.Models) != 3 {
 			t.Errorf("memory report %+v", report)
 		}
@@ -434,5 +441,24 @@ func TestSIGTERMFinishesInFlightWork(t *testing.T) {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("log lacks %q:\n%s", want, logs.String())
 		}
+	}
+}
+
+// checkMemorySchema validates a memory report against
+// events/memory.schema.json, which allows snake_case keys only.
+func checkMemorySchema(t *testing.T, report []byte) {
+	t.Helper()
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	sch, err := c.Compile(filepath.Join(testenv.RepoRoot(t), "events", "memory.schema.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(report))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sch.Validate(v); err != nil {
+		t.Errorf("memory report does not match events/memory.schema.json: %v\n%s", err, report)
 	}
 }

@@ -295,7 +295,7 @@ func TestCheckAccounting(t *testing.T) {
 }
 
 func TestParseMemoryReport(t *testing.T) {
-	m, err := parseMemoryReport([]byte(`{"memory":{"RSS":123,"Limit":456,"Cgroup":null},"used":120,"level":"normal","models":[]}`))
+	m, err := parseMemoryReport([]byte(`{"memory":{"rss":123,"limit":456,"cgroup":null},"used":120,"level":"normal","models":[]}`))
 	if err != nil || m.RSS != 123 || m.Limit != 456 || m.Used != 120 || m.Level != "normal" {
 		t.Errorf("%+v %v", m, err)
 	}

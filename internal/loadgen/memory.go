@@ -35,8 +35,8 @@ type MemorySource interface {
 // memory subject's reply) that a load run tracks.
 type memoryReport struct {
 	Memory struct {
-		RSS   uint64
-		Limit uint64
+		RSS   uint64 `json:"rss"`
+		Limit uint64 `json:"limit"`
 	} `json:"memory"`
 	Used  uint64 `json:"used"`
 	Level string `json:"level"`
