@@ -5,6 +5,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"golang.org/x/term"
 )
 
 // progressBar draws "name [#####     ] 5/10 pages" on a terminal, and
@@ -31,10 +33,7 @@ func newProgressLines(w io.Writer, name string) *progressBar {
 	return &progressBar{w: w, name: name, lines: !ok || !isTerminal(f)}
 }
 
-func isTerminal(f *os.File) bool {
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
+func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 
 func (b *progressBar) update(done, total int) {
 	if b.w == nil || total <= 1 {
