@@ -10,6 +10,10 @@ import (
 var sink []byte
 
 func TestRelease(t *testing.T) {
+	if raceEnabled {
+		t.Skip("-race build: the race runtime returns about half of a dropped buffer's pages, varying by machine " +
+			"state; make test runs this without -race")
+	}
 	const size = 256 << 20
 	sink = make([]byte, size)
 	for i := 0; i < len(sink); i += 4096 {
