@@ -47,7 +47,7 @@ type config struct {
 	PDFCacheDir  string `envconfig:"PDF_CACHE_DIR" desc:"where the PDF engine's compiled WebAssembly is cached (default: the user cache folder, ocrhost/wazero)"`
 
 	HTTPAddr     string `envconfig:"HTTP_ADDR" default:":8080" desc:"HTTP listen address (CloudEvents on /, /tasks/{id}, /healthz, /readyz, and /metrics and /debug/ without OCRHOST_ADMIN_ADDR); PORT, when set, wins (Knative)"`
-	MaxBodyBytes string `envconfig:"MAX_BODY_BYTES" default:"64MiB" desc:"largest HTTP request body"`
+	MaxBodyBytes byteSize `envconfig:"MAX_BODY_BYTES" default:"64MiB" desc:"largest HTTP request body"`
 	AdminAddr    string `envconfig:"ADMIN_ADDR" desc:"listen address of /metrics and /debug/ (e.g. 127.0.0.1:9090), which the main port then no longer serves; empty: the main port serves them"`
 
 	// HTTP authentication: with either set, every request but /healthz and
@@ -60,7 +60,7 @@ type config struct {
 	HTTPReadHeaderTimeout time.Duration `envconfig:"HTTP_READ_HEADER_TIMEOUT" default:"10s" desc:"time a client has to send its request headers; a slower one is disconnected"`
 	HTTPReadTimeout       time.Duration `envconfig:"HTTP_READ_TIMEOUT" default:"2m" desc:"time a client has to send a whole request, body included"`
 	HTTPIdleTimeout       time.Duration `envconfig:"HTTP_IDLE_TIMEOUT" default:"2m" desc:"how long a kept-alive connection may wait for its next request"`
-	HTTPMaxHeaderBytes    string        `envconfig:"HTTP_MAX_HEADER_BYTES" default:"64KiB" desc:"largest request header block; larger ones are answered 431"`
+	HTTPMaxHeaderBytes    byteSize      `envconfig:"HTTP_MAX_HEADER_BYTES" default:"64KiB" desc:"largest request header block; larger ones are answered 431"`
 
 	ModelDir string `envconfig:"MODEL_DIR" desc:"folder with the ONNX models and ppocr_keys_v1.txt (default: third_party/models found from the working directory or the binary)"`
 	ORTLib   string `envconfig:"ORT_LIB" desc:"path of libonnxruntime.so.1 (default: third_party/lib beside the models)"`
@@ -80,7 +80,7 @@ type config struct {
 	ExitWhenIdle             time.Duration `envconfig:"EXIT_WHEN_IDLE" default:"0s" desc:"drain and exit 0 once nothing has been in flight and no model loaded for this long (0: never), for hosts started on demand"`
 	IntraOpThreads           int           `envconfig:"INTRA_OP_THREADS" default:"0" desc:"ONNX Runtime threads per inference; 0: the CPUs available divided by OCRHOST_MAX_PREDICTIONS, at least 1"`
 
-	MemoryBudget          string        `envconfig:"MEMORY_BUDGET" desc:"memory the host may use, e.g. 1.5GiB; the effective limit is the tightest of this, the cgroup limit and RAM"`
+	MemoryBudget          byteSize      `envconfig:"MEMORY_BUDGET" desc:"memory the host may use, e.g. 1.5GiB; the effective limit is the tightest of this, the cgroup limit and RAM"`
 	MemoryGuard           bool          `envconfig:"MEMORY_GUARD" default:"true" desc:"admit invocations only when their predicted memory fits under the critical threshold"`
 	MemoryWarning         float64       `envconfig:"MEMORY_WARNING" default:"0.8" desc:"fraction of the limit at which pressure is logged (once per crossing) and raised as a metric"`
 	MemoryCritical        float64       `envconfig:"MEMORY_CRITICAL" default:"0.95" desc:"fraction of the limit that admitted work must stay under"`
@@ -88,7 +88,7 @@ type config struct {
 	GPUMemoryCritical     float64       `envconfig:"GPU_MEMORY_CRITICAL" default:"0.95" desc:"critical fraction of each GPU's memory; beyond it work falls back to the CPU"`
 	MemoryMonitorInterval time.Duration `envconfig:"MEMORY_MONITOR_INTERVAL" default:"10s" desc:"how often memory is sampled in the background (admission also measures on demand)"`
 	CPUFallback           bool          `envconfig:"CPU_FALLBACK" default:"true" desc:"run on the CPU when the GPU is short, and say so in the result"`
-	GPUMemLimit           string        `envconfig:"GPU_MEM_LIMIT" desc:"cap of ONNX Runtime's CUDA arena, e.g. 2GiB (empty: none)"`
+	GPUMemLimit           byteSize      `envconfig:"GPU_MEM_LIMIT" desc:"cap of ONNX Runtime's CUDA arena, e.g. 2GiB (empty: none)"`
 	MemorySubject         string        `envconfig:"MEMORY_SUBJECT" default:"ocrhost.memory" desc:"NATS subject answering the memory report (request-reply)"`
 	LogLevel              string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 }
@@ -194,8 +194,8 @@ func (c config) validate() error {
 			bad("%s must be a positive duration such as 10s, is %v", name, d)
 		}
 	}
-	if n, err := memory.ParseBytes(c.HTTPMaxHeaderBytes); err != nil || n < 1<<10 || n > 1<<30 {
-		bad("OCRHOST_HTTP_MAX_HEADER_BYTES must be a size within [1KiB, 1GiB], is %q", c.HTTPMaxHeaderBytes)
+	if n := c.HTTPMaxHeaderBytes; n < 1<<10 || n > 1<<30 {
+		bad("OCRHOST_HTTP_MAX_HEADER_BYTES must be a size within [1KiB, 1GiB], is %s", memory.FormatBytes(uint64(n)))
 	}
 	if c.ExitWhenIdle < 0 {
 		bad("OCRHOST_EXIT_WHEN_IDLE must be 0 (never) or a positive duration, is %v", c.ExitWhenIdle)
@@ -207,9 +207,6 @@ func (c config) validate() error {
 	}
 	if _, err := c.defaults(); err != nil {
 		bad("OCRHOST_DEFAULT_OPTIONS: %v", err)
-	}
-	if _, err := memory.ParseBytes(c.MaxBodyBytes); err != nil {
-		bad("OCRHOST_MAX_BODY_BYTES: %v", err)
 	}
 	for name, f := range map[string]float64{"OCRHOST_MEMORY_WARNING": c.MemoryWarning, "OCRHOST_MEMORY_CRITICAL": c.MemoryCritical,
 		"OCRHOST_GPU_MEMORY_WARNING": c.GPUMemoryWarning, "OCRHOST_GPU_MEMORY_CRITICAL": c.GPUMemoryCritical} {
@@ -223,20 +220,30 @@ func (c config) validate() error {
 	if c.MemoryMonitorInterval <= 0 {
 		bad("OCRHOST_MEMORY_MONITOR_INTERVAL must be a positive duration, is %v", c.MemoryMonitorInterval)
 	}
-	if c.GPUMemLimit != "" {
-		if _, err := memory.ParseBytes(c.GPUMemLimit); err != nil {
-			bad("OCRHOST_GPU_MEM_LIMIT: %v", err)
-		}
-	}
-	if c.MemoryBudget != "" {
-		if _, err := memory.ParseBytes(c.MemoryBudget); err != nil {
-			bad("OCRHOST_MEMORY_BUDGET: %v", err)
-		}
-	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
 		bad("OCRHOST_LOG_LEVEL must be debug, info, warn or error, is %q", c.LogLevel)
 	}
 	return errors.Join(errs...)
+}
+
+// byteSize is a size in bytes written as memory.ParseBytes reads it
+// ("64MiB", "1.5GiB", "1048576"); envconfig decodes it once, so a bad value
+// fails loadConfig naming its variable, and the rest of the host uses the
+// number.
+type byteSize uint64
+
+// Decode implements envconfig.Decoder; empty is 0 (unset).
+func (b *byteSize) Decode(value string) error {
+	if value == "" {
+		*b = 0
+		return nil
+	}
+	n, err := memory.ParseBytes(value)
+	if err != nil {
+		return err
+	}
+	*b = byteSize(n)
+	return nil
 }

@@ -91,7 +91,7 @@ func TestHTTPAndIdleConfig(t *testing.T) {
 			t.Fatal(err)
 		}
 		if c.HTTPReadHeaderTimeout != 10*time.Second || c.HTTPReadTimeout != 2*time.Minute ||
-			c.HTTPIdleTimeout != 2*time.Minute || c.HTTPMaxHeaderBytes != "64KiB" || c.ExitWhenIdle != 0 {
+			c.HTTPIdleTimeout != 2*time.Minute || c.HTTPMaxHeaderBytes != 64<<10 || c.ExitWhenIdle != 0 {
 			t.Errorf("%+v", c)
 		}
 	})

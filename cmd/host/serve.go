@@ -68,11 +68,7 @@ func serve(ctx context.Context, args []string) error {
 		}
 	}
 
-	var budget uint64
-	if cfg.MemoryBudget != "" {
-		budget, _ = memory.ParseBytes(cfg.MemoryBudget) // validated in loadConfig
-	}
-	probe, err := memory.NewProbe(memory.WithBudget(budget))
+	probe, err := memory.NewProbe(memory.WithBudget(uint64(cfg.MemoryBudget)))
 	if err != nil {
 		return err
 	}
@@ -82,9 +78,8 @@ func serve(ctx context.Context, args []string) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	defaults, _ := cfg.defaults() // validated in loadConfig
 	sessionOpts := []onnx.Option{onnx.WithThreads(cfg.intraOpThreads(), 1)}
-	if cfg.GPUMemLimit != "" {
-		limit, _ := memory.ParseBytes(cfg.GPUMemLimit) // validated in loadConfig
-		sessionOpts = append(sessionOpts, onnx.WithGPUMemLimit(int64(limit)))
+	if cfg.GPUMemLimit > 0 {
+		sessionOpts = append(sessionOpts, onnx.WithGPUMemLimit(int64(cfg.GPUMemLimit)))
 	}
 	hostOpts := []host.Option{
 		host.WithModelFiles(files),
@@ -209,9 +204,7 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	maxBody, _ := memory.ParseBytes(cfg.MaxBodyBytes)
-	maxHeader, _ := memory.ParseBytes(cfg.HTTPMaxHeaderBytes) // validated in loadConfig
-	httpT, err := events.NewHTTP(inv, events.WithMaxBodyBytes(int64(maxBody)), common[0], common[1])
+	httpT, err := events.NewHTTP(inv, events.WithMaxBodyBytes(int64(cfg.MaxBodyBytes)), common[0], common[1])
 	if err != nil {
 		return err
 	}
@@ -268,7 +261,7 @@ func serve(ctx context.Context, args []string) error {
 			ReadTimeout:       cfg.HTTPReadTimeout,
 			WriteTimeout:      cfg.PoolQueueTimeout + 5*time.Minute,
 			IdleTimeout:       cfg.HTTPIdleTimeout,
-			MaxHeaderBytes:    int(maxHeader),
+			MaxHeaderBytes:    int(cfg.HTTPMaxHeaderBytes),
 		}
 	}
 	ln, err := listen(cfg.HTTPAddr, httpTLS)
