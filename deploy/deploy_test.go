@@ -562,6 +562,8 @@ func TestEnvValuesParse(t *testing.T) {
 				_, err = strconv.ParseBool(s)
 			case "time.Duration":
 				_, err = time.ParseDuration(s)
+			case "byteSize":
+				_, err = memory.ParseBytes(s)
 			case "string":
 			default:
 				t.Errorf("%s: %s has Go type %s, which this test cannot check", what, e.Name, v.goType)
@@ -1039,10 +1041,10 @@ func TestDockerfile(t *testing.T) {
 		t.Errorf("ENV OCRHOST_ORT_LIB=%q OCRHOST_MODEL_DIR=%q, the files are copied to %q and %q",
 			env["OCRHOST_ORT_LIB"], env["OCRHOST_MODEL_DIR"], libDst, modelsDst)
 	}
-	// The binary's own fallback (function.LocateAssets) must find the same
+	// The binary's own fallback (locateAssets in cmd/host) must find the same
 	// files when the variables are unset.
-	if m := regexp.MustCompile(`found = "(/[^"]+)"`).FindStringSubmatch(readFile(t, "function/paths.go")); m == nil {
-		t.Error("function/paths.go: no absolute fallback folder found")
+	if m := regexp.MustCompile(`found = "(/[^"]+)"`).FindStringSubmatch(readFile(t, "cmd/host/assets.go")); m == nil {
+		t.Error("cmd/host/assets.go: no absolute fallback folder found")
 	} else if path.Join(m[1], lib[1]) != libDst || path.Join(m[1], "models") != modelsDst {
 		t.Errorf("the binary falls back to %s, the image installs %s and %s", m[1], libDst, modelsDst)
 	}

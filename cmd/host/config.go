@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
+	"github.com/nats-io/nats.go"
 
 	"github.com/ocrhost/ocrhost/function"
 	"github.com/ocrhost/ocrhost/memory"
@@ -105,6 +106,30 @@ func loadConfig() (config, error) {
 		c.HTTPAddr = ":" + port
 	}
 	return c, c.validate()
+}
+
+// clientConfig is what the client commands (invoke, load, ocr) take from
+// the environment: the same variables a served host reads, so that a shell
+// set up for the host reaches it.
+type clientConfig struct {
+	NATSURL        string `envconfig:"NATS_URL"`
+	ResultSubject  string `envconfig:"RESULT_SUBJECT" default:"ocr.results"`
+	IntraOpThreads int    `envconfig:"INTRA_OP_THREADS"`
+	ModelDir       string `envconfig:"MODEL_DIR"`
+	ORTLib         string `envconfig:"ORT_LIB"`
+}
+
+// loadClientConfig reads clientConfig; a NATS URL left unset is the
+// default local one.
+func loadClientConfig() (clientConfig, error) {
+	var c clientConfig
+	if err := envconfig.Process("OCRHOST", &c); err != nil {
+		return c, fmt.Errorf("configuration: %w", err)
+	}
+	if c.NATSURL == "" {
+		c.NATSURL = nats.DefaultURL
+	}
+	return c, nil
 }
 
 // intraOpThreads resolves 0 to the CPUs available (GOMAXPROCS honours a

@@ -24,22 +24,18 @@ import (
 // progress bar while it runs (events.RequestWithProgress).
 func invoke(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("invoke", flag.ContinueOnError)
-	def := os.Getenv("OCRHOST_NATS_URL")
-	if def == "" {
-		def = nats.DefaultURL
+	env, err := loadClientConfig()
+	if err != nil {
+		return err
 	}
-	url := fs.String("nats", def, "NATS server URL")
+	url := fs.String("nats", env.NATSURL, "NATS server URL")
 	subject := fs.String("subject", events.DefaultRequestSubject, "request subject")
 	asJSON := fs.Bool("json", false, "print the full result event data as JSON")
 	options := fs.String("options", "", "per-call options as JSON")
 	timeout := fs.Duration("timeout", 5*time.Minute, "how long to wait for each result")
 	wait := fs.Duration("wait", 0, "keep retrying this long while no host answers (e.g. one still starting)")
 	progress := fs.Bool("progress", false, "report pages done of multi-page documents even when stderr is not a terminal")
-	resultDef := os.Getenv("OCRHOST_RESULT_SUBJECT")
-	if resultDef == "" {
-		resultDef = events.DefaultResultSubject
-	}
-	resultSubject := fs.String("result-subject", resultDef, "subject the host publishes results and progress on (with progress)")
+	resultSubject := fs.String("result-subject", env.ResultSubject, "subject the host publishes results and progress on (with progress)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -52,10 +52,11 @@ func runLoad(ctx context.Context, args []string, stdout io.Writer) (loadgen.Summ
 		fmt.Fprint(fs.Output(), loadUsage)
 		fs.PrintDefaults()
 	}
-	natsDef := os.Getenv("OCRHOST_NATS_URL")
-	if natsDef == "" {
-		natsDef = nats.DefaultURL
+	env, err := loadClientConfig()
+	if err != nil {
+		return loadgen.Summary{}, err
 	}
+	natsDef := env.NATSURL
 	var (
 		n           = fs.Int("n", 100, "requests to send; 0: no limit (needs -duration)")
 		c           = fs.Int("c", 4, "requests in flight at once")

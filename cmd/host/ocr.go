@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"strconv"
 	"time"
 
 	"github.com/ocrhost/ocrhost/function"
@@ -32,13 +31,17 @@ func ocr(ctx context.Context, args []string) error {
 	if _, err := function.ParseOptions(json.RawMessage(*options), function.DefaultOptions()); err != nil {
 		return err
 	}
-	lib, dir := function.LocateAssets()
+	env, err := loadClientConfig()
+	if err != nil {
+		return err
+	}
+	lib, dir := locateAssets(env.ORTLib, env.ModelDir)
 	if err := onnx.Init(lib); err != nil {
 		return err
 	}
 	var sessOpts []onnx.Option
-	if n, err := strconv.Atoi(os.Getenv("OCRHOST_INTRA_OP_THREADS")); err == nil && n > 0 {
-		sessOpts = append(sessOpts, onnx.WithThreads(n, 1))
+	if env.IntraOpThreads > 0 {
+		sessOpts = append(sessOpts, onnx.WithThreads(env.IntraOpThreads, 1))
 	}
 	cfg, _ := loadConfig() // only the document settings; the CLI has no other configuration
 	h, err := host.New(host.WithModelFiles(function.DefaultModelFiles(dir)), host.WithMaxPixels(*maxPixels),

@@ -41,13 +41,7 @@ func serve(ctx context.Context, args []string) error {
 	log := newLogger(cfg.LogLevel)
 	started := time.Now()
 
-	lib, modelDir := function.LocateAssets()
-	if cfg.ORTLib != "" {
-		lib = cfg.ORTLib
-	}
-	if cfg.ModelDir != "" {
-		modelDir = cfg.ModelDir
-	}
+	lib, modelDir := locateAssets(cfg.ORTLib, cfg.ModelDir)
 	if err := onnx.Init(lib); err != nil {
 		return err
 	}

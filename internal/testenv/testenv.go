@@ -48,7 +48,13 @@ var initErr error
 // when `make deps` has not run (make test always runs it first).
 func Models(t testing.TB) function.ModelFiles {
 	t.Helper()
-	lib, dir := function.LocateAssets()
+	// make exports where `make deps` put them; a plain go test finds them
+	// in the checkout.
+	lib, dir := os.Getenv("OCRHOST_ORT_LIB"), os.Getenv("OCRHOST_MODEL_DIR")
+	if lib == "" || dir == "" {
+		lib = filepath.Join(RepoRoot(t), "third_party", "lib", "libonnxruntime.so.1")
+		dir = filepath.Join(RepoRoot(t), "third_party", "models")
+	}
 	for _, p := range []string{lib, dir} {
 		if _, err := os.Stat(p); err != nil {
 			t.Skipf("model assets missing (run `make deps`): %v", err)

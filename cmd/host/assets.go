@@ -1,23 +1,17 @@
-package function
+package main
 
 import (
 	"os"
 	"path/filepath"
 )
 
-// Asset locations, overridable by environment so a container or a user's
-// own models work (README, "Configuration").
-const (
-	EnvORTLib   = "OCRHOST_ORT_LIB"
-	EnvModelDir = "OCRHOST_MODEL_DIR"
-)
-
-// LocateAssets returns the ONNX Runtime library and the model folder: from
-// the environment when set, else the first third_party/ found walking up
-// from the working directory or the executable's folder (where `make deps`
-// puts them), else the paths a container image installs.
-func LocateAssets() (lib, modelDir string) {
-	lib, modelDir = os.Getenv(EnvORTLib), os.Getenv(EnvModelDir)
+// locateAssets returns the ONNX Runtime library and the model folder: lib
+// and modelDir when set (OCRHOST_ORT_LIB, OCRHOST_MODEL_DIR), else the first
+// third_party/ found walking up from the working directory or the
+// executable's folder (where `make deps` puts them), else the paths a
+// container image installs. Where a deployment keeps its files is
+// configuration, so it is found here and handed to the function.
+func locateAssets(lib, modelDir string) (string, string) {
 	if lib != "" && modelDir != "" {
 		return lib, modelDir
 	}
