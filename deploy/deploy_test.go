@@ -840,13 +840,14 @@ func TestKEDA(t *testing.T) {
 	}
 
 	grace := duration(t, "OCRHOST_SHUTDOWN_GRACE", effective(t, cfg, c, "OCRHOST_SHUTDOWN_GRACE"))
+	quiet := duration(t, "OCRHOST_DRAIN_QUIET_PERIOD", effective(t, cfg, c, "OCRHOST_DRAIN_QUIET_PERIOD"))
 	// Kubernetes' default when the field is left out.
 	tg := 30 * time.Second
 	if p := dep.Spec.Template.Spec.TerminationGracePeriodSeconds; p != nil {
 		tg = time.Duration(*p) * time.Second
 	}
-	if tg <= grace {
-		t.Errorf("terminationGracePeriodSeconds %v must exceed OCRHOST_SHUTDOWN_GRACE %v", tg, grace)
+	if tg <= quiet+grace {
+		t.Errorf("terminationGracePeriodSeconds %v must exceed OCRHOST_DRAIN_QUIET_PERIOD %v + OCRHOST_SHUTDOWN_GRACE %v", tg, quiet, grace)
 	}
 }
 

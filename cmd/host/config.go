@@ -47,9 +47,9 @@ type config struct {
 	PDFDPI       int    `envconfig:"PDF_DPI" default:"200" desc:"resolution PDF pages are rendered at"`
 	PDFCacheDir  string `envconfig:"PDF_CACHE_DIR" desc:"where the PDF engine's compiled WebAssembly is cached (default: the user cache folder, ocrhost/wazero)"`
 
-	HTTPAddr     string `envconfig:"HTTP_ADDR" default:":8080" desc:"HTTP listen address (CloudEvents on /, /tasks/{id}, /healthz, /readyz, and /metrics and /debug/ without OCRHOST_ADMIN_ADDR); PORT, when set, wins (Knative)"`
+	HTTPAddr     string   `envconfig:"HTTP_ADDR" default:":8080" desc:"HTTP listen address (CloudEvents on /, /tasks/{id}, /healthz, /readyz, and /metrics and /debug/ without OCRHOST_ADMIN_ADDR); PORT, when set, wins (Knative)"`
 	MaxBodyBytes byteSize `envconfig:"MAX_BODY_BYTES" default:"64MiB" desc:"largest HTTP request body"`
-	AdminAddr    string `envconfig:"ADMIN_ADDR" desc:"listen address of /metrics and /debug/ (e.g. 127.0.0.1:9090), which the main port then no longer serves; empty: the main port serves them"`
+	AdminAddr    string   `envconfig:"ADMIN_ADDR" desc:"listen address of /metrics and /debug/ (e.g. 127.0.0.1:9090), which the main port then no longer serves; empty: the main port serves them"`
 
 	// HTTP authentication: with either set, every request but /healthz and
 	// /readyz needs a credential.
@@ -78,6 +78,7 @@ type config struct {
 	MaxInFlight              int           `envconfig:"MAX_IN_FLIGHT" default:"16" desc:"invocations accepted per transport (running and queued); beyond it requests are answered busy at once"`
 	MaxPixels                int64         `envconfig:"MAX_PIXELS" default:"50000000" desc:"largest image in pixels, checked from the header before decoding"`
 	ShutdownGrace            time.Duration `envconfig:"SHUTDOWN_GRACE" default:"30s" desc:"on SIGTERM, time for in-flight work to finish"`
+	DrainQuietPeriod         time.Duration `envconfig:"DRAIN_QUIET_PERIOD" default:"0s" desc:"on SIGTERM, /readyz fails this long before the listeners close, so that load balancers stop sending first (e.g. 5s behind a Kubernetes Service)"`
 	ExitWhenIdle             time.Duration `envconfig:"EXIT_WHEN_IDLE" default:"0s" desc:"drain and exit 0 once nothing has been in flight and no model loaded for this long (0: never), for hosts started on demand"`
 	IntraOpThreads           int           `envconfig:"INTRA_OP_THREADS" default:"0" desc:"ONNX Runtime threads per inference; 0: the CPUs available divided by OCRHOST_MAX_PREDICTIONS, at least 1"`
 
@@ -221,6 +222,9 @@ func (c config) validate() error {
 	}
 	if n := c.HTTPMaxHeaderBytes; n < 1<<10 || n > 1<<30 {
 		bad("OCRHOST_HTTP_MAX_HEADER_BYTES must be a size within [1KiB, 1GiB], is %s", memory.FormatBytes(uint64(n)))
+	}
+	if c.DrainQuietPeriod < 0 {
+		bad("OCRHOST_DRAIN_QUIET_PERIOD must be 0 or a positive duration, is %v", c.DrainQuietPeriod)
 	}
 	if c.ExitWhenIdle < 0 {
 		bad("OCRHOST_EXIT_WHEN_IDLE must be 0 (never) or a positive duration, is %v", c.ExitWhenIdle)

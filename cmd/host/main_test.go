@@ -462,3 +462,56 @@ func checkMemorySchema(t *testing.T, report []byte) {
 		t.Errorf("memory report does not match events/memory.schema.json: %v\n%s", err, report)
 	}
 }
+
+// On SIGTERM with a quiet period, /readyz fails at once while the host
+// still serves, and the listener closes only after the period.
+func TestDrainQuietPeriod(t *testing.T) {
+	testenv.Models(t)
+	natsPort, httpPort := freePort(t), freePort(t)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	cmd.Env = append(os.Environ(), "OCRHOST_TEST_RUN_MAIN=1", "OCRHOST_TEST_ARGS=serve",
+		fmt.Sprintf("OCRHOST_EMBEDDED_NATS_PORT=%d", natsPort),
+		fmt.Sprintf("OCRHOST_HTTP_ADDR=127.0.0.1:%d", httpPort), "OCRHOST_DRAIN_QUIET_PERIOD=2s")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	base := fmt.Sprintf("http://127.0.0.1:%d", httpPort)
+	waitReady(t, base, exited)
+	status := func(path string) int {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	signalled := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	for status("/readyz") != http.StatusServiceUnavailable {
+		if time.Since(signalled) > time.Second {
+			t.Fatalf("/readyz still ready 1s after SIGTERM\n%s", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := status("/healthz"); got != http.StatusOK {
+		t.Errorf("/healthz answered %d during the quiet period, want 200 (the listener must stay open)", got)
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("exit: %v\n%s", err, logs.String())
+		}
+		if d := time.Since(signalled); d < 2*time.Second {
+			t.Errorf("exited %v after SIGTERM, before the 2s quiet period ended", d)
+		}
+	case <-time.After(time.Minute):
+		cmd.Process.Kill()
+		t.Fatal("host did not exit after SIGTERM")
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -29,7 +30,9 @@ import (
 
 // serve runs the host until ctx ends (SIGINT/SIGTERM), then drains: no new
 // work, in-flight work finishes within the grace period, models unload,
-// NATS closes, and the process exits 0.
+// NATS closes, and the process exits 0. It reads top down as its phases,
+// the way of-watchdog and knative's serving binaries do: build the host,
+// connect to NATS, start the transports, serve, drain.
 func serve(ctx context.Context, args []string) error {
 	if len(args) > 0 {
 		return fmt.Errorf("serve takes no arguments (configuration comes from OCRHOST_* variables), got %q", args)
@@ -38,9 +41,57 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg.LogLevel)
-	started := time.Now()
+	a := &app{cfg: cfg, log: newLogger(cfg.LogLevel), started: time.Now()}
+	defer a.close()
+	if err := a.build(); err != nil {
+		return err
+	}
+	if err := a.connect(); err != nil {
+		return err
+	}
+	if err := a.start(ctx); err != nil {
+		return err
+	}
+	a.serve(ctx)
+	a.drain()
+	return nil
+}
 
+// app is a served host and everything around it, filled in phase by phase;
+// close releases what the phases acquired, in reverse, on every path.
+type app struct {
+	cfg     config
+	log     *slog.Logger
+	started time.Time
+	closers []func()
+
+	probe    *memory.Probe
+	reg      *prometheus.Registry
+	h        *host.Host
+	natsURL  string
+	nc       *nats.Conn
+	jsT      *events.JetStream
+	natsT    *events.NATS
+	httpT    *events.HTTP
+	servers  []*http.Server
+	srvErr   chan error
+	idle     *idleWatch
+	idleC    <-chan struct{} // nil, never ready, unless OCRHOST_EXIT_WHEN_IDLE is set
+	draining atomic.Bool     // /readyz fails from the start of the drain
+}
+
+func (a *app) onClose(f func()) { a.closers = append(a.closers, f) }
+
+func (a *app) close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+}
+
+// build initialises ONNX Runtime, measures memory and makes the host; no
+// model loads until work arrives.
+func (a *app) build() error {
+	cfg := a.cfg
 	lib, modelDir := locateAssets(cfg.ORTLib, cfg.ModelDir)
 	if err := onnx.Init(lib); err != nil {
 		return err
@@ -51,7 +102,7 @@ func serve(ctx context.Context, args []string) error {
 			if !cfg.CPUFallback {
 				return fmt.Errorf("OCRHOST_DEVICE=%s: %w (OCRHOST_CPU_FALLBACK is off)", device, err)
 			}
-			log.Error("GPU requested but this ONNX Runtime build cannot use it; running on the CPU", "device", device, "err", err)
+			a.log.Error("GPU requested but this ONNX Runtime build cannot use it; running on the CPU", "device", device, "err", err)
 			device = "cpu"
 		}
 	}
@@ -61,15 +112,15 @@ func serve(ctx context.Context, args []string) error {
 			return fmt.Errorf("%w: %v (run `make deps` or set OCRHOST_MODEL_DIR)", function.ErrModelUnavailable, err)
 		}
 	}
-
 	probe, err := memory.NewProbe(memory.WithBudget(uint64(cfg.MemoryBudget)))
 	if err != nil {
 		return err
 	}
-	defer probe.Close()
+	a.probe = probe
+	a.onClose(func() { probe.Close() })
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.reg = prometheus.NewRegistry()
+	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	defaults, _ := cfg.defaults() // validated in loadConfig
 	sessionOpts := []onnx.Option{onnx.WithThreads(cfg.intraOpThreads(), 1)}
 	if cfg.GPUMemLimit > 0 {
@@ -87,8 +138,8 @@ func serve(ctx context.Context, args []string) error {
 		host.WithMaxPixels(cfg.MaxPixels),
 		host.WithSessionOptions(sessionOpts...),
 		host.WithMemoryProbe(probe.RSS),
-		host.WithRegisterer(reg),
-		host.WithLogger(log),
+		host.WithRegisterer(a.reg),
+		host.WithLogger(a.log),
 		host.WithDocuments(cfg.PDFDPI, cfg.MaxBatchSize, cfg.MaxPages, cfg.pdfCacheDir()),
 	}
 	if cfg.MemoryGuard {
@@ -97,12 +148,21 @@ func serve(ctx context.Context, args []string) error {
 			memory.Thresholds{Warning: cfg.GPUMemoryWarning, Critical: cfg.GPUMemoryCritical},
 			memory.WithCPUFallback(cfg.CPUFallback)))
 	}
-	natsURL := cfg.NATSURL
+	a.h, err = host.New(hostOpts...)
+	return err
+}
+
+// connect starts the embedded NATS server when no URL is configured, and
+// connects to NATS with the configured credentials.
+func (a *app) connect() error {
+	cfg, log := a.cfg, a.log
+	a.natsURL = cfg.NATSURL
 	var (
 		natsOpts   []nats.Option
 		serverOpts []natsd.Option
+		err        error
 	)
-	if natsURL == "" {
+	if a.natsURL == "" {
 		natsOpts, err = embeddedClientOptions(cfg.NATSAuth)
 		if err == nil {
 			serverOpts, err = embeddedServerOptions(cfg.NATSAuth)
@@ -113,10 +173,6 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	httpAuth, httpTLS, err := cfg.httpSecurity(log)
-	if err != nil {
-		return err
-	}
 	key, err := cfg.storeKey()
 	if err != nil {
 		return err
@@ -124,30 +180,21 @@ func serve(ctx context.Context, args []string) error {
 	if key != "" {
 		serverOpts = append(serverOpts, natsd.WithEncryption(key))
 	}
-	h, err := host.New(hostOpts...)
-	if err != nil {
-		return err
-	}
-	var embedded *natsd.Server
-	if natsURL == "" {
-		embedded, err = natsd.Start(append(serverOpts,
+	if a.natsURL == "" {
+		embedded, err := natsd.Start(append(serverOpts,
 			natsd.WithListen(cfg.EmbeddedNATSHost, cfg.EmbeddedNATSPort), natsd.WithStoreDir(cfg.NATSStoreDir))...)
 		if err != nil {
 			return err
 		}
-		defer embedded.Shutdown()
-		natsURL = embedded.ClientURL()
-		log.Info("embedded NATS server started", "url", natsURL, "store_encrypted", key != "")
+		a.onClose(embedded.Shutdown)
+		a.natsURL = embedded.ClientURL()
+		log.Info("embedded NATS server started", "url", a.natsURL, "store_encrypted", key != "")
 		if cfg.NATSAuth.open() {
 			log.Warn("NATS IS OPEN: the embedded server admits anyone who reaches its port, with every task and result; " +
 				"set OCRHOST_NATS_TOKEN_FILE, OCRHOST_NATS_USER and _PASSWORD_FILE, or OCRHOST_NATS_NKEY_SEED_FILE")
 		}
 	}
-	if httpAuth.Open() {
-		log.Warn("HTTP IS OPEN: anyone who reaches the HTTP port can run OCR and read every task; " +
-			"set OCRHOST_HTTP_TOKENS_FILE or OCRHOST_HTTP_CLIENT_CA")
-	}
-	nc, err := nats.Connect(natsURL, append(natsOpts, nats.Name("ocrhost"), nats.MaxReconnects(-1), nats.ReconnectWait(time.Second),
+	nc, err := nats.Connect(a.natsURL, append(natsOpts, nats.Name("ocrhost"), nats.MaxReconnects(-1), nats.ReconnectWait(time.Second),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil { // nil: our own Close
 				log.Warn("NATS disconnected", "err", err)
@@ -155,25 +202,39 @@ func serve(ctx context.Context, args []string) error {
 		}),
 		nats.ReconnectHandler(func(c *nats.Conn) { log.Info("NATS reconnected", "url", redactURLs(c.ConnectedUrl())) }))...)
 	if err != nil {
-		return fmt.Errorf("connect to NATS at %s: %w", redactURLs(natsURL), err)
+		return fmt.Errorf("connect to NATS at %s: %w", redactURLs(a.natsURL), err)
 	}
-	defer nc.Close()
+	a.nc = nc
+	a.onClose(nc.Close)
+	return nil
+}
+
+// start runs the transports (the JetStream work queue, NATS, HTTP), the
+// memory subject and the HTTP listeners.
+func (a *app) start(ctx context.Context) error {
+	cfg, log, h, nc := a.cfg, a.log, a.h, a.nc
+	httpAuth, httpTLS, err := cfg.httpSecurity(log)
+	if err != nil {
+		return err
+	}
+	if httpAuth.Open() {
+		log.Warn("HTTP IS OPEN: anyone who reaches the HTTP port can run OCR and read every task; " +
+			"set OCRHOST_HTTP_TOKENS_FILE or OCRHOST_HTTP_CLIENT_CA")
+	}
 
 	// Durable jobs: the work queue, task states and large payloads.
 	var inv events.Invoker = h
-	var idle *idleWatch
 	if cfg.ExitWhenIdle > 0 {
-		idle = newIdleWatch(cfg.ExitWhenIdle, modelsLoaded(h))
-		inv = idle.invoker(h)
+		a.idle = newIdleWatch(cfg.ExitWhenIdle, modelsLoaded(h))
+		inv = a.idle.invoker(h)
 	}
 	counted := inv // what every transport invokes, so that idle sees all work
-	var jsT *events.JetStream
 	if cfg.JetStream {
 		js, err := jetstream.New(nc)
 		if err != nil {
 			return fmt.Errorf("JetStream: %w", err)
 		}
-		jsT, err = events.StartJetStream(ctx, js, counted,
+		a.jsT, err = events.StartJetStream(ctx, js, counted,
 			events.WithStream(cfg.JSStream, events.DefaultJobSubjects), events.WithConsumer(cfg.JSConsumer),
 			events.WithAckWait(cfg.JSAckWait), events.WithMaxDeliver(cfg.JSMaxDeliver),
 			events.WithJobResultSubject(cfg.ResultSubject), events.WithTaskTTL(cfg.TaskTTL),
@@ -182,23 +243,23 @@ func serve(ctx context.Context, args []string) error {
 		if err != nil {
 			return fmt.Errorf("JetStream work queue: %w", err)
 		}
-		tasksSub, err := jsT.Tasks().ServeNATS(nc, events.DefaultTaskQuerySubject, cfg.QueueGroup)
+		tasksSub, err := a.jsT.Tasks().ServeNATS(nc, events.DefaultTaskQuerySubject, cfg.QueueGroup)
 		if err != nil {
 			return err
 		}
-		defer tasksSub.Unsubscribe()
+		a.onClose(func() { tasksSub.Unsubscribe() })
 		// Request-reply and HTTP may carry an object-store reference too.
-		inv = jsT.Payloads().Invoker(counted)
+		inv = a.jsT.Payloads().Invoker(counted)
 	}
 
 	common := []events.Option{events.WithMaxInFlight(cfg.MaxInFlight), events.WithLogger(log)}
-	natsT, err := events.StartNATS(nc, inv,
+	a.natsT, err = events.StartNATS(nc, inv,
 		events.WithRequestSubject(cfg.RequestSubject), events.WithResultSubject(cfg.ResultSubject),
 		events.WithQueueGroup(cfg.QueueGroup), common[0], common[1])
 	if err != nil {
 		return err
 	}
-	httpT, err := events.NewHTTP(inv, events.WithMaxBodyBytes(int64(cfg.MaxBodyBytes)), common[0], common[1])
+	a.httpT, err = events.NewHTTP(inv, events.WithMaxBodyBytes(int64(cfg.MaxBodyBytes)), common[0], common[1])
 	if err != nil {
 		return err
 	}
@@ -206,17 +267,17 @@ func serve(ctx context.Context, args []string) error {
 	// Probes answer anyone: a kubelet has no credential. Every other route
 	// needs one, and /metrics and /debug/ an admin's.
 	mux := http.NewServeMux()
-	var root http.Handler = httpT
-	if idle != nil {
-		root = idle.handler(root)
+	var root http.Handler = a.httpT
+	if a.idle != nil {
+		root = a.idle.handler(root)
 	}
 	mux.Handle("/", httpAuth.Require(root, false))
-	if jsT != nil {
-		mux.Handle("GET /tasks/{id}", httpAuth.Require(jsT.Tasks().Handler(), false))
+	if a.jsT != nil {
+		mux.Handle("GET /tasks/{id}", httpAuth.Require(a.jsT.Tasks().Handler(), false))
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !h.Ready() || !nc.IsConnected() {
+		if a.draining.Load() || !h.Ready() || !nc.IsConnected() {
 			http.Error(w, "not ready", http.StatusServiceUnavailable)
 			return
 		}
@@ -226,9 +287,9 @@ func serve(ctx context.Context, args []string) error {
 	if cfg.AdminAddr != "" {
 		adminMux = http.NewServeMux()
 	}
-	adminMux.Handle("GET /metrics", httpAuth.Require(promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}), true))
+	adminMux.Handle("GET /metrics", httpAuth.Require(promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg}), true))
 	adminMux.Handle("GET /debug/memory", httpAuth.Require(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		report, err := memoryReport(probe, h)
+		report, err := memoryReport(a.probe, h)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
@@ -237,7 +298,7 @@ func serve(ctx context.Context, args []string) error {
 		w.Write(report)
 	}), true))
 	memSub, err := nc.Subscribe(cfg.MemorySubject, func(m *nats.Msg) {
-		report, err := memoryReport(probe, h)
+		report, err := memoryReport(a.probe, h)
 		if err != nil {
 			report, _ = json.Marshal(map[string]string{"error": err.Error()})
 		}
@@ -246,8 +307,14 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("subscribe %s: %w", cfg.MemorySubject, err)
 	}
-	defer memSub.Unsubscribe()
-	// TLS, when set, is the listeners' (listen), not the servers'.
+	a.onClose(func() { memSub.Unsubscribe() })
+	return a.listen(ctx, mux, adminMux, httpTLS)
+}
+
+// listen opens the HTTP listeners (TLS, when set, is theirs) and serves on
+// them.
+func (a *app) listen(ctx context.Context, mux, adminMux http.Handler, httpTLS *tls.Config) error {
+	cfg := a.cfg
 	newServer := func(handler http.Handler) *http.Server {
 		return &http.Server{
 			Handler:           handler,
@@ -263,8 +330,8 @@ func serve(ctx context.Context, args []string) error {
 		return err
 	}
 	srv := newServer(mux)
-	servers := []*http.Server{srv}
-	srvErr := make(chan error, 2)
+	a.servers = []*http.Server{srv}
+	a.srvErr = make(chan error, 2)
 	if cfg.AdminAddr != "" {
 		adminLn, err := listen(cfg.AdminAddr, httpTLS)
 		if err != nil {
@@ -272,38 +339,57 @@ func serve(ctx context.Context, args []string) error {
 			return err
 		}
 		admin := newServer(adminMux)
-		servers = append(servers, admin)
-		go func() { srvErr <- admin.Serve(adminLn) }()
-		log.Info("admin listener serving /metrics and /debug/", "addr", adminLn.Addr().String())
+		a.servers = append(a.servers, admin)
+		go func() { a.srvErr <- admin.Serve(adminLn) }()
+		a.log.Info("admin listener serving /metrics and /debug/", "addr", adminLn.Addr().String())
 	}
-	var idleC <-chan struct{} // nil, never ready, unless OCRHOST_EXIT_WHEN_IDLE is set
-	if idle != nil {
+	if a.idle != nil {
 		watchCtx, stopWatch := context.WithCancel(ctx)
-		defer stopWatch()
-		idleC = idle.idle(watchCtx)
+		a.onClose(stopWatch)
+		a.idleC = a.idle.idle(watchCtx)
 	}
-	go func() { srvErr <- srv.Serve(ln) }()
-	log.Info("ocrhost ready", "nats", redactURLs(natsURL), "subject", cfg.RequestSubject, "http", ln.Addr().String(),
-		"start_to_ready", time.Since(started).String(), "onnxruntime", onnx.Version())
+	go func() { a.srvErr <- srv.Serve(ln) }()
+	a.log.Info("ocrhost ready", "nats", redactURLs(a.natsURL), "subject", cfg.RequestSubject, "http", ln.Addr().String(),
+		"start_to_ready", time.Since(a.started).String(), "onnxruntime", onnx.Version())
+	return nil
+}
 
+// serve waits for the reason to stop: a signal, idleness, or a failed
+// HTTP server.
+func (a *app) serve(ctx context.Context) {
+	grace := a.cfg.ShutdownGrace.String()
 	select {
 	case <-ctx.Done():
-		log.Info("signal received; draining", "grace", cfg.ShutdownGrace.String())
-	case <-idleC:
-		log.Info("idle: nothing in flight and no model loaded; draining to exit", "exit_when_idle", cfg.ExitWhenIdle.String(),
-			"grace", cfg.ShutdownGrace.String())
-	case err := <-srvErr:
-		log.Error("HTTP server failed; shutting down", "err", err)
+		a.log.Info("signal received; draining", "grace", grace)
+	case <-a.idleC:
+		a.log.Info("idle: nothing in flight and no model loaded; draining to exit", "exit_when_idle", a.cfg.ExitWhenIdle.String(),
+			"grace", grace)
+	case err := <-a.srvErr:
+		a.log.Error("HTTP server failed; shutting down", "err", err)
 	}
-	grace, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
+}
+
+// drain stops taking work and lets in-flight work finish. /readyz fails
+// first and stays failing for the quiet period while everything still
+// serves, so that load balancers stop sending before the listeners close
+// (knative's network/handlers.Drainer). Then every transport, the host and
+// the HTTP servers stop at once within the grace period, NATS drains, and
+// freed memory goes back to the system.
+func (a *app) drain() {
+	a.draining.Store(true)
+	if q := a.cfg.DrainQuietPeriod; q > 0 {
+		a.log.Info("readiness failing; quiet period before closing", "quiet_period", q.String())
+		time.Sleep(q)
+	}
+	grace, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownGrace)
 	defer cancel()
 	var wg sync.WaitGroup
-	stops := []func(context.Context) error{natsT.Close, httpT.Shutdown, h.Shutdown}
-	for _, s := range servers {
+	stops := []func(context.Context) error{a.natsT.Close, a.httpT.Shutdown, a.h.Shutdown}
+	for _, s := range a.servers {
 		stops = append(stops, s.Shutdown)
 	}
-	if jsT != nil {
-		stops = append(stops, jsT.Close)
+	if a.jsT != nil {
+		stops = append(stops, a.jsT.Close)
 	}
 	errs := make([]error, len(stops))
 	for i, stop := range stops {
@@ -314,17 +400,16 @@ func serve(ctx context.Context, args []string) error {
 		}()
 	}
 	wg.Wait()
-	if err := nc.Drain(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
-		log.Warn("NATS drain", "err", err)
+	if err := a.nc.Drain(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+		a.log.Warn("NATS drain", "err", err)
 	}
 	freed := memory.Release()
-	log.Info("ocrhost stopped", "released_bytes", freed)
+	a.log.Info("ocrhost stopped", "released_bytes", freed)
 	for _, err := range errs {
 		if err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Warn("shutdown", "err", err)
+			a.log.Warn("shutdown", "err", err)
 		}
 	}
-	return nil
 }
 
 // listen opens a TCP listener on addr, serving TLS with tc when it is set.
