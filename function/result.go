@@ -35,6 +35,21 @@ type Timings struct {
 	Total     time.Duration `json:"total_ns"`
 }
 
+// Add adds o's stage times to t, as a document sums its pages'.
+func (t *Timings) Add(o Timings) {
+	t.Decode += o.Decode
+	t.DetPre += o.DetPre
+	t.DetInfer += o.DetInfer
+	t.DetPost += o.DetPost
+	t.Crop += o.Crop
+	t.Classify += o.Classify
+	t.ClsInfer += o.ClsInfer
+	t.Recognize += o.Recognize
+	t.RecInfer += o.RecInfer
+	t.Order += o.Order
+	t.Total += o.Total
+}
+
 // Block is a run of lines read together (layout.BlockType names the
 // types: title, heading, paragraph, list, caption, header, footer,
 // page_number, table, figure).

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
-	"time"
 
 	"github.com/ocrhost/ocrhost/function"
 	"github.com/ocrhost/ocrhost/function/document"
@@ -109,7 +108,7 @@ func (h *Host) invokeDocument(ctx context.Context, req *Request, opts function.O
 				Blocks: res.Blocks, Dropped: res.Dropped})
 			resp.Dropped += res.Dropped
 			resp.Lines = append(resp.Lines, res.Lines...)
-			addTimings(&resp.Timings, res.Timings)
+			resp.Timings.Add(res.Timings)
 			if len(resp.Pages) == 1 {
 				resp.Width, resp.Height = res.Width, res.Height
 			} else {
@@ -135,19 +134,6 @@ func (h *Host) invokeDocument(ctx context.Context, req *Request, opts function.O
 	}
 	resp.Text, resp.Markdown = text.String(), md.String()
 	return resp, nil
-}
-
-func addTimings(sum *function.Timings, t function.Timings) {
-	for _, p := range []struct {
-		dst *time.Duration
-		v   time.Duration
-	}{
-		{&sum.Decode, t.Decode}, {&sum.DetPre, t.DetPre}, {&sum.DetInfer, t.DetInfer}, {&sum.DetPost, t.DetPost},
-		{&sum.Crop, t.Crop}, {&sum.Classify, t.Classify}, {&sum.ClsInfer, t.ClsInfer}, {&sum.Recognize, t.Recognize},
-		{&sum.RecInfer, t.RecInfer}, {&sum.Order, t.Order}, {&sum.Total, t.Total},
-	} {
-		*p.dst += p.v
-	}
 }
 
 func classifyDocument(err error) *Failure {

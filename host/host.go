@@ -507,7 +507,7 @@ func (h *Host) Logger() *slog.Logger { return h.cfg.log }
 // pages that size) will need, beyond the models.
 func (h *Host) predict(w, ht int, plan function.Plan, o function.Options, pages int) uint64 {
 	batch, lineWidth := h.cfg.predictor.EstimateRecognition(plan.WorkW, plan.WorkH, o.RecBatch)
-	return h.cfg.predictor.Predict(memory.OpOCR, memory.Params{
+	return h.cfg.predictor.Predict(OpOCR, Params{
 		ImagePixels:   int64(w) * int64(ht),
 		WorkPixels:    int64(plan.WorkW) * int64(plan.WorkH),
 		DetPixels:     int64(plan.DetW) * int64(plan.DetH),

@@ -28,7 +28,7 @@ type config struct {
 	probe          *memory.Probe
 	monitor        monitorConfig
 	guardOpts      []memory.GuardOption
-	predictor      memory.Predictor
+	predictor      Predictor
 	dpi            int
 	batchSize      int
 	maxPages       int
@@ -48,7 +48,7 @@ func defaultConfig() config {
 		queueTimeout:   60 * time.Second,
 		maxPixels:      50_000_000,
 		log:            slog.New(slog.NewTextHandler(io.Discard, nil)),
-		predictor:      memory.DefaultPredictor(),
+		predictor:      DefaultPredictor(),
 		dpi:            document.DefaultDPI,
 		batchSize:      10,
 		maxPages:       document.DefaultMaxPages,

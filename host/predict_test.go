@@ -35,9 +35,9 @@ import (
 )
 
 var predCalibrate = flag.Bool("calibrate", false,
-	"TestCalibratePredictor: measure the pipeline and print memory.DefaultPredictor's coefficients (minutes)")
+	"TestCalibratePredictor: measure the pipeline and print DefaultPredictor's coefficients (minutes)")
 
-// predTolerance is the accuracy the issue asks of memory.Predictor.
+// predTolerance is the accuracy the issue asks of Predictor.
 const predTolerance = 0.25
 
 // predProc reads byte fields ("VmRSS", "VmHWM") of /proc/self/status.
@@ -246,14 +246,14 @@ func predExternal(t testing.TB, names ...string) []predCase {
 
 // predParams are the Params the host derives for a w×h image under o,
 // with p's recognition estimate.
-func predParams(t testing.TB, p memory.Predictor, w, h int, o function.Options) memory.Params {
+func predParams(t testing.TB, p Predictor, w, h int, o function.Options) Params {
 	t.Helper()
 	plan, err := function.PlanFor(w, h, o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	batch, width := p.EstimateRecognition(plan.WorkW, plan.WorkH, o.RecBatch)
-	return memory.Params{
+	return Params{
 		ImagePixels: int64(w) * int64(h),
 		WorkPixels:  int64(plan.WorkW) * int64(plan.WorkH),
 		DetPixels:   int64(plan.DetW) * int64(plan.DetH),
@@ -315,7 +315,7 @@ func predMedian(v []uint64) uint64 {
 
 func predMB(b float64) string { return fmt.Sprintf("%.1f", b/1e6) }
 
-// TestPredictionWithin25Percent checks memory.DefaultPredictor against the
+// TestPredictionWithin25Percent checks DefaultPredictor against the
 // measured peak RSS rise of warm host invocations (decoding included) on
 // images of several sizes: the prediction, made from the image size alone
 // as the host makes it, must be within ±25% of the median of three
@@ -335,11 +335,11 @@ func TestPredictionWithin25Percent(t *testing.T) {
 	m := newPredMeter(t)
 	cases := append(predPages(t), predExternal(t, "tesseract_phototest.tif", "gutenye_direction.jpg", "rapidocr_test_letterbox_like.jpg")...)
 	o := function.DefaultOptions()
-	pred := memory.DefaultPredictor()
+	pred := DefaultPredictor()
 	t.Logf("%-34s %10s %10s %9s %9s %s", "image", "size", "DetPixels", "pred MB", "meas MB", "error")
 	for _, c := range cases {
 		prm := predParams(t, pred, c.w, c.h, o)
-		want := pred.Predict(memory.OpOCR, prm)
+		want := pred.Predict(OpOCR, prm)
 		// Within ±25% of the measurement: want/1.25 ≤ measured ≤ want/0.75.
 		lo, hi := float64(want)/(1+predTolerance), float64(want)/(1-predTolerance)
 		// The median of three, measured until two agree: two within the
@@ -385,13 +385,13 @@ func predMBs(v []uint64) []string {
 type predSample struct {
 	name string
 	w, h int
-	prm  memory.Params
+	prm  Params
 	cols float64 // recognition columns of the widest batch actually run
 	y    float64
 }
 
 // TestCalibratePredictor measures the stages on their own and prints the
-// coefficients of memory.DefaultPredictor. It runs only with -calibrate:
+// coefficients of DefaultPredictor. It runs only with -calibrate:
 //
 //	go test ./host -run TestCalibratePredictor -calibrate -v -timeout 30m
 func TestCalibratePredictor(t *testing.T) {
@@ -439,7 +439,7 @@ func TestCalibratePredictor(t *testing.T) {
 
 	// Detection alone: the image terms and the detection stage.
 	o := function.DefaultOptions()
-	var p memory.Predictor
+	var p Predictor
 	var detS, fullS []predSample
 	for _, c := range pages {
 		y, _ := measure(c, `{"stages":["det"]}`)
@@ -449,7 +449,7 @@ func TestCalibratePredictor(t *testing.T) {
 		return []float64{1, float64(s.prm.ImagePixels), float64(s.prm.WorkPixels), float64(s.prm.DetPixels)}
 	})
 	p.DetBase, p.PerImagePixel, p.PerWorkPixel, p.PerDetPixel = dc[0], dc[1], dc[2], dc[3]
-	shared := func(prm memory.Params) float64 {
+	shared := func(prm Params) float64 {
 		return p.PerImagePixel*float64(prm.ImagePixels) + p.PerWorkPixel*float64(prm.WorkPixels)
 	}
 
@@ -490,9 +490,9 @@ func TestCalibratePredictor(t *testing.T) {
 	// the whole pipeline's relative error over the pages smallest (rms: the
 	// pages of tiny text would otherwise pull every typical page's
 	// prediction up to theirs).
-	score := func(q memory.Predictor) (worst, rms float64) {
+	score := func(q Predictor) (worst, rms float64) {
 		for _, s := range fullS {
-			e := (float64(q.Predict(memory.OpOCR, predParams(t, q, s.w, s.h, o))) - s.y) / s.y
+			e := (float64(q.Predict(OpOCR, predParams(t, q, s.w, s.h, o))) - s.y) / s.y
 			worst, rms = max(worst, math.Abs(e)), rms+e*e
 		}
 		return worst, math.Sqrt(rms / float64(len(fullS)))
@@ -515,14 +515,14 @@ func TestCalibratePredictor(t *testing.T) {
 		"\t\tClsBytes:      %.3g,\n\t\tRecBase:       %.3g,\n\t\tPerRecColumn:  %.4g,\n\t\tLineHeight:    %g,\n\t\tLineWidthCap:  %g,\n\t}",
 		bestW*100, bestR*100, len(fullS), p.PerImagePixel, p.PerWorkPixel, p.DetBase, p.PerDetPixel, p.ClsBytes, p.RecBase, p.PerRecColumn, p.LineHeight, p.LineWidthCap)
 	for _, s := range detS {
-		t.Logf("det  %-40s measured %7s MB fitted %7s MB", s.name, predMB(s.y), predMB(float64(p.Predict(memory.OpDetect, s.prm))))
+		t.Logf("det  %-40s measured %7s MB fitted %7s MB", s.name, predMB(s.y), predMB(float64(p.Predict(OpDetect, s.prm))))
 	}
 	for _, s := range recS {
 		t.Logf("rec  %-40s cols %6.0f measured %7s MB fitted %7s MB", s.name, s.cols, predMB(s.y), predMB(p.RecBase+p.PerRecColumn*s.cols))
 	}
 	for _, s := range fullS {
 		prm := predParams(t, p, s.w, s.h, o)
-		pr := float64(p.Predict(memory.OpOCR, prm))
+		pr := float64(p.Predict(OpOCR, prm))
 		t.Logf("ocr  %-40s batch %d×%5d measured %7s MB predicted %7s MB %+6.1f%%", s.name, prm.RecBatch, prm.MaxLineWidth, predMB(s.y), predMB(pr), 100*(pr-s.y)/s.y)
 	}
 }
