@@ -1,139 +1,39 @@
 package events
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
-	"os"
-	"slices"
-	"strings"
 	"testing"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/ocrhost/ocrhost/function"
 	"github.com/ocrhost/ocrhost/host"
 )
 
-// schema is the subset of JSON Schema result.schema.json uses.
-type schema struct {
-	Ref                  string             `json:"$ref"`
-	OneOf                []*schema          `json:"oneOf"`
-	Type                 string             `json:"type"`
-	Required             []string           `json:"required"`
-	Properties           map[string]*schema `json:"properties"`
-	AdditionalProperties *schema            `json:"additionalProperties"`
-	Items                *schema            `json:"items"`
-	MinItems             *int               `json:"minItems"`
-	MaxItems             *int               `json:"maxItems"`
-	Minimum              *float64           `json:"minimum"`
-	Maximum              *float64           `json:"maximum"`
-	Enum                 []any              `json:"enum"`
-	Defs                 map[string]*schema `json:"$defs"`
-}
-
-func loadSchema(t *testing.T) *schema {
+// loadSchema compiles result.schema.json. Every object in it sets
+// additionalProperties false, so the schema cannot fall behind the Go types.
+func loadSchema(t *testing.T) *jsonschema.Schema {
 	t.Helper()
-	b, err := os.ReadFile("result.schema.json")
+	c := jsonschema.NewCompiler()
+	sch, err := c.Compile("result.schema.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var s schema
-	if err := json.Unmarshal(b, &s); err != nil {
-		t.Fatal(err)
-	}
-	return &s
+	return sch
 }
 
-// check validates v (as decoded by encoding/json into any) against s. With
-// strict, properties the schema does not declare are errors too, so the
-// schema cannot fall behind the Go types.
-func (root *schema) check(s *schema, v any, path string, strict bool) error {
-	if s.Ref != "" {
-		name, ok := strings.CutPrefix(s.Ref, "#/$defs/")
-		if !ok || root.Defs[name] == nil {
-			return fmt.Errorf("%s: unresolvable $ref %q", path, s.Ref)
-		}
-		return root.check(root.Defs[name], v, path, strict)
+// validate checks JSON document b against sch.
+func validate(t *testing.T, sch *jsonschema.Schema, b []byte) error {
+	t.Helper()
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if len(s.OneOf) > 0 {
-		n := 0
-		for _, alt := range s.OneOf {
-			if root.check(alt, v, path, strict) == nil {
-				n++
-			}
-		}
-		if n != 1 {
-			return fmt.Errorf("%s: matches %d of oneOf", path, n)
-		}
-		return nil
-	}
-	if len(s.Enum) > 0 && !slices.Contains(s.Enum, v) {
-		return fmt.Errorf("%s: %v not in %v", path, v, s.Enum)
-	}
-	switch s.Type {
-	case "object":
-		obj, ok := v.(map[string]any)
-		if !ok {
-			return fmt.Errorf("%s: %T is not an object", path, v)
-		}
-		for _, k := range s.Required {
-			if _, ok := obj[k]; !ok {
-				return fmt.Errorf("%s: missing %q", path, k)
-			}
-		}
-		for k, val := range obj {
-			sub := s.Properties[k]
-			if sub == nil {
-				sub = s.AdditionalProperties
-			}
-			if sub == nil {
-				if strict {
-					return fmt.Errorf("%s: undeclared property %q", path, k)
-				}
-				continue
-			}
-			if err := root.check(sub, val, path+"."+k, strict); err != nil {
-				return err
-			}
-		}
-	case "array":
-		arr, ok := v.([]any)
-		if !ok {
-			return fmt.Errorf("%s: %T is not an array", path, v)
-		}
-		if s.MinItems != nil && len(arr) < *s.MinItems || s.MaxItems != nil && len(arr) > *s.MaxItems {
-			return fmt.Errorf("%s: %d items", path, len(arr))
-		}
-		for i, item := range arr {
-			if err := root.check(s.Items, item, fmt.Sprintf("%s[%d]", path, i), strict); err != nil {
-				return err
-			}
-		}
-	case "string":
-		if _, ok := v.(string); !ok {
-			return fmt.Errorf("%s: %T is not a string", path, v)
-		}
-	case "boolean":
-		if _, ok := v.(bool); !ok {
-			return fmt.Errorf("%s: %T is not a boolean", path, v)
-		}
-	case "number", "integer":
-		f, ok := v.(float64)
-		if !ok {
-			return fmt.Errorf("%s: %T is not a number", path, v)
-		}
-		if s.Type == "integer" && f != math.Trunc(f) {
-			return fmt.Errorf("%s: %v is not an integer", path, f)
-		}
-		if s.Minimum != nil && f < *s.Minimum || s.Maximum != nil && f > *s.Maximum {
-			return fmt.Errorf("%s: %v out of range", path, f)
-		}
-	case "":
-	default:
-		return fmt.Errorf("%s: checker lacks type %q", path, s.Type)
-	}
-	return nil
+	return sch.Validate(v)
 }
 
 func decodeAny(t *testing.T, b []byte) any {
@@ -168,9 +68,14 @@ func (zeroHost) Invoke(context.Context, *host.Request) (*host.Response, error) {
 }
 
 func TestSchemaMatchesAnswers(t *testing.T) {
-	root := loadSchema(t)
+	sch := loadSchema(t)
 	full := cannedResponse()
 	full.Fallback = true
+	// Every optional part filled: blocks, dropped lines, pages, Markdown.
+	full.Blocks = []function.Block{{Type: "paragraph", Box: [4]float64{1, 2, 3, 4}, Lines: []int{0}}}
+	full.Dropped = 1
+	full.Markdown = "text"
+	full.Pages = []host.Page{{Number: 1, Width: 640, Height: 480, Lines: full.Lines, Blocks: full.Blocks, Dropped: 1}}
 	failing := newFakeHost()
 	failing.fail = host.Fail(host.CodeBusy, fmt.Errorf("queue full"))
 	for name, data := range map[string][]byte{
@@ -178,8 +83,7 @@ func TestSchemaMatchesAnswers(t *testing.T) {
 		"result with zero data": answerData(t, zeroHost{}),
 		"failure":               answerData(t, failing),
 	} {
-		v := decodeAny(t, data)
-		if err := root.check(root, v, "$", true); err != nil {
+		if err := validate(t, sch, data); err != nil {
 			t.Errorf("%s %s: %v", name, data, err)
 		}
 	}
@@ -188,7 +92,7 @@ func TestSchemaMatchesAnswers(t *testing.T) {
 // TestSchemaRejects shows the check is not vacuous: each broken document
 // must fail.
 func TestSchemaRejects(t *testing.T) {
-	root := loadSchema(t)
+	sch := loadSchema(t)
 	good := answerData(t, &fixedHost{resp: cannedResponse()})
 	breaks := map[string]func(m map[string]any){
 		"no timings.total_ns": func(m map[string]any) { delete(m["timings"].(map[string]any), "total_ns") },
@@ -198,12 +102,17 @@ func TestSchemaRejects(t *testing.T) {
 			l["box"] = l["box"].([]any)[:3]
 		},
 		"no device":             func(m map[string]any) { delete(m, "device") },
+		"an undeclared member":  func(m map[string]any) { m["Width"] = 640 },
 		"failure with bad code": func(m map[string]any) { clear(m); m["code"], m["message"], m["retryable"] = "nope", "x", false },
 	}
 	for name, mutate := range breaks {
 		m := decodeAny(t, good).(map[string]any)
 		mutate(m)
-		if err := root.check(root, m, "$", false); err == nil {
+		b, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := validate(t, sch, b); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
