@@ -99,27 +99,14 @@ func RequestWithProgress(ctx context.Context, nc *nats.Conn, js jetstream.JetStr
 		return nil, fmt.Errorf("%w: result subject %q is the request subject", ErrInvalidOption, resultSubject)
 	}
 	id := uuid.NewString()
-	data, ct, opt := doc, contentType, options
-	if !fitsInline(nc.MaxPayload(), doc, options) {
-		if js == nil {
-			return nil, fmt.Errorf("%w: %d bytes", ErrNoObjectStore, len(doc))
-		}
-		cfg, err := storeOptions(opts)
-		if err != nil {
-			return nil, err
-		}
-		ref, err := upload(ctx, js, cfg, id, doc, contentType)
-		if err != nil {
-			return nil, err
-		}
-		defer deleteUploaded(js, ref)
-		ref.Options = options
-		if data, err = json.Marshal(ref); err != nil {
-			return nil, fmt.Errorf("%w: options: %w", ErrInvalidData, err)
-		}
-		ct, opt = MediaObjectRef, nil
+	out, err := prepare(ctx, nc.MaxPayload(), js, opts, id, doc, contentType, options)
+	if err != nil {
+		return nil, err
 	}
-	e, err := newRequestEvent(id, data, ct, opt)
+	if out.ref != nil {
+		defer deleteUploaded(js, out.ref)
+	}
+	e, err := newRequestEvent(id, out.data, out.contentType, out.options)
 	if err != nil {
 		return nil, err
 	}

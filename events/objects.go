@@ -289,6 +289,45 @@ func newRequestEvent(id string, doc []byte, contentType string, options json.Raw
 	return e, nil
 }
 
+// outgoing is a request's data as it goes out: the document itself, or,
+// when it is too large for the connection's max payload, a reference to
+// it in the payload bucket (ref, for the caller to delete when done, nil
+// otherwise).
+type outgoing struct {
+	data        []byte
+	contentType string
+	options     json.RawMessage
+	ref         *ObjectRef
+}
+
+// prepare decides between sending doc inline and uploading it under name,
+// the one place that choice is made for Request, RequestWithProgress and
+// SubmitJob. js may be nil when doc surely fits.
+func prepare(ctx context.Context, maxPayload int64, js jetstream.JetStream, opts []StoreOption, name string, doc []byte, contentType string, options json.RawMessage) (outgoing, error) {
+	if fitsInline(maxPayload, doc, options) {
+		return outgoing{data: doc, contentType: contentType, options: options}, nil
+	}
+	if js == nil {
+		return outgoing{}, fmt.Errorf("%w: %d bytes", ErrNoObjectStore, len(doc))
+	}
+	cfg, err := storeOptions(opts)
+	if err != nil {
+		return outgoing{}, err
+	}
+	ref, err := upload(ctx, js, cfg, name, doc, contentType)
+	if err != nil {
+		return outgoing{}, err
+	}
+	withOptions := *ref
+	withOptions.Options = options
+	data, err := json.Marshal(withOptions)
+	if err != nil {
+		deleteUploaded(js, ref)
+		return outgoing{}, fmt.Errorf("%w: options: %w", ErrInvalidData, err)
+	}
+	return outgoing{data: data, contentType: MediaObjectRef, ref: ref}, nil
+}
+
 // SubmitJob queues doc as a job on subject (one of the work-queue stream's
 // subjects, e.g. "ocr.jobs.scan") and returns its task id, the request
 // event's id. Without options the event's data is doc with contentType;
@@ -305,19 +344,11 @@ func SubmitJob(ctx context.Context, js jetstream.JetStream, subject string, doc 
 		return "", err
 	}
 	id := uuid.NewString()
-	data, ct, opt := doc, contentType, options
-	if !fitsInline(js.Conn().MaxPayload(), doc, options) {
-		ref, err := upload(ctx, js, cfg, id, doc, contentType)
-		if err != nil {
-			return "", err
-		}
-		ref.Options = options
-		if data, err = json.Marshal(ref); err != nil {
-			return "", fmt.Errorf("%w: options: %w", ErrInvalidData, err)
-		}
-		ct, opt = MediaObjectRef, nil
+	out, err := prepare(ctx, js.Conn().MaxPayload(), js, opts, id, doc, contentType, options)
+	if err != nil {
+		return "", err
 	}
-	e, err := newRequestEvent(id, data, ct, opt)
+	e, err := newRequestEvent(id, out.data, out.contentType, out.options)
 	if err != nil {
 		return "", err
 	}
@@ -355,25 +386,12 @@ func SubmitJob(ctx context.Context, js jetstream.JetStream, subject string, doc 
 // The server must resolve references (PayloadStore.Invoker). js may be nil
 // when doc surely fits.
 func RequestAuto(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, subject string, doc []byte, contentType string, options json.RawMessage, opts ...StoreOption) (*host.Response, error) {
-	if fitsInline(nc.MaxPayload(), doc, options) {
-		return Request(ctx, nc, subject, doc, contentType, options)
-	}
-	if js == nil {
-		return nil, fmt.Errorf("%w: %d bytes", ErrNoObjectStore, len(doc))
-	}
-	cfg, err := storeOptions(opts)
+	out, err := prepare(ctx, nc.MaxPayload(), js, opts, uuid.NewString(), doc, contentType, options)
 	if err != nil {
 		return nil, err
 	}
-	ref, err := upload(ctx, js, cfg, uuid.NewString(), doc, contentType)
-	if err != nil {
-		return nil, err
+	if out.ref != nil {
+		defer deleteUploaded(js, out.ref)
 	}
-	defer deleteUploaded(js, ref)
-	ref.Options = options
-	data, err := json.Marshal(ref)
-	if err != nil {
-		return nil, fmt.Errorf("%w: options: %w", ErrInvalidData, err)
-	}
-	return Request(ctx, nc, subject, data, MediaObjectRef, nil)
+	return Request(ctx, nc, subject, out.data, out.contentType, out.options)
 }
