@@ -71,7 +71,9 @@ func TestSchemaMatchesAnswers(t *testing.T) {
 	sch := loadSchema(t)
 	full := cannedResponse()
 	full.Fallback = true
-	// Every optional part filled: blocks, dropped lines, pages, Markdown.
+	// Every optional part filled: words, blocks, dropped lines, pages, Markdown.
+	full.Lines = append([]function.Line(nil), full.Lines...)
+	full.Lines[0].Words = []function.Word{{Text: "w", Confidence: 0.9, Box: full.Lines[0].Box}}
 	full.Blocks = []function.Block{{Type: "paragraph", Box: [4]float64{1, 2, 3, 4}, Lines: []int{0}}}
 	full.Dropped = 1
 	full.Markdown = "text"
@@ -101,7 +103,11 @@ func TestSchemaRejects(t *testing.T) {
 			l := m["lines"].([]any)[0].(map[string]any)
 			l["box"] = l["box"].([]any)[:3]
 		},
-		"no device":             func(m map[string]any) { delete(m, "device") },
+		"no device": func(m map[string]any) { delete(m, "device") },
+		"a word without a box": func(m map[string]any) {
+			l := m["lines"].([]any)[0].(map[string]any)
+			l["words"] = []any{map[string]any{"text": "w", "confidence": 0.5}}
+		},
 		"an undeclared member":  func(m map[string]any) { m["Width"] = 640 },
 		"failure with bad code": func(m map[string]any) { clear(m); m["code"], m["message"], m["retryable"] = "nope", "x", false },
 	}

@@ -72,6 +72,8 @@ type crop struct {
 	tall    bool    // turned 90° counter-clockwise before recognition
 	rotated bool    // turned 180° by the direction classifier
 	p180    float32 // the classifier's probability of 180°
+	glyphs  []glyph // the recognised characters and where CTC put them
+	stepW   float64 // width of one CTC time step in img's pixels
 }
 
 // Run OCRs one decoded image. Lines come back in o.Order; with recognition
@@ -165,13 +167,13 @@ func Run(ctx context.Context, m Models, img *imgproc.Image, o Options) (*Result,
 	if o.Order == OrderReading && len(kept) > 0 {
 		ordered, blocks := analyzeLayout(img, kept)
 		for i, c := range ordered {
-			res.Lines[i] = Line{Text: c.text, Confidence: c.conf, Box: c.box, Rotated: c.rotated}
+			res.Lines[i] = Line{Text: c.text, Confidence: c.conf, Box: c.box, Rotated: c.rotated, Words: c.words()}
 		}
 		res.Blocks = blocks
 		res.figureText = o.FigureText
 	} else {
 		for i, c := range kept {
-			res.Lines[i] = Line{Text: c.text, Confidence: c.conf, Box: c.box, Rotated: c.rotated}
+			res.Lines[i] = Line{Text: c.text, Confidence: c.conf, Box: c.box, Rotated: c.rotated, Words: c.words()}
 		}
 	}
 	t.Order = time.Since(to)
@@ -458,12 +460,17 @@ var halfNorm = struct{ mean, std [3]float32 }{[3]float32{0.5, 0.5, 0.5}, [3]floa
 // and writes it normalised into dst (a [3,48,maxW] slot, pre-zeroed).
 func normLine(c *imgproc.Image, dst []float32, maxW int) {
 	const hgt = 48
+	rw := lineWidth(c, maxW)
+	imgproc.NormalizeCHW(imgproc.ResizeLinear(c, rw, hgt), dst, maxW, halfNorm.mean, halfNorm.std)
+}
+
+// lineWidth is the width normLine resizes crop c to, at most maxW.
+func lineWidth(c *imgproc.Image, maxW int) int {
 	rw := maxW
-	if cw := math.Ceil(hgt * (float64(c.W) / float64(c.H))); cw <= float64(maxW) {
+	if cw := math.Ceil(48 * (float64(c.W) / float64(c.H))); cw <= float64(maxW) {
 		rw = int(cw)
 	}
-	rw = max(rw, 1)
-	imgproc.NormalizeCHW(imgproc.ResizeLinear(c, rw, hgt), dst, maxW, halfNorm.mean, halfNorm.std)
+	return max(rw, 1)
 }
 
 func classify(ctx context.Context, cls *Model, crops []*crop, o Options, t *Timings) error {
@@ -548,7 +555,11 @@ func recognize(ctx context.Context, rec *Model, crops []*crop, o Options, t *Tim
 			}
 			steps, classes := int(shape[1]), int(shape[2])
 			for i, ci := range batch {
-				crops[ci].text, crops[ci].conf = ctcGreedy(out[i*steps*classes:(i+1)*steps*classes], steps, classes, rec.charset)
+				c := crops[ci]
+				c.text, c.conf, c.glyphs = ctcGreedy(out[i*steps*classes:(i+1)*steps*classes], steps, classes, rec.charset)
+				// A step spans imgW/steps input columns (the model's
+				// horizontal stride); the crop was resized to lineWidth.
+				c.stepW = float64(imgW) / float64(steps) * float64(c.img.W) / float64(lineWidth(c.img, imgW))
 			}
 			return nil
 		})
@@ -591,6 +602,7 @@ func rereadAgainstPage(ctx context.Context, rec *Model, crops []*crop, o Options
 		}
 		if alt := others[k]; alt.conf > c.conf {
 			c.img, c.text, c.conf, c.rotated = alt.img, alt.text, alt.conf, alt.rotated
+			c.glyphs, c.stepW = alt.glyphs, alt.stepW
 		}
 		k++
 	}
@@ -599,9 +611,11 @@ func rereadAgainstPage(ctx context.Context, rec *Model, crops []*crop, o Options
 
 // ctcGreedy is PaddleOCR's CTCLabelDecode: argmax per step, drop blanks and
 // repeats of the previous raw step; confidence is the mean of the kept
-// steps' probabilities, 0 when nothing is kept.
-func ctcGreedy(probs []float32, steps, classes int, charset []string) (string, float32) {
+// steps' probabilities, 0 when nothing is kept. The glyphs say at which
+// steps each kept character was read, for word boxes.
+func ctcGreedy(probs []float32, steps, classes int, charset []string) (string, float32, []glyph) {
 	var text []byte
+	var glyphs []glyph
 	var sum float32
 	n := 0
 	prev := -1
@@ -615,13 +629,16 @@ func ctcGreedy(probs []float32, steps, classes int, charset []string) (string, f
 		}
 		if best != 0 && best != prev {
 			text = append(text, charset[best]...)
+			glyphs = append(glyphs, glyph{text: charset[best], from: s, to: s, p: bp})
 			sum += bp
 			n++
+		} else if best != 0 {
+			glyphs[len(glyphs)-1].to = s
 		}
 		prev = best
 	}
 	if n == 0 {
-		return "", 0
+		return "", 0, nil
 	}
-	return string(text), sum / float32(n)
+	return string(text), sum / float32(n), glyphs
 }

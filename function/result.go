@@ -18,6 +18,19 @@ type Line struct {
 	Box        Quad    `json:"box"`
 	// Rotated is true when the direction classifier turned the crop 180°.
 	Rotated bool `json:"rotated,omitempty"`
+	// Words split Text at its spaces, in reading order; absent when
+	// recognition did not run.
+	Words []Word `json:"words,omitempty"`
+}
+
+// Word is one word of a line: a run of characters between spaces.
+type Word struct {
+	Text string `json:"text"`
+	// Confidence is the mean probability of the word's characters.
+	Confidence float32 `json:"confidence"`
+	// Box is the part of the line's box the word covers, its corners in
+	// the same order as the line's.
+	Box Quad `json:"box"`
 }
 
 // Timings are per-stage wall times of one call.
