@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/ocrhost/ocrhost/function"
+	"github.com/ocrhost/ocrhost/function/imgproc"
 )
 
 // ErrUnknown means a format name this package does not write.
@@ -28,10 +29,11 @@ const (
 	HOCR     Format = "hocr"
 	ALTO     Format = "alto"
 	TSV      Format = "tsv"
+	PDF      Format = "pdf"
 )
 
 // All lists every format, JSON (the default) first.
-var All = []Format{JSON, Text, Markdown, HOCR, ALTO, TSV}
+var All = []Format{JSON, Text, Markdown, HOCR, ALTO, TSV, PDF}
 
 // Parse returns the format named s; "" is JSON.
 func Parse(s string) (Format, error) {
@@ -63,6 +65,8 @@ func (f Format) ContentType() string {
 		return "application/alto+xml"
 	case TSV:
 		return "text/tab-separated-values; charset=utf-8"
+	case PDF:
+		return "application/pdf"
 	}
 	return "application/json"
 }
@@ -80,6 +84,8 @@ func (f Format) Ext() string {
 		return ".alto.xml"
 	case TSV:
 		return ".tsv"
+	case PDF:
+		return ".pdf"
 	}
 	return ".json"
 }
@@ -94,7 +100,18 @@ type Page struct {
 	// Text and Markdown are the page as the function writes them (Markdown
 	// only when it was asked for).
 	Text, Markdown string
+	// Image is the page as it was read, for the formats that draw it;
+	// JPEG, when set, is the same page as a JPEG file a PDF embeds
+	// unchanged (see EmbeddableJPEG).
+	Image *imgproc.Image
+	JPEG  []byte
+	// DPI is the page image's resolution (0: DefaultDPI).
+	DPI float64
 }
+
+// NeedsImage reports whether f draws the page, so the page image must be
+// kept for it.
+func (f Format) NeedsImage() bool { return f == PDF }
 
 // FromResult is the page of a single-image result.
 func FromResult(r *function.Result, markdown bool) Page {
@@ -125,6 +142,8 @@ func NewWriter(w io.Writer, f Format) (Writer, error) {
 		return newALTO(w), nil
 	case TSV:
 		return newTSV(w), nil
+	case PDF:
+		return newPDF(w), nil
 	}
 	return nil, fmt.Errorf("%w %q for a page writer", ErrUnknown, f)
 }
