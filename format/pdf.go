@@ -175,7 +175,7 @@ func textFrame(l function.Line, q function.Quad) frame {
 	}
 	tl, br, bl := q[k[0]], q[k[2]], q[k[3]]
 	f := frame{bl: bl, tl: tl, length: dist(bl, br), height: dist(bl, tl)}
-	f.angle = math.Atan2(-(br.Y - bl.Y), br.X-bl.X) * 180 / math.Pi
+	f.angle = math.Atan2(-(br.Y-bl.Y), br.X-bl.X) * 180 / math.Pi
 	if math.Abs(f.angle) < 0.5 {
 		f.angle = 0 // level: keep the text unrotated
 	}
