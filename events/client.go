@@ -66,6 +66,10 @@ func NewRequestMsg(ctx context.Context, subject, id string, doc []byte, contentT
 func responseOf(out *event.Event) (*host.Response, error) {
 	switch out.Type() {
 	case TypeResult:
+		if ct := out.DataContentType(); ct != "" && ct != mediaJSON && ct != MediaObjectRef {
+			// A result in the format the request asked for.
+			return &host.Response{ID: out.ID(), Output: out.Data(), OutputType: ct}, nil
+		}
 		var resp host.Response
 		if err := json.Unmarshal(out.Data(), &resp); err != nil {
 			return nil, fmt.Errorf("%w: result data: %w", ErrUnexpectedReply, err)

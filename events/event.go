@@ -181,11 +181,18 @@ type processor struct {
 // answer runs one request event through the invoker. The failure is nil on
 // success and otherwise what the answer event carries.
 func (p *processor) answer(ctx context.Context, in *event.Event) (event.Event, *host.Failure) {
+	return p.answerAs(ctx, in, "")
+}
+
+// answerAs is answer for a client that prefers media type accept for the
+// result ("" for none).
+func (p *processor) answerAs(ctx context.Context, in *event.Event, accept string) (event.Event, *host.Failure) {
 	req, err := requestFrom(in)
 	if err != nil {
 		f := host.Fail(host.CodeInvalidInput, err)
 		return p.failureEvent(in, f), f
 	}
+	req.Accept = accept
 	req.Progress = p.progressFunc(ctx, in)
 	resp, err := p.inv.Invoke(ctx, req)
 	if err == nil && resp == nil {
@@ -194,6 +201,12 @@ func (p *processor) answer(ctx context.Context, in *event.Event) (event.Event, *
 	if err != nil {
 		f := host.AsFailure(err)
 		return p.failureEvent(in, f), f
+	}
+	if resp.OutputType != "" {
+		// The result in the format asked for (hOCR, PDF…), not JSON.
+		out := p.newAnswer(in, TypeResult, resp.Output)
+		out.SetDataContentType(resp.OutputType)
+		return out, nil
 	}
 	data, err := json.Marshal(normalized(resp, req.ID))
 	if err != nil {

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"mime"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/binding"
@@ -111,8 +113,35 @@ func (h *HTTP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithCancel(h.gate.life)
 	defer cancel()
 	defer context.AfterFunc(r.Context(), cancel)()
-	out, f := h.p.answer(ctx, in)
+	out, f := h.p.answerAs(ctx, in, preferred(r.Header.Get("Accept")))
 	h.write(w, r, out, f)
+}
+
+// preferred is the media type an Accept header prefers most: the first of
+// those with the highest quality ("" for none, or a wildcard). Only the
+// first choice counts, so a browser's "text/html,application/xhtml+xml,…"
+// still gets JSON rather than the hOCR that application/xhtml+xml names.
+func preferred(accept string) string {
+	best, bestQ := "", 0.0
+	for _, part := range strings.Split(accept, ",") {
+		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil {
+			continue
+		}
+		q := 1.0
+		if v, ok := params["q"]; ok {
+			if q, err = strconv.ParseFloat(v, 64); err != nil {
+				continue
+			}
+		}
+		if q > bestQ {
+			best, bestQ = mt, q
+		}
+	}
+	if strings.Contains(best, "*") {
+		return ""
+	}
+	return best
 }
 
 func (h *HTTP) bodyTooLarge() error {

@@ -484,7 +484,7 @@ func (t *JetStream) cancelFrom(ctx context.Context, in *event.Event, owner strin
 func (t *JetStream) completed(j *job, out event.Event) {
 	ctx, cancel := opCtx()
 	defer cancel()
-	task, wrote, err := t.tasks.complete(ctx, j.in.ID(), out.Data())
+	task, wrote, err := t.tasks.complete(ctx, j.in.ID(), out.Data(), out.DataContentType())
 	switch {
 	case err != nil:
 		t.cfg.log.Error("events: recording a result", "id", j.in.ID(), "err", err)

@@ -351,12 +351,14 @@ func (s *TaskStore) fail(ctx context.Context, id string, f *host.Failure) (Task,
 // complete marks a task completed with its result, unless it is final
 // already (cancelled meanwhile, or completed by a redelivered copy); the
 // returned bool tells whether this call did.
-func (s *TaskStore) complete(ctx context.Context, id string, result json.RawMessage) (Task, bool, error) {
+func (s *TaskStore) complete(ctx context.Context, id string, result []byte, contentType string) (Task, bool, error) {
 	if !s.keep {
 		result = nil
 	}
 	var ref *ObjectRef
-	if len(result) > s.inlineMax {
+	// A result in another format than JSON (a PDF…) cannot sit in the
+	// task's JSON record: it is always stored as an object.
+	if len(result) > s.inlineMax || len(result) > 0 && contentType != mediaJSON {
 		meta := jetstream.ObjectMeta{
 			// A unique name: a concurrent attempt may store its own copy.
 			Name: taskKey(id) + "." + uuid.NewString(),
@@ -365,7 +367,7 @@ func (s *TaskStore) complete(ctx context.Context, id string, result json.RawMess
 		if _, err := s.results.Put(ctx, meta, bytes.NewReader(result)); err != nil {
 			return Task{}, false, fmt.Errorf("storing the result of task %q: %w", id, err)
 		}
-		ref = &ObjectRef{Bucket: s.resultBucket, Name: meta.Name, ContentType: mediaJSON}
+		ref = &ObjectRef{Bucket: s.resultBucket, Name: meta.Name, ContentType: contentType}
 	}
 	t, wrote, err := s.change(ctx, id, func(t *Task) (bool, error) {
 		if t.State.Final() {

@@ -71,6 +71,23 @@ func (f Format) ContentType() string {
 	return "application/json"
 }
 
+// ForMediaType is the format whose output has media type mt (parameters
+// ignored).
+func ForMediaType(mt string) (Format, bool) {
+	mt, _, _ = strings.Cut(mt, ";")
+	mt = strings.TrimSpace(strings.ToLower(mt))
+	if mt == "" {
+		return "", false
+	}
+	for _, f := range All {
+		ct, _, _ := strings.Cut(f.ContentType(), ";")
+		if ct == mt {
+			return f, true
+		}
+	}
+	return "", false
+}
+
 // Ext is the usual file name extension of f's output.
 func (f Format) Ext() string {
 	switch f {

@@ -23,3 +23,19 @@ func TestParse(t *testing.T) {
 		}
 	}
 }
+
+func TestForMediaType(t *testing.T) {
+	for mt, want := range map[string]format.Format{
+		"application/pdf": format.PDF, "Application/PDF": format.PDF, "text/plain; charset=utf-8": format.Text,
+		"application/alto+xml": format.ALTO, "application/json": format.JSON, "text/tab-separated-values": format.TSV,
+	} {
+		if got, ok := format.ForMediaType(mt); !ok || got != want {
+			t.Errorf("ForMediaType(%q) = %q, %v; want %q", mt, got, ok, want)
+		}
+	}
+	for _, mt := range []string{"", "text/html", "image/tiff"} {
+		if got, ok := format.ForMediaType(mt); ok {
+			t.Errorf("ForMediaType(%q) = %q", mt, got)
+		}
+	}
+}

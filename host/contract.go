@@ -24,6 +24,10 @@ type Request struct {
 	// Progress, when set, is told after each batch of a multi-page
 	// document how many of its pages are done.
 	Progress func(done, total int)
+	// Accept is the media type the transport's client prefers for the
+	// answer (HTTP's Accept, its first choice); a format's media type
+	// selects that format when the options name none.
+	Accept string
 }
 
 // Code is a failure's stable, documented identifier.
@@ -91,6 +95,11 @@ type Response struct {
 	// (option markdown); a document's pages each open with an HTML comment
 	// naming the page.
 	Markdown string `json:"markdown,omitempty"`
+	// Output is the result in the format the request asked for, when it
+	// is not JSON, and OutputType its media type; the transports send it
+	// in place of the JSON.
+	Output     []byte `json:"-"`
+	OutputType string `json:"-"`
 }
 
 // Page is one page of a multi-page document.

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strings"
 
+	fmtpkg "github.com/ocrhost/ocrhost/format"
 	"github.com/ocrhost/ocrhost/function"
 	"github.com/ocrhost/ocrhost/function/document"
 	"github.com/ocrhost/ocrhost/function/imageio"
@@ -42,7 +43,7 @@ func a4(dpi int) (int, int) { return 827 * dpi / 100, 1169 * dpi / 100 }
 // invokeDocument OCRs a multi-page document page by page, rendering and
 // recognising at most a batch of pages at a time, so memory does not grow
 // with the page count; req.Progress hears after each batch.
-func (h *Host) invokeDocument(ctx context.Context, req *Request, opts function.Options, format string) (*Response, error) {
+func (h *Host) invokeDocument(ctx context.Context, req *Request, opts function.Options, format string, out *output) (*Response, error) {
 	d := opts.Document
 	if d.DPI == 0 {
 		d.DPI = h.cfg.dpi
@@ -114,10 +115,20 @@ func (h *Host) invokeDocument(ctx context.Context, req *Request, opts function.O
 			} else {
 				text.WriteString("\f")
 			}
-			text.WriteString(res.Text())
+			pageText := res.Text()
+			text.WriteString(pageText)
+			var pageMD string
 			if d.Markdown {
+				pageMD = res.Markdown()
 				fmt.Fprintf(&md, "<!-- page %d -->\n\n", p.Number)
-				md.WriteString(res.Markdown())
+				md.WriteString(pageMD)
+			}
+			dpi := 0.0 // an image's pages: the format's default
+			if format == "pdf" {
+				dpi = float64(d.DPI)
+			}
+			if err := out.page(formatPage(p.Number, res, pageText, pageMD, dpi), p.Image, nil); err != nil {
+				return err
 			}
 		}
 		done += len(batch)
@@ -133,7 +144,16 @@ func (h *Host) invokeDocument(ctx context.Context, req *Request, opts function.O
 		resp.Lines = []function.Line{}
 	}
 	resp.Text, resp.Markdown = text.String(), md.String()
+	if err := out.finish(resp); err != nil {
+		return nil, err
+	}
 	return resp, nil
+}
+
+// formatPage is a document's page as the format writers take it.
+func formatPage(n int, res *function.Result, text, md string, dpi float64) fmtpkg.Page {
+	return fmtpkg.Page{Number: n, Width: res.Width, Height: res.Height, Lines: res.Lines, Blocks: res.Blocks,
+		Text: text, Markdown: md, DPI: dpi}
 }
 
 func classifyDocument(err error) *Failure {

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ocrhost/ocrhost/format"
 	"github.com/ocrhost/ocrhost/function"
 	"github.com/ocrhost/ocrhost/function/document"
 	"github.com/ocrhost/ocrhost/function/imageio"
@@ -168,15 +169,27 @@ func (h *Host) Invoke(ctx context.Context, req *Request) (resp *Response, err er
 		}
 	}()
 
-	opts, err := function.ParseOptions(req.Options, h.cfg.defaults)
+	named, rest, err := SplitFormat(req.Options)
+	if err != nil {
+		return nil, err
+	}
+	opts, err := function.ParseOptions(rest, h.cfg.defaults)
 	if err != nil {
 		return nil, Fail(CodeInvalidInput, err)
+	}
+	outFormat := h.outputFormat(named, req)
+	if outFormat == format.Markdown {
+		opts.Document.Markdown = true
+	}
+	out, err := newOutput(outFormat)
+	if err != nil {
+		return nil, err
 	}
 	if err := checkContentType(req); err != nil {
 		return nil, err
 	}
 	if format, ok := document.IsDocument(req.Data); ok {
-		return h.invokeDocument(ctx, req, opts, format)
+		return h.invokeDocument(ctx, req, opts, format, out)
 	}
 	// The header alone sizes the invocation, so that the decoded pixels
 	// (tens of MiB for a scan) are admitted by the memory guard, not held
@@ -199,7 +212,7 @@ func (h *Host) Invoke(ctx context.Context, req *Request) (resp *Response, err er
 	}
 	defer w.release()
 	t0 := time.Now()
-	img, _, err := imageio.Decode(req.Data, imageio.WithMaxPixels(h.cfg.maxPixels))
+	img, imgInfo, err := imageio.Decode(req.Data, imageio.WithMaxPixels(h.cfg.maxPixels))
 	if err != nil {
 		return nil, classifyDecode(err)
 	}
@@ -219,6 +232,18 @@ func (h *Host) Invoke(ctx context.Context, req *Request) (resp *Response, err er
 	resp = &Response{ID: req.ID, Result: *res, Models: w.versions, Device: w.device, Fallback: w.fallback, Text: res.Text()}
 	if opts.Document.Markdown {
 		resp.Markdown = res.Markdown()
+	}
+	var jpg []byte
+	if imgInfo.Format == "jpeg" && format.EmbeddableJPEG(req.Data, imgInfo.Orientation) {
+		jpg = req.Data
+	}
+	page := format.Page{Number: 1, Width: res.Width, Height: res.Height, Lines: res.Lines, Blocks: res.Blocks,
+		Text: resp.Text, Markdown: resp.Markdown}
+	if err := out.page(page, img, jpg); err != nil {
+		return nil, err
+	}
+	if err := out.finish(resp); err != nil {
+		return nil, err
 	}
 	return resp, nil
 }

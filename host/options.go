@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ocrhost/ocrhost/format"
 	"github.com/ocrhost/ocrhost/function"
 	"github.com/ocrhost/ocrhost/function/document"
 	"github.com/ocrhost/ocrhost/function/onnx"
@@ -16,6 +17,7 @@ import (
 type config struct {
 	files          function.ModelFiles
 	defaults       function.Options
+	format         format.Format
 	device         string
 	maxPredictions int
 	detRuns        int // 0: half of maxPredictions, at least 1
@@ -102,6 +104,10 @@ func WithModelFiles(f function.ModelFiles) Option { return func(c *config) { c.f
 
 // WithDefaults sets the options a request starts from before its own.
 func WithDefaults(o function.Options) Option { return func(c *config) { c.defaults = o } }
+
+// WithFormat sets the output format of requests that name none (default
+// JSON).
+func WithFormat(f format.Format) Option { return func(c *config) { c.format = f } }
 
 // WithDevice selects where inference runs: "cpu" or "cuda:N".
 func WithDevice(d string) Option { return func(c *config) { c.device = d } }

@@ -13,7 +13,9 @@ import (
 	"github.com/kelseyhightower/envconfig"
 	"github.com/nats-io/nats.go"
 
+	"github.com/ocrhost/ocrhost/format"
 	"github.com/ocrhost/ocrhost/function"
+	"github.com/ocrhost/ocrhost/host"
 	"github.com/ocrhost/ocrhost/memory"
 )
 
@@ -145,7 +147,19 @@ func (c config) intraOpThreads() int {
 // defaults are the options every request starts from: the preset, then
 // OCRHOST_DEFAULT_OPTIONS, checked by the same rules as a request's own.
 func (c config) defaults() (function.Options, error) {
-	return function.ParseOptions(json.RawMessage(c.DefaultOptions), function.PresetOptions(function.Preset(c.Preset)))
+	_, rest, err := host.SplitFormat(json.RawMessage(c.DefaultOptions))
+	if err != nil {
+		return function.Options{}, err
+	}
+	return function.ParseOptions(rest, function.PresetOptions(function.Preset(c.Preset)))
+}
+
+// defaultFormat is the output format OCRHOST_DEFAULT_OPTIONS names ("" for
+// JSON); defaults checks it.
+func (c config) defaultFormat() format.Format {
+	name, _, _ := host.SplitFormat(json.RawMessage(c.DefaultOptions))
+	f, _ := format.Parse(name)
+	return f
 }
 
 // pdfCacheDir is where compiled pdfium is kept between runs: the first

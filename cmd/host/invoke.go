@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -36,12 +35,19 @@ func invoke(ctx context.Context, args []string) error {
 	wait := fs.Duration("wait", 0, "keep retrying this long while no host answers (e.g. one still starting)")
 	progress := fs.Bool("progress", false, "report pages done of multi-page documents even when stderr is not a terminal")
 	resultSubject := fs.String("result-subject", env.ResultSubject, "subject the host publishes results and progress on (with progress)")
+	formatName := fs.String("format", "", formatFlagUsage())
+	outDir := fs.String("out", "", "with --format, write each file's output into this folder (name.ext) instead of stdout")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
 		return errors.New("invoke: no files given")
 	}
+	reqOptions, err := requestOptions(*options, *formatName)
+	if err != nil {
+		return err
+	}
+	*asJSON = *asJSON || *formatName == "json"
 	nc, err := connectWithin(*url, *wait)
 	if err != nil {
 		return err
@@ -71,10 +77,10 @@ func invoke(ctx context.Context, args []string) error {
 			// Documents over the server's max payload go through the object store.
 			var resp *host.Response
 			if bar != nil {
-				resp, err = events.RequestWithProgress(rctx, nc, js, *subject, *resultSubject, data, "", json.RawMessage(*options), bar.update)
+				resp, err = events.RequestWithProgress(rctx, nc, js, *subject, *resultSubject, data, "", reqOptions, bar.update)
 				bar.done()
 			} else {
-				resp, err = events.RequestAuto(rctx, nc, js, *subject, data, "", json.RawMessage(*options))
+				resp, err = events.RequestAuto(rctx, nc, js, *subject, data, "", reqOptions)
 			}
 			cancel()
 			if errors.Is(err, nats.ErrNoResponders) && time.Now().Before(deadline) {
@@ -86,7 +92,12 @@ func invoke(ctx context.Context, args []string) error {
 				fmt.Fprintf(os.Stderr, "%s: %v\n", path, err)
 				break
 			}
-			if err := printResult(path, resp, *asJSON, fs.NArg() > 1); err != nil {
+			if resp.OutputType != "" {
+				err = writeOutput(path, resp, *formatName, *outDir)
+			} else {
+				err = printResult(path, resp, *asJSON, fs.NArg() > 1)
+			}
+			if err != nil {
 				return err
 			}
 			break

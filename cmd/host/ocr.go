@@ -22,15 +22,19 @@ func ocr(ctx context.Context, args []string) error {
 	asJSON := fs.Bool("json", false, "print the full result as JSON (lines with confidence and box, page size, timings)")
 	options := fs.String("options", "", `per-call options as JSON, e.g. '{"stages":["det","rec"],"preset":"paddleocr"}'`)
 	maxPixels := fs.Int64("max-pixels", 50_000_000, "reject images with more pixels than this (checked from the header)")
+	formatName := fs.String("format", "", formatFlagUsage())
+	outDir := fs.String("out", "", "with --format, write each file's output into this folder (name.ext) instead of stdout")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
 		return errors.New("ocr: no files given")
 	}
-	if _, err := function.ParseOptions(json.RawMessage(*options), function.DefaultOptions()); err != nil {
+	reqOptions, err := requestOptions(*options, *formatName)
+	if err != nil {
 		return err
 	}
+	*asJSON = *asJSON || *formatName == "json"
 	env, err := loadClientConfig()
 	if err != nil {
 		return err
@@ -58,14 +62,19 @@ func ocr(ctx context.Context, args []string) error {
 			return err
 		}
 		bar := newProgressBar(os.Stderr, path)
-		resp, err := h.Invoke(ctx, &host.Request{ID: path, Data: data, Options: json.RawMessage(*options), Progress: bar.update})
+		resp, err := h.Invoke(ctx, &host.Request{ID: path, Data: data, Options: reqOptions, Progress: bar.update})
 		bar.done()
 		if err != nil {
 			failed++
 			fmt.Fprintf(os.Stderr, "%s: %v\n", path, err)
 			continue
 		}
-		if err := printResult(path, resp, *asJSON, fs.NArg() > 1); err != nil {
+		if resp.OutputType != "" {
+			err = writeOutput(path, resp, *formatName, *outDir)
+		} else {
+			err = printResult(path, resp, *asJSON, fs.NArg() > 1)
+		}
+		if err != nil {
 			return err
 		}
 	}

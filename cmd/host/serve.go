@@ -129,6 +129,7 @@ func (a *app) build() error {
 	hostOpts := []host.Option{
 		host.WithModelFiles(files),
 		host.WithDefaults(defaults),
+		host.WithFormat(cfg.defaultFormat()),
 		host.WithDevice(device),
 		host.WithMaxPredictions(cfg.MaxPredictions),
 		host.WithDetectionConcurrency(cfg.DetectionConcurrency),

@@ -1,0 +1,107 @@
+package host
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
+	"github.com/ocrhost/ocrhost/format"
+	"github.com/ocrhost/ocrhost/function/imgproc"
+)
+
+// The output format is the host's business, not the pipeline's: it is how
+// a whole response (a document's pages put together, their images) is
+// written, so the host takes "format" out of the options before the
+// function reads the rest.
+
+// SplitFormat takes the "format" member out of a JSON options object and
+// returns it ("" when absent) with the other members. A bad format is
+// CodeInvalidInput.
+func SplitFormat(raw json.RawMessage) (string, json.RawMessage, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) || !bytes.Contains(raw, []byte(`"format"`)) {
+		return "", raw, nil
+	}
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &members); err != nil {
+		return "", raw, nil // the function's parser reports what is wrong
+	}
+	f, ok := members["format"]
+	if !ok {
+		return "", raw, nil
+	}
+	var name string
+	if err := json.Unmarshal(f, &name); err != nil {
+		return "", nil, Fail(CodeInvalidInput, fmt.Errorf("option format: want a string, got %s", f))
+	}
+	if _, err := format.Parse(name); err != nil {
+		return "", nil, Fail(CodeInvalidInput, err)
+	}
+	delete(members, "format")
+	rest, err := json.Marshal(members)
+	if err != nil {
+		return "", nil, Fail(CodeInvalidInput, err)
+	}
+	return name, rest, nil
+}
+
+// outputFormat is the format a request is answered in: its options'
+// format, else the format whose media type its transport's client asked
+// for, else the deployment's.
+func (h *Host) outputFormat(named string, req *Request) format.Format {
+	if named != "" {
+		f, _ := format.Parse(named) // checked by SplitFormat
+		return f
+	}
+	if f, ok := format.ForMediaType(req.Accept); ok {
+		return f
+	}
+	return h.cfg.format
+}
+
+// output writes a response's pages in a format other than JSON.
+type output struct {
+	f   format.Format
+	buf bytes.Buffer
+	w   format.Writer
+}
+
+// newOutput returns nil for JSON, the response itself.
+func newOutput(f format.Format) (*output, error) {
+	if f == format.JSON || f == "" {
+		return nil, nil
+	}
+	o := &output{f: f}
+	w, err := format.NewWriter(&o.buf, f)
+	if err != nil {
+		return nil, Fail(CodeInvalidInput, err)
+	}
+	o.w = w
+	return o, nil
+}
+
+// page writes one page; img is dropped when the format does not draw it.
+func (o *output) page(p format.Page, img *imgproc.Image, jpeg []byte) error {
+	if o == nil {
+		return nil
+	}
+	if o.f.NeedsImage() {
+		p.Image, p.JPEG = img, jpeg
+	}
+	if err := o.w.WritePage(p); err != nil {
+		return fmt.Errorf("host: writing %s: %w", o.f, err)
+	}
+	return nil
+}
+
+// finish ends the output and puts it on resp.
+func (o *output) finish(resp *Response) error {
+	if o == nil {
+		return nil
+	}
+	if err := o.w.Close(); err != nil {
+		return fmt.Errorf("host: writing %s: %w", o.f, err)
+	}
+	resp.Output, resp.OutputType = o.buf.Bytes(), o.f.ContentType()
+	return nil
+}
