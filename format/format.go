@@ -30,10 +30,11 @@ const (
 	ALTO     Format = "alto"
 	TSV      Format = "tsv"
 	PDF      Format = "pdf"
+	Overlay  Format = "overlay"
 )
 
 // All lists every format, JSON (the default) first.
-var All = []Format{JSON, Text, Markdown, HOCR, ALTO, TSV, PDF}
+var All = []Format{JSON, Text, Markdown, HOCR, ALTO, TSV, PDF, Overlay}
 
 // Parse returns the format named s; "" is JSON.
 func Parse(s string) (Format, error) {
@@ -67,6 +68,8 @@ func (f Format) ContentType() string {
 		return "text/tab-separated-values; charset=utf-8"
 	case PDF:
 		return "application/pdf"
+	case Overlay:
+		return "image/png"
 	}
 	return "application/json"
 }
@@ -103,6 +106,8 @@ func (f Format) Ext() string {
 		return ".tsv"
 	case PDF:
 		return ".pdf"
+	case Overlay:
+		return ".overlay.png"
 	}
 	return ".json"
 }
@@ -128,7 +133,7 @@ type Page struct {
 
 // NeedsImage reports whether f draws the page, so the page image must be
 // kept for it.
-func (f Format) NeedsImage() bool { return f == PDF }
+func (f Format) NeedsImage() bool { return f == PDF || f == Overlay }
 
 // FromResult is the page of a single-image result.
 func FromResult(r *function.Result, markdown bool) Page {
@@ -161,6 +166,8 @@ func NewWriter(w io.Writer, f Format) (Writer, error) {
 		return newTSV(w), nil
 	case PDF:
 		return newPDF(w), nil
+	case Overlay:
+		return newOverlay(w), nil
 	}
 	return nil, fmt.Errorf("%w %q for a page writer", ErrUnknown, f)
 }
