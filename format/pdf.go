@@ -11,6 +11,7 @@ import (
 	"io"
 	"math"
 	"strings"
+	"unicode"
 
 	"codeberg.org/go-pdf/fpdf"
 	"golang.org/x/image/font"
@@ -144,7 +145,7 @@ func (p *pdfWriter) Close() error {
 // text, the length along the line and the height across it, and the
 // line's angle, counter-clockwise in degrees as seen on the page.
 type frame struct {
-	bl, tl         function.Point
+	bl, tl, br     function.Point
 	length, height float64
 	angle          float64
 }
@@ -153,6 +154,11 @@ type frame struct {
 // (y down).
 func (f frame) up() function.Point {
 	return function.Point{X: (f.tl.X - f.bl.X) / f.height, Y: (f.tl.Y - f.bl.Y) / f.height}
+}
+
+// dir is the unit vector along the text's baseline, in pixels.
+func (f frame) dir() function.Point {
+	return function.Point{X: (f.br.X - f.bl.X) / f.length, Y: (f.br.Y - f.bl.Y) / f.length}
 }
 
 // textFrame reads box q of a word of line l the way the recogniser read
@@ -174,7 +180,7 @@ func textFrame(l function.Line, q function.Quad) frame {
 		k = [4]int{2, 3, 0, 1}
 	}
 	tl, br, bl := q[k[0]], q[k[2]], q[k[3]]
-	f := frame{bl: bl, tl: tl, length: dist(bl, br), height: dist(bl, tl)}
+	f := frame{bl: bl, tl: tl, br: br, length: dist(bl, br), height: dist(bl, tl)}
 	f.angle = math.Atan2(-(br.Y-bl.Y), br.X-bl.X) * 180 / math.Pi
 	if math.Abs(f.angle) < 0.5 {
 		f.angle = 0 // level: keep the text unrotated
@@ -234,4 +240,88 @@ func EmbeddableJPEG(data []byte, orientation int) bool {
 		return false
 	}
 	return cfg.ColorModel == color.GrayModel || cfg.ColorModel == color.YCbCrModel
+}
+
+// FontTTF is the font Runs are measured in: a text layer must be set in it.
+var FontTTF = goregular.TTF
+
+// Run is one word of invisible text placed on its box, for a text layer
+// added to a page that is kept as it is: Text at font size Size (pixels),
+// its text space (baseline along x, up along y) mapped into the page
+// image's pixels (y down) by Matrix, [a b c d e f] in PDF's order. A
+// space follows every word but a line's last.
+type Run struct {
+	Text   string
+	Size   float64
+	Matrix [6]float64
+}
+
+// Runs places a page's words as the searchable PDF writer does: the font
+// size makes ascent plus descent the box's height, a horizontal scale its
+// width the box's length, the baseline runs along the line.
+func Runs(p Page) []Run {
+	f, err := sfnt.Parse(FontTTF)
+	if err != nil {
+		return nil // the font is compiled in
+	}
+	var buf sfnt.Buffer
+	upem := fixed.I(int(f.UnitsPerEm()))
+	advance := func(s string) float64 {
+		var sum fixed.Int26_6
+		for _, r := range s {
+			g, err := f.GlyphIndex(&buf, r)
+			if err != nil {
+				continue
+			}
+			a, err := f.GlyphAdvance(&buf, g, upem, font.HintingNone)
+			if err == nil {
+				sum += a
+			}
+		}
+		return float64(sum) / float64(upem) // in ems
+	}
+	var runs []Run
+	for _, l := range p.Lines {
+		ws := words(l)
+		for i, w := range ws {
+			text := strings.TrimSpace(w.Text)
+			fr := textFrame(l, w.Box)
+			if text == "" || fr.height <= 0 || fr.length <= 0 {
+				continue
+			}
+			size := fr.height / (fontAscent + fontDescent)
+			natural := advance(text) * size
+			if natural <= 0 {
+				continue
+			}
+			up, dir := fr.up(), fr.dir()
+			s := fr.length / natural
+			bx, by := fr.bl.X+up.X*fontDescent*size, fr.bl.Y+up.Y*fontDescent*size
+			if i < len(ws)-1 {
+				text += " "
+			}
+			runs = append(runs, Run{Text: text, Size: size, Matrix: [6]float64{s * dir.X, s * dir.Y, up.X, up.Y, bx, by}})
+		}
+	}
+	return runs
+}
+
+// Carries reports whether FontTTF has a glyph for every character of the
+// page's words, so that a text layer set in it keeps all of their text.
+func Carries(p Page) bool {
+	f, err := sfnt.Parse(FontTTF)
+	if err != nil {
+		return false
+	}
+	var buf sfnt.Buffer
+	for _, l := range p.Lines {
+		for _, w := range words(l) {
+			for _, r := range w.Text {
+				if g, err := f.GlyphIndex(&buf, r); err != nil || g == 0 && !unicode.IsSpace(r) {
+					return false
+				}
+			}
+		}
+	}
+	return true
 }

@@ -289,3 +289,34 @@ func TestPDFTextBeyondTheFont(t *testing.T) {
 		t.Errorf("pdftotext read %q, want %q (CER %.3f)", got, want, cer)
 	}
 }
+
+// TestCarriesAndRuns: the text-layer font carries Latin, Greek and
+// Cyrillic but not CJK (a layer added with PDFium would drop it), and the
+// runs of the sample are its words, a space after all but each line's
+// last, scaled to their boxes' lengths.
+func TestCarriesAndRuns(t *testing.T) {
+	page := func(text string) format.Page {
+		return format.Page{Lines: []function.Line{{Text: text, Box: function.Quad{{X: 0, Y: 0}, {X: 100, Y: 0}, {X: 100, Y: 20}, {X: 0, Y: 20}}}}}
+	}
+	for text, want := range map[string]bool{"Hello wörld": true, "Привет κόσμε": true, "中文识别": false, "abc 中": false} {
+		if got := format.Carries(page(text)); got != want {
+			t.Errorf("Carries(%q) = %v", text, got)
+		}
+	}
+	s := readSample(t)
+	runs := format.Runs(s.page)
+	var words []string
+	for _, r := range runs {
+		words = append(words, r.Text)
+		if r.Size <= 0 || r.Matrix[0] <= 0 || r.Matrix[3] >= 0 {
+			t.Errorf("run %q: size %v matrix %v (want upright: x along +x, up along -y)", r.Text, r.Size, r.Matrix)
+		}
+	}
+	var want string
+	for _, l := range s.page.Lines {
+		want += strings.Join(strings.Fields(l.Text), " ")
+	}
+	if got := strings.Join(words, ""); len(runs) != len(wordsOf(s.page)) || got != want {
+		t.Errorf("%d runs reading %q, want %d words %q", len(runs), got, len(wordsOf(s.page)), want)
+	}
+}

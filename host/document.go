@@ -70,6 +70,7 @@ func (h *Host) invokeDocument(ctx context.Context, req *Request, opts function.O
 	}
 	var renderer *document.Renderer
 	if format == "pdf" {
+		out.keepPages()
 		lease, err := h.pdf.Acquire(ctx, "cpu", rendererModel)
 		if err != nil {
 			h.stats.rejected("lease")
@@ -144,8 +145,13 @@ func (h *Host) invokeDocument(ctx context.Context, req *Request, opts function.O
 		resp.Lines = []function.Line{}
 	}
 	resp.Text, resp.Markdown = text.String(), md.String()
-	if err := out.finish(resp); err != nil {
-		return nil, err
+	if out != nil && out.keep {
+		err = out.finishPDF(ctx, renderer, req.Data, resp)
+	} else {
+		err = out.finish(resp)
+	}
+	if err != nil {
+		return nil, classifyDocument(err)
 	}
 	return resp, nil
 }

@@ -2,10 +2,12 @@ package host
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 
 	"github.com/ocrhost/ocrhost/format"
+	"github.com/ocrhost/ocrhost/function/document"
 	"github.com/ocrhost/ocrhost/function/imgproc"
 )
 
@@ -64,6 +66,10 @@ type output struct {
 	f   format.Format
 	buf bytes.Buffer
 	w   format.Writer
+	// keep is set for a PDF asked for as a PDF: its own pages are kept
+	// and each OCRed page gets the text of layer added.
+	keep  bool
+	layer []document.TextPage
 }
 
 // newOutput returns nil for JSON, the response itself.
@@ -85,12 +91,59 @@ func (o *output) page(p format.Page, img *imgproc.Image, jpeg []byte) error {
 	if o == nil {
 		return nil
 	}
+	if o.keep {
+		tp := document.TextPage{Number: p.Number, Width: p.Width, Height: p.Height}
+		if !format.Carries(p) {
+			// Text the layer's font has no glyphs for (CJK) would be
+			// dropped by PDFium: the page is rebuilt from its image instead.
+			p.Image = img
+			var page bytes.Buffer
+			w, err := format.NewWriter(&page, format.PDF)
+			if err == nil {
+				err = w.WritePage(p)
+			}
+			if err == nil {
+				err = w.Close()
+			}
+			if err != nil {
+				return fmt.Errorf("host: rebuilding page %d: %w", p.Number, err)
+			}
+			tp.Replacement = page.Bytes()
+		}
+		if tp.Replacement == nil {
+			for _, r := range format.Runs(p) {
+				tp.Runs = append(tp.Runs, document.TextRun{Text: r.Text, Size: r.Size, Matrix: r.Matrix})
+			}
+		}
+		o.layer = append(o.layer, tp)
+		return nil
+	}
 	if o.f.NeedsImage() {
 		p.Image, p.JPEG = img, jpeg
 	}
 	if err := o.w.WritePage(p); err != nil {
 		return fmt.Errorf("host: writing %s: %w", o.f, err)
 	}
+	return nil
+}
+
+// keepPages makes a PDF asked for as a PDF keep its own pages: finishPDF
+// then adds the text layer to them.
+func (o *output) keepPages() {
+	if o != nil && o.f == format.PDF {
+		o.keep = true
+	}
+}
+
+// finishPDF adds the text of every OCRed page to the PDF data, keeping
+// the file as it was otherwise (an incremental update), and puts it on
+// resp.
+func (o *output) finishPDF(ctx context.Context, r *document.Renderer, data []byte, resp *Response) error {
+	out, err := r.AddText(ctx, data, o.layer, format.FontTTF)
+	if err != nil {
+		return fmt.Errorf("host: adding the text layer: %w", err)
+	}
+	resp.Output, resp.OutputType = out, o.f.ContentType()
 	return nil
 }
 

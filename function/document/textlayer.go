@@ -1,0 +1,167 @@
+package document
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+
+	"github.com/klippa-app/go-pdfium/enums"
+	"github.com/klippa-app/go-pdfium/references"
+	"github.com/klippa-app/go-pdfium/requests"
+	"github.com/klippa-app/go-pdfium/structs"
+)
+
+// TextRun is a run of invisible text to lay over a page as it was
+// rendered: Text at font size Size, its text space (baseline along x, up
+// along y) mapped into the rendered image's pixels (y down) by Matrix, [a
+// b c d e f] in PDF's order.
+type TextRun struct {
+	Text   string
+	Size   float64
+	Matrix [6]float64
+}
+
+// TextPage is the text to lay over page Number (1-based), rendered at
+// Width × Height pixels; or, when Replacement is set, a one-page PDF that
+// takes the page's place (for text the font cannot carry: PDFium drops
+// characters its font has no glyph for).
+type TextPage struct {
+	Number        int
+	Width, Height int
+	Runs          []TextRun
+	Replacement   []byte
+}
+
+// AddText returns PDF data with each page's runs added as invisible text
+// (rendering mode 3) in the TrueType font ttf, saved incrementally: the
+// original file is kept byte for byte and the changed pages are appended
+// as new revisions of their objects, so pages without text stay exactly
+// as they were. A page that already carries text is left as it is: it is
+// searchable, and a second layer would double its text.
+func (r *Renderer) AddText(ctx context.Context, data []byte, pages []TextPage, ttf []byte) ([]byte, error) {
+	s, end, err := r.open(ctx, data)
+	if err != nil {
+		return nil, err
+	}
+	defer end()
+	font, err := s.inst.FPDFText_LoadFont(&requests.FPDFText_LoadFont{Document: s.doc, Data: ttf, FontType: enums.FPDF_FONT_TRUETYPE, CID: true})
+	if err != nil {
+		return nil, fmt.Errorf("document: loading the text font: %w", classifyPDF(ctx, err))
+	}
+	defer s.inst.FPDFFont_Close(&requests.FPDFFont_Close{Font: font.Font})
+	for _, p := range pages {
+		has, err := s.hasText(ctx, p.Number)
+		if err != nil {
+			return nil, fmt.Errorf("page %d: %w", p.Number, err)
+		}
+		switch {
+		case has:
+		case p.Replacement != nil:
+			err = s.replace(ctx, p)
+		case len(p.Runs) > 0:
+			err = s.addText(ctx, font.Font, p)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("page %d: %w", p.Number, err)
+		}
+	}
+	var out bytes.Buffer
+	if _, err := s.inst.FPDF_SaveAsCopy(&requests.FPDF_SaveAsCopy{Document: s.doc, Flags: requests.SaveFlagIncremental, FileWriter: &out}); err != nil {
+		return nil, fmt.Errorf("document: saving: %w", classifyPDF(ctx, err))
+	}
+	return out.Bytes(), nil
+}
+
+func (s *session) addText(ctx context.Context, font references.FPDF_FONT, p TextPage) error {
+	ref := requests.Page{ByIndex: &requests.PageByIndex{Document: s.doc, Index: p.Number - 1}}
+	// Device pixels to page space is affine: three points fix it,
+	// whatever the page's rotation and boxes.
+	toPage := func(x, y int) ([2]float64, error) {
+		res, err := s.inst.FPDF_DeviceToPage(&requests.FPDF_DeviceToPage{Page: ref, SizeX: p.Width, SizeY: p.Height,
+			Rotate: enums.FPDF_PAGE_ROTATION_NONE, DeviceX: x, DeviceY: y})
+		if err != nil {
+			return [2]float64{}, classifyPDF(ctx, err)
+		}
+		return [2]float64{res.PageX, res.PageY}, nil
+	}
+	o, err := toPage(0, 0)
+	if err != nil {
+		return err
+	}
+	ex, err := toPage(p.Width, 0)
+	if err != nil {
+		return err
+	}
+	ey, err := toPage(0, p.Height)
+	if err != nil {
+		return err
+	}
+	dev := [6]float64{(ex[0] - o[0]) / float64(p.Width), (ex[1] - o[1]) / float64(p.Width),
+		(ey[0] - o[0]) / float64(p.Height), (ey[1] - o[1]) / float64(p.Height), o[0], o[1]}
+	for _, run := range p.Runs {
+		obj, err := s.inst.FPDFPageObj_CreateTextObj(&requests.FPDFPageObj_CreateTextObj{Document: s.doc, Font: font, FontSize: float32(run.Size)})
+		if err != nil {
+			return classifyPDF(ctx, err)
+		}
+		if _, err := s.inst.FPDFText_SetText(&requests.FPDFText_SetText{PageObject: obj.PageObject, Text: run.Text}); err != nil {
+			return classifyPDF(ctx, err)
+		}
+		if _, err := s.inst.FPDFTextObj_SetTextRenderMode(&requests.FPDFTextObj_SetTextRenderMode{PageObject: obj.PageObject,
+			TextRenderMode: enums.FPDF_TEXTRENDERMODE_INVISIBLE}); err != nil {
+			return classifyPDF(ctx, err)
+		}
+		m := concat(run.Matrix, dev)
+		if _, err := s.inst.FPDFPageObj_Transform(&requests.FPDFPageObj_Transform{PageObject: obj.PageObject,
+			Transform: structs.FPDF_FS_MATRIX{A: float32(m[0]), B: float32(m[1]), C: float32(m[2]), D: float32(m[3]), E: float32(m[4]), F: float32(m[5])}}); err != nil {
+			return classifyPDF(ctx, err)
+		}
+		if _, err := s.inst.FPDFPage_InsertObject(&requests.FPDFPage_InsertObject{Page: ref, PageObject: obj.PageObject}); err != nil {
+			return classifyPDF(ctx, err)
+		}
+	}
+	if _, err := s.inst.FPDFPage_GenerateContent(&requests.FPDFPage_GenerateContent{Page: ref}); err != nil {
+		return classifyPDF(ctx, err)
+	}
+	return nil
+}
+
+// hasText reports whether page n (1-based) carries any text.
+func (s *session) hasText(ctx context.Context, n int) (bool, error) {
+	ref := requests.Page{ByIndex: &requests.PageByIndex{Document: s.doc, Index: n - 1}}
+	tp, err := s.inst.FPDFText_LoadPage(&requests.FPDFText_LoadPage{Page: ref})
+	if err != nil {
+		return false, classifyPDF(ctx, err)
+	}
+	defer s.inst.FPDFText_ClosePage(&requests.FPDFText_ClosePage{TextPage: tp.TextPage})
+	count, err := s.inst.FPDFText_CountChars(&requests.FPDFText_CountChars{TextPage: tp.TextPage})
+	if err != nil {
+		return false, classifyPDF(ctx, err)
+	}
+	return count.Count > 0, nil
+}
+
+// replace puts p's replacement page in the place of page p.Number.
+func (s *session) replace(ctx context.Context, p TextPage) error {
+	repl, err := s.inst.OpenDocument(&requests.OpenDocument{File: &p.Replacement})
+	if err != nil {
+		return fmt.Errorf("replacement page: %w", classifyPDF(ctx, err))
+	}
+	defer s.inst.FPDF_CloseDocument(&requests.FPDF_CloseDocument{Document: repl.Document})
+	first := "1"
+	if _, err := s.inst.FPDF_ImportPages(&requests.FPDF_ImportPages{Source: repl.Document, Destination: s.doc, PageRange: &first, Index: p.Number - 1}); err != nil {
+		return classifyPDF(ctx, err)
+	}
+	if _, err := s.inst.FPDFPage_Delete(&requests.FPDFPage_Delete{Document: s.doc, PageIndex: p.Number}); err != nil {
+		return classifyPDF(ctx, err)
+	}
+	return nil
+}
+
+// concat is the matrix applying m, then n (PDF's row-vector order: m × n).
+func concat(m, n [6]float64) [6]float64 {
+	return [6]float64{
+		m[0]*n[0] + m[1]*n[2], m[0]*n[1] + m[1]*n[3],
+		m[2]*n[0] + m[3]*n[2], m[2]*n[1] + m[3]*n[3],
+		m[4]*n[0] + m[5]*n[2] + n[4], m[4]*n[1] + m[5]*n[3] + n[5],
+	}
+}

@@ -1,0 +1,95 @@
+package document
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"codeberg.org/go-pdf/fpdf"
+	"golang.org/x/image/font/gofont/goregular"
+)
+
+// TestAddText lays runs over page 1 (which has text already) and page 2
+// (which has none) of a three-page PDF and replaces page 3 with a page
+// carrying CJK text: the file comes back as the original plus an update,
+// and pdftotext reads page 1 as it was (no second layer), every run on
+// page 2 and the CJK text on page 3.
+func TestAddText(t *testing.T) {
+	pdftotext, err := exec.LookPath("pdftotext")
+	if err != nil {
+		t.Skipf("pdftotext not installed (Debian poppler-utils, see .ci/run): %v", err)
+	}
+	r := renderer(t)
+	in := textThenScans(t)
+	runs := []TextRun{
+		{Text: "Invisible ", Size: 20, Matrix: [6]float64{1, 0, 0, -1, 20, 60}},
+		{Text: "Привет κόσμε", Size: 20, Matrix: [6]float64{1, 0, 0, -1, 20, 120}},
+	}
+	repl := fpdf.NewCustom(&fpdf.InitType{UnitStr: "pt", Size: fpdf.SizeType{Wd: 300, Ht: 400}})
+	repl.AddUTF8FontFromBytes("go", "", goregular.TTF)
+	repl.AddPage()
+	repl.SetFont("go", "", 20)
+	repl.Text(20, 60, "中文识别")
+	var replPDF bytes.Buffer
+	if err := repl.Output(&replPDF); err != nil {
+		t.Fatal(err)
+	}
+	pages := []TextPage{{Number: 1, Width: 400, Height: 600, Runs: runs}, {Number: 2, Width: 400, Height: 600, Runs: runs}, {Number: 3, Replacement: replPDF.Bytes()}}
+	out, err := r.AddText(context.Background(), in, pages, goregular.TTF)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(out, in) {
+		t.Fatal("the original file is not kept as the output's start")
+	}
+	path := filepath.Join(t.TempDir(), "out.pdf")
+	if err := os.WriteFile(path, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	read := func(page string) string {
+		b, err := exec.Command(pdftotext, "-f", page, "-l", page, path, "-").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(strings.Fields(string(b)), " ")
+	}
+	if got := read("1"); got != "first" {
+		t.Errorf("page 1 reads %q", got)
+	}
+	if got := read("2"); got != "Invisible Привет κόσμε" {
+		t.Errorf("page 2 reads %q", got)
+	}
+	if got := read("3"); got != "中文识别" {
+		t.Errorf("page 3 reads %q", got)
+	}
+	all, err := exec.Command(pdftotext, path, "-").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(all), "\f"); n != 3 {
+		t.Errorf("%d pages, want 3", n)
+	}
+}
+
+// textThenScans is a PDF whose page 1 carries the text "first" and
+// whose pages 2 and 3 carry none, as scans.
+func textThenScans(t *testing.T) []byte {
+	t.Helper()
+	d := fpdf.NewCustom(&fpdf.InitType{UnitStr: "pt", Size: fpdf.SizeType{Wd: 300, Ht: 400}})
+	d.SetFont("Helvetica", "", 20)
+	d.AddPage()
+	d.Text(20, 300, "first")
+	for range 2 {
+		d.AddPage()
+		d.Rect(20, 20, 100, 50, "F") // a picture, not text
+	}
+	var b bytes.Buffer
+	if err := d.Output(&b); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
