@@ -114,7 +114,7 @@ func (h *Host) destroy(k warmpool.Key, m *function.Model) error {
 	h.cfg.log.Info("model unloaded", "model", k.String(), "released_bytes", freed)
 	if h.unloads.Add(-1) == 0 && h.pool.Loaded() == 0 {
 		// The last model is gone: the library code inference touched
-		// (about 13 MB of RSS) serves no one until the next load.
+		// serves no one until the next load (docs/memory.md).
 		if _, perr := memory.PageOut(onnx.LibraryPath()); perr != nil {
 			h.cfg.log.Debug("library pages not released", "err", perr)
 		}
@@ -349,14 +349,13 @@ const gcPercent = 25
 // loading too, to measure the pool alone.
 func tuneProcess(log *slog.Logger) {
 	// Without this, glibc keeps what unloaded sessions and finished runs
-	// freed in per-thread arenas (RSS after evicting everything: 2.8x a
-	// fresh host's untuned, 1.5x tuned).
+	// freed in per-thread arenas, and an evicted host stays well above a
+	// fresh one (docs/memory.md).
 	if !memory.TuneAllocator() {
 		log.Debug("C allocator not tuned (not glibc)")
 	}
 	// Collect when the heap has grown a quarter past what is live: at Go's
-	// default freed tensors held 50-80 MB of a 330-350 MB peak at 2
-	// predictions, at 25 they hold 25-40 MB, for about 3% of the CPU time.
+	// default, freed tensors are a large share of the peak (docs/memory.md).
 	memory.TuneGC(gcPercent)
 	if off, err := memory.DisableTHP(); err != nil {
 		log.Warn("transparent huge pages left on", "err", err)

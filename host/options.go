@@ -117,8 +117,8 @@ func WithMaxPredictions(n int) Option {
 
 // WithDetectionConcurrency caps the detections running at once across all
 // invocations (default 0: half of max predictions, at least 1). Detection
-// holds the largest activations, growing with the image (about 120 MiB for
-// a page detected at 736×992), while recognition takes more of the time,
+// holds the largest activations, growing with the image, while recognition
+// takes more of the time,
 // so half the predictions detecting at once keeps up with the rest and two
 // detections' activations stack less often (docs/memory.md).
 func WithDetectionConcurrency(n int) Option {
