@@ -68,7 +68,7 @@ func New(opts ...Option) (*Host, error) {
 	h.stats = newStats(cfg.registerer)
 	poolOpts := []warmpool.Option{
 		warmpool.WithIdleTimeout(cfg.idleTimeout),
-		warmpool.WithMaxLeasesPerDevice(cfg.maxServices),
+		warmpool.WithMaxLeasesPerDevice(cfg.maxPredictions),
 		warmpool.WithQueueTimeout(cfg.queueTimeout),
 		warmpool.WithObserver(h.stats),
 	}

@@ -134,7 +134,6 @@ func (a *app) build() error {
 		host.WithDevice(device),
 		host.WithMaxPredictions(cfg.MaxPredictions),
 		host.WithDetectionConcurrency(cfg.DetectionConcurrency),
-		host.WithMaxServicesPerDevice(cfg.PoolMaxServicesPerDevice),
 		host.WithIdleTimeout(cfg.ModelIdleTimeout),
 		host.WithQueueTimeout(cfg.PoolQueueTimeout),
 		host.WithMaxPixels(cfg.MaxPixels),
