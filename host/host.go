@@ -172,19 +172,27 @@ func (h *Host) Invoke(ctx context.Context, req *Request) (resp *Response, err er
 	if err != nil {
 		return nil, Fail(CodeInvalidInput, err)
 	}
-	if err := checkContentType(req); err != nil {
+	// One look at the bytes: the header tells the format, the size and
+	// the page count, which the content type, the document path,
+	// admission and decoding all use.
+	hdr, hdrErr := imageio.ReadHeader(req.Data, imageio.WithMaxPixels(h.cfg.maxPixels))
+	format, isDoc := document.IsDocument(req.Data, hdr.Info)
+	if !isDoc {
+		format = hdr.Format
+	}
+	if err := checkContentType(req.ContentType, format); err != nil {
 		return nil, err
 	}
-	if format, ok := document.IsDocument(req.Data); ok {
+	if isDoc {
 		return h.invokeDocument(ctx, req, opts, format)
 	}
 	// The header alone sizes the invocation, so that the decoded pixels
 	// (tens of MiB for a scan) are admitted by the memory guard, not held
 	// by every request queued before it.
-	info, err := imageio.DecodeConfig(req.Data, imageio.WithMaxPixels(h.cfg.maxPixels))
-	if err != nil {
-		return nil, classifyDecode(err)
+	if hdrErr != nil {
+		return nil, classifyDecode(hdrErr)
 	}
+	info := hdr.Info
 	var need uint64
 	if h.guard != nil {
 		plan, err := function.PlanFor(info.Width, info.Height, opts)
@@ -199,7 +207,7 @@ func (h *Host) Invoke(ctx context.Context, req *Request) (resp *Response, err er
 	}
 	defer w.release()
 	t0 := time.Now()
-	img, _, err := imageio.Decode(req.Data, imageio.WithMaxPixels(h.cfg.maxPixels))
+	img, err := hdr.Decode(req.Data)
 	if err != nil {
 		return nil, classifyDecode(err)
 	}
@@ -223,16 +231,11 @@ func (h *Host) Invoke(ctx context.Context, req *Request) (resp *Response, err er
 	return resp, nil
 }
 
-// checkContentType refuses a content type the host does not read, or one
-// that contradicts the bytes.
-func checkContentType(req *Request) error {
-	ct := req.ContentType
+// checkContentType refuses a content type ct the host does not read, or one
+// that contradicts the format the bytes hold (sniffed; "" when unknown).
+func checkContentType(ct, sniffed string) error {
 	if ct == "" || ct == "application/octet-stream" {
 		return nil
-	}
-	sniffed := imageio.Sniff(req.Data)
-	if doc, ok := document.IsDocument(req.Data); ok {
-		sniffed = doc
 	}
 	var format string
 	switch ct {

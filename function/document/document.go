@@ -101,15 +101,15 @@ type Page struct {
 }
 
 // IsDocument reports whether data holds a document that Pages should
-// stream: a PDF ("%PDF-" at the start), or a TIFF with more than one page.
-func IsDocument(data []byte) (format string, ok bool) {
-	if bytes.HasPrefix(data, []byte("%PDF-")) {
+// stream: a PDF ("%PDF-" at the start), or a TIFF with more than one page
+// as its header, read by imageio.ReadHeader, says (hdr may be that of a
+// page too large, or empty for data that is no image).
+func IsDocument(data []byte, hdr imageio.Info) (format string, ok bool) {
+	switch {
+	case bytes.HasPrefix(data, []byte("%PDF-")):
 		return "pdf", true
-	}
-	if imageio.Sniff(data) == "tiff" {
-		if n, err := imageio.TIFFPageCount(data); err == nil && n > 1 {
-			return "tiff", true
-		}
+	case hdr.Format == "tiff" && hdr.Pages > 1:
+		return "tiff", true
 	}
 	return "", false
 }
@@ -154,7 +154,7 @@ func Pages(ctx context.Context, r *Renderer, data []byte, format string, o Optio
 		}
 		src = pdfSource{r: r, data: data, o: o}
 	case "tiff":
-		src = tiffSource{data: data, o: o}
+		src = &tiffSource{data: data, o: o}
 	default:
 		src = imageSource{data: data, o: o}
 	}
@@ -195,15 +195,25 @@ type source interface {
 	page(ctx context.Context, n int) (Page, error)
 }
 
+// tiffSource walks the TIFF's directories once, in count, and decodes each
+// page from them.
 type tiffSource struct {
 	data []byte
 	o    Options
+	tiff *imageio.TIFF
 }
 
-func (s tiffSource) count(context.Context) (int, error) { return imageio.TIFFPageCount(s.data) }
+func (s *tiffSource) count(context.Context) (int, error) {
+	t, err := imageio.ReadTIFF(s.data)
+	if err != nil {
+		return 0, err
+	}
+	s.tiff = t
+	return t.Pages(), nil
+}
 
-func (s tiffSource) page(_ context.Context, n int) (Page, error) {
-	img, _, err := imageio.DecodeTIFFPage(s.data, n-1, imageio.WithMaxPixels(s.o.MaxPixels))
+func (s *tiffSource) page(_ context.Context, n int) (Page, error) {
+	img, _, err := s.tiff.Decode(n-1, imageio.WithMaxPixels(s.o.MaxPixels))
 	if err != nil {
 		return Page{}, fmt.Errorf("page %d: %w", n, err)
 	}

@@ -396,7 +396,8 @@ func TestIsDocument(t *testing.T) {
 		"pdf later":        {[]byte(" %PDF-1.4"), "", false},
 		"empty":            {nil, "", false},
 	} {
-		if f, ok := IsDocument(tc.data); f != tc.format || ok != tc.ok {
+		hdr, _ := imageio.DecodeConfig(tc.data)
+		if f, ok := IsDocument(tc.data, hdr); f != tc.format || ok != tc.ok {
 			t.Errorf("%s: %q, %v; want %q, %v", name, f, ok, tc.format, tc.ok)
 		}
 	}
