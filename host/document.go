@@ -39,8 +39,8 @@ func (h *Host) closeRenderer(_ warmpool.Key, r *document.Renderer) error {
 func a4(dpi int) (int, int) { return 827 * dpi / 100, 1169 * dpi / 100 }
 
 // invokeDocument OCRs a multi-page document page by page, rendering and
-// recognising at most a batch of pages at a time, so memory does not grow
-// with the page count; req.Progress hears after each batch.
+// recognising one page at a time, so memory does not grow with the page
+// count; req.Progress hears after every batch_size pages.
 func (h *Host) invokeDocument(ctx context.Context, req *Request, opts function.Options, format string) (*Response, error) {
 	d := opts.Document
 	if d.DPI == 0 {
