@@ -70,7 +70,7 @@ type JetStream struct {
 }
 
 type runningJob struct {
-	id     string
+	key    string // taskRef.key
 	cancel context.CancelCauseFunc
 }
 
@@ -183,15 +183,11 @@ func (t *JetStream) subscribe() error {
 		return fmt.Errorf("subscribing to %q: %w", TaskCancelledSubject, err)
 	}
 	t.subs = append(t.subs, sub)
-	if t.cfg.cancelQueue == "" {
-		sub, err = t.nc.Subscribe(t.cfg.cancelSubject, t.onCancel)
-	} else {
-		sub, err = t.nc.QueueSubscribe(t.cfg.cancelSubject, t.cfg.cancelQueue, t.onCancel)
-	}
+	subs, err := subscribeOwned(t.nc, t.cfg.cancelSubject, t.cfg.cancelQueue, t.onCancel)
 	if err != nil {
-		return fmt.Errorf("subscribing to %q: %w", t.cfg.cancelSubject, err)
+		return err
 	}
-	t.subs = append(t.subs, sub)
+	t.subs = append(t.subs, subs...)
 	if err := t.nc.Flush(); err != nil {
 		return fmt.Errorf("subscribing: %w", err)
 	}
@@ -285,7 +281,10 @@ func (t *JetStream) start(m jetstream.Msg) {
 
 // job is one delivery being handled.
 type job struct {
-	msg        jetstream.Msg
+	msg jetstream.Msg
+	// ref names the job's task: its event's id, for the owner the job is
+	// queued for (ownerOf).
+	ref        taskRef
 	in         *event.Event
 	structured bool
 	delivered  int
@@ -309,6 +308,9 @@ func (t *JetStream) handle(m jetstream.Msg) {
 	defer cancel()
 	var derr error
 	j.in, j.structured, derr = decodeNATS(ctx, &nats.Msg{Subject: m.Subject(), Header: m.Headers(), Data: m.Data()})
+	if j.in != nil {
+		j.ref = taskRef{t.cfg.ownerOf(m.Subject(), m.Headers().Get(HeaderOwner)), j.in.ID()}
+	}
 	switch {
 	case j.in == nil || j.in.ID() == "":
 		// Nothing to key a task by: answer without one.
@@ -320,7 +322,7 @@ func (t *JetStream) handle(m jetstream.Msg) {
 		t.ack(j)
 		return
 	case derr == nil && j.in.Type() == TypeCancel:
-		if _, err := t.cancelFrom(ctx, j.in, j.msg.Headers().Get(HeaderOwner)); err != nil && !errors.Is(err, ErrTaskFinished) {
+		if _, err := t.cancelFrom(ctx, j.in, j.ref.owner); err != nil && !errors.Is(err, ErrTaskFinished) {
 			t.cfg.log.Warn("events: cancel event in the job stream", "id", j.in.ID(), "err", err)
 		}
 		t.ack(j)
@@ -344,11 +346,11 @@ func (t *JetStream) run(j *job) {
 	defer cancelInv(nil)
 	// Tracked before the task is read, so that a cancel landing after the
 	// read is seen here.
-	t.track(j.seq, id, cancelInv)
+	t.track(j.seq, j.ref.key(), cancelInv)
 	defer t.untrack(j.seq)
 
 	ctx, cancel := opCtx()
-	task, err := t.tasks.start(ctx, id, j.msg.Subject(), j.msg.Headers().Get(HeaderOwner))
+	task, err := t.tasks.start(ctx, j.ref, j.msg.Subject())
 	cancel()
 	if err != nil {
 		t.cfg.log.Error("events: recording a job's start", "id", id, "err", err)
@@ -431,10 +433,10 @@ func (t *JetStream) heartbeat(j *job) (stop func()) {
 	}
 }
 
-func (t *JetStream) track(seq uint64, id string, cancel context.CancelCauseFunc) {
+func (t *JetStream) track(seq uint64, key string, cancel context.CancelCauseFunc) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.running[seq] = runningJob{id: id, cancel: cancel}
+	t.running[seq] = runningJob{key: key, cancel: cancel}
 }
 
 func (t *JetStream) untrack(seq uint64) {
@@ -445,24 +447,25 @@ func (t *JetStream) untrack(seq uint64) {
 
 // onCancelled cancels the invocations of a task cancelled anywhere.
 func (t *JetStream) onCancelled(m *nats.Msg) {
-	id := string(m.Data)
+	key := string(m.Data)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, r := range t.running {
-		if r.id == id {
+		if r.key == key {
 			r.cancel(errTaskCancelled)
 		}
 	}
 }
 
-// onCancel serves a cancel event on the cancel subject.
-func (t *JetStream) onCancel(m *nats.Msg) {
+// onCancel serves a cancel event on the cancel subject, acting for owner
+// (subscribeOwned).
+func (t *JetStream) onCancel(m *nats.Msg, owner string) {
 	ctx, cancel := opCtx()
 	defer cancel()
 	in, _, err := decodeNATS(ctx, m)
 	var task Task
 	if err == nil {
-		task, err = t.cancelFrom(ctx, in, m.Header.Get(HeaderOwner))
+		task, err = t.cancelFrom(ctx, in, owner)
 	}
 	if m.Reply != "" {
 		replyTask(m, task, err)
@@ -475,7 +478,7 @@ func (t *JetStream) cancelFrom(ctx context.Context, in *event.Event, owner strin
 	if err != nil {
 		return Task{}, err
 	}
-	return t.tasks.cancel(ctx, id, owner)
+	return t.tasks.cancel(ctx, owner, id)
 }
 
 // completed records and publishes a job's result, then acks it. A task
@@ -484,7 +487,7 @@ func (t *JetStream) cancelFrom(ctx context.Context, in *event.Event, owner strin
 func (t *JetStream) completed(j *job, out event.Event) {
 	ctx, cancel := opCtx()
 	defer cancel()
-	task, wrote, err := t.tasks.complete(ctx, j.in.ID(), out.Data(), out.DataContentType())
+	task, wrote, err := t.tasks.complete(ctx, j.ref, out.Data(), out.DataContentType())
 	switch {
 	case err != nil:
 		t.cfg.log.Error("events: recording a result", "id", j.in.ID(), "err", err)
@@ -501,7 +504,7 @@ func (t *JetStream) completed(j *job, out event.Event) {
 func (t *JetStream) failed(j *job, f *host.Failure, out event.Event) {
 	ctx, cancel := opCtx()
 	defer cancel()
-	task, wrote, err := t.tasks.fail(ctx, j.in.ID(), f)
+	task, wrote, err := t.tasks.fail(ctx, j.ref, f)
 	if err != nil {
 		t.cfg.log.Error("events: recording a failure", "id", j.in.ID(), "err", err)
 	} else if !wrote {
@@ -523,7 +526,7 @@ func (t *JetStream) settle(j *job, task Task) {
 func (t *JetStream) retried(j *job, f *host.Failure) {
 	ctx, cancel := opCtx()
 	defer cancel()
-	if _, err := t.tasks.retry(ctx, j.in.ID(), f); err != nil {
+	if _, err := t.tasks.retry(ctx, j.ref, f); err != nil {
 		t.cfg.log.Error("events: recording a retry", "id", j.in.ID(), "err", err)
 	}
 }
@@ -602,7 +605,7 @@ func (t *JetStream) deadLetter(j *job, f *host.Failure) {
 	ctx, cancel := opCtx()
 	defer cancel()
 	final := &host.Failure{Code: f.Code, Message: fmt.Sprintf("%s (after %d deliveries)", f.Message, j.delivered), Err: f}
-	if _, _, err := t.tasks.fail(ctx, j.in.ID(), final); err != nil {
+	if _, _, err := t.tasks.fail(ctx, j.ref, final); err != nil {
 		t.cfg.log.Error("events: recording a dead letter", "id", j.in.ID(), "err", err)
 	}
 	if err := t.publish(j, t.p.failureEvent(j.in, final)); err != nil {

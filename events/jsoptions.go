@@ -78,6 +78,8 @@ type storeConfig struct {
 	keepResults bool
 	// owner is the principal SubmitJob queues a job for.
 	owner string
+	// tenant: the connection is a tenant's (AsTenant).
+	tenant bool
 }
 
 func defaultStores() storeConfig {
@@ -151,9 +153,17 @@ func WithKeepResults(keep bool) StoreOption { return func(c *storeConfig) { c.ke
 
 // WithOwner makes SubmitJob queue the job for principal name (header
 // HeaderOwner): the task is then shown to that principal and to admins
-// only. The NATS side of a host is one trust domain, so it is a trusted
-// submitter, such as a gateway, that names the principal it acts for.
+// only. The host believes the header of a client that may publish on
+// every job subject (an admin, such as a gateway acting for its callers);
+// a tenant's jobs are its own by subject (WithTenants, AsTenant).
 func WithOwner(name string) StoreOption { return func(c *storeConfig) { c.owner = name } }
+
+// AsTenant makes SubmitJob work on a tenant's connection, which may
+// publish its jobs and nothing of the host's buckets: no pending task is
+// recorded (the worker records it when the job starts) and a document too
+// large for one message is refused (ErrNoObjectStore) instead of uploaded. The
+// subject must be the tenant's own (ocr.jobs.<name>[.…]).
+func AsTenant() StoreOption { return func(c *storeConfig) { c.tenant = true } }
 
 // jsConfig configures the JetStream work queue.
 type jsConfig struct {
@@ -173,6 +183,7 @@ type jsConfig struct {
 	deadStream    string
 	cancelSubject string
 	cancelQueue   string
+	tenants       map[string]bool
 }
 
 func defaultJS() jsConfig {
@@ -227,7 +238,7 @@ func (c *jsConfig) validate() error {
 	// A result, dead letter or cancel event captured by the job stream
 	// would come back as a job.
 	for _, s := range c.subjects {
-		for _, other := range []string{c.resultSubject, c.deadPrefix + ".>", c.cancelSubject} {
+		for _, other := range []string{c.resultSubject, c.deadPrefix + ".>", c.cancelSubject, c.cancelSubject + ".*"} {
 			if subjectsOverlap(s, other) {
 				return fmt.Errorf("%w: subject %q overlaps the job subjects %q", ErrInvalidOption, other, s)
 			}
@@ -264,6 +275,39 @@ func (o jsOption) applyJS(c *jsConfig) { o(c) }
 // DefaultStream on DefaultJobSubjects).
 func WithStream(name string, subjects ...string) JSOption {
 	return jsOption(func(c *jsConfig) { c.stream, c.subjects = name, subjects })
+}
+
+// WithTenants names the NATS users whose jobs are theirs by subject: a job
+// on a job subject's prefix followed by a tenant's name (ocr.jobs.alice,
+// ocr.jobs.alice.scan) is queued for that tenant, whatever its headers
+// say. The server's permissions let a tenant publish jobs there only
+// (see docs/security.md), so the owner is the server's word, not the
+// client's.
+func WithTenants(names ...string) JSOption {
+	return jsOption(func(c *jsConfig) {
+		c.tenants = map[string]bool{}
+		for _, n := range names {
+			c.tenants[n] = true
+		}
+	})
+}
+
+// ownerOf is the principal a job on subject is queued for: the tenant its
+// subject names (WithTenants), else header HeaderOwner's value, set by a
+// trusted submitter (WithOwner), else none.
+func (c *jsConfig) ownerOf(subject, header string) string {
+	for _, pattern := range c.subjects {
+		prefix, ok := strings.CutSuffix(pattern, ">")
+		if !ok {
+			continue
+		}
+		if rest, ok := strings.CutPrefix(subject, prefix); ok {
+			if name, _, _ := strings.Cut(rest, "."); c.tenants[name] {
+				return name
+			}
+		}
+	}
+	return header
 }
 
 // WithConsumer names the durable consumer the hosts share (default

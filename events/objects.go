@@ -44,7 +44,7 @@ var (
 	ErrObjectNotFound = errors.New("referenced object not found")
 	// ErrNoObjectStore: a document too large for a message and no
 	// JetStream to upload it to.
-	ErrNoObjectStore = errors.New("document exceeds the max payload and no JetStream was given")
+	ErrNoObjectStore = errors.New("document exceeds the max payload and there is no object store to upload it to")
 )
 
 // ObjectRef is the data of a MediaObjectRef event.
@@ -307,12 +307,12 @@ func prepare(ctx context.Context, maxPayload int64, js jetstream.JetStream, opts
 	if fitsInline(maxPayload, doc, options) {
 		return outgoing{data: doc, contentType: contentType, options: options}, nil
 	}
-	if js == nil {
-		return outgoing{}, fmt.Errorf("%w: %d bytes", ErrNoObjectStore, len(doc))
-	}
 	cfg, err := storeOptions(opts)
 	if err != nil {
 		return outgoing{}, err
+	}
+	if js == nil || cfg.tenant {
+		return outgoing{}, fmt.Errorf("%w: %d bytes", ErrNoObjectStore, len(doc))
 	}
 	ref, err := upload(ctx, js, cfg, name, doc, contentType)
 	if err != nil {
@@ -360,9 +360,13 @@ func SubmitJob(ctx context.Context, js jetstream.JetStream, subject string, doc 
 	if cfg.owner != "" {
 		msg.Header.Set(HeaderOwner, cfg.owner)
 	}
-	kv, err := js.KeyValue(ctx, cfg.taskBucket)
-	recorded := err == nil
+	var kv jetstream.KeyValue
+	if !cfg.tenant {
+		kv, err = js.KeyValue(ctx, cfg.taskBucket)
+	}
+	recorded := kv != nil
 	switch {
+	case cfg.tenant:
 	case recorded:
 		if err := recordPending(ctx, kv, id, subject, cfg.owner); err != nil {
 			return "", err
@@ -373,7 +377,7 @@ func SubmitJob(ctx context.Context, js jetstream.JetStream, subject string, doc 
 	if _, err := js.PublishMsg(ctx, msg, jetstream.WithMsgID(id)); err != nil {
 		if recorded && errors.Is(err, jetstream.ErrNoStreamResponse) {
 			// No stream takes the subject: the job surely was not queued.
-			_ = kv.Purge(context.WithoutCancel(ctx), taskKey(id))
+			_ = kv.Purge(context.WithoutCancel(ctx), taskRef{cfg.owner, id}.key())
 		}
 		return "", fmt.Errorf("submitting job %s on %q: %w", id, subject, err)
 	}

@@ -30,9 +30,9 @@ const (
 	// DefaultTaskQuerySubject is the subject TaskStore.ServeNATS answers
 	// task queries on; the request's data is the task id.
 	DefaultTaskQuerySubject = "ocr.tasks.get"
-	// TaskCancelledSubject carries, as plain data, the id of each task
-	// TaskStore.Cancel has marked cancelled, so that the worker running it,
-	// on whichever host, cancels the invocation.
+	// TaskCancelledSubject carries, as plain data, the key of each task
+	// (its owner and id, see taskRef) that was marked cancelled, so that the
+	// worker running it, on whichever host, cancels the invocation.
 	TaskCancelledSubject = "ocr.tasks.cancelled"
 )
 
@@ -70,6 +70,9 @@ var (
 	ErrTaskConflict = errors.New("task changed concurrently")
 	// ErrNoResult: the task holds no result (it is not completed).
 	ErrNoResult = errors.New("task has no result")
+	// ErrTaskAmbiguous: an admin looked up an id that several owners used;
+	// the lookup must name the owner.
+	ErrTaskAmbiguous = errors.New("task id used by several owners")
 	// ErrTaskRequest: a task query or cancel answered with another error.
 	ErrTaskRequest = errors.New("task request failed")
 )
@@ -155,17 +158,33 @@ func taskFailureOf(f *host.Failure) *TaskFailure {
 	return &TaskFailure{Code: f.Code, Message: f.Message}
 }
 
-// taskKey maps a task id to a KV key. KV keys allow only some characters,
-// while a CloudEvent id may hold any; ids made of letters, digits, '-' and
-// '_' are used as they are, others are base64url-encoded behind '=', which
-// a plain key never contains.
-func taskKey(id string) string {
-	for _, c := range []byte(id) {
+// taskRef names a task: its id in its owner's namespace. Ids are chosen
+// by clients, so two principals may pick the same one; keying tasks by
+// owner keeps their jobs, states and results apart, and leaves another
+// principal nothing to probe. Jobs queued for no owner live in the admins'
+// namespace (owner "").
+type taskRef struct{ owner, id string }
+
+// key is the task's KV key: the id's key part, behind the owner's and a
+// dot when there is an owner (a key part never holds a dot).
+func (r taskRef) key() string {
+	if r.owner == "" {
+		return keyPart(r.id)
+	}
+	return keyPart(r.owner) + "." + keyPart(r.id)
+}
+
+// keyPart maps a name to a KV key part. KV keys allow only some
+// characters, while a CloudEvent id may hold any; names made of letters,
+// digits, '-' and '_' are used as they are, others are base64url-encoded
+// behind '=', which a plain name never contains.
+func keyPart(name string) string {
+	for _, c := range []byte(name) {
 		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return "=" + base64.RawURLEncoding.EncodeToString([]byte(id))
+			return "=" + base64.RawURLEncoding.EncodeToString([]byte(name))
 		}
 	}
-	return id
+	return name
 }
 
 // recordPending writes a submitted job's task unless one exists already.
@@ -176,7 +195,7 @@ func recordPending(ctx context.Context, kv jetstream.KeyValue, id, subject, owne
 	if err != nil {
 		return fmt.Errorf("encoding task %s: %w", id, err)
 	}
-	if _, err := kv.Create(ctx, taskKey(id), b); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
+	if _, err := kv.Create(ctx, taskRef{owner, id}.key(), b); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
 		return fmt.Errorf("recording task %s: %w", id, err)
 	}
 	return nil
@@ -240,27 +259,79 @@ func openTaskStore(ctx context.Context, js jetstream.JetStream, cfg storeConfig)
 	}, nil
 }
 
-// Get returns the task with this id, or ErrTaskNotFound.
+// Get returns the task with this id, looked up as for an admin (Lookup
+// with no owner), or ErrTaskNotFound.
 func (s *TaskStore) Get(ctx context.Context, id string) (Task, error) {
-	if id == "" {
-		return Task{}, ErrInvalidTaskID
+	return s.Lookup(ctx, "", id)
+}
+
+// Lookup returns the task with this id that owner queued, or
+// ErrTaskNotFound: a principal sees its own tasks only. Owner "" looks as
+// an admin: in the admins' namespace, then in every owner's; when several
+// owners used the id, ErrTaskAmbiguous asks for the owner.
+func (s *TaskStore) Lookup(ctx context.Context, owner, id string) (Task, error) {
+	ref, err := s.resolve(ctx, owner, id)
+	if err != nil {
+		return Task{}, err
 	}
-	t, _, err := s.read(ctx, id)
+	t, _, err := s.read(ctx, ref)
 	return t, err
 }
 
+// resolve finds the task an id names when looked up for owner. For an
+// admin (owner "") an id that is not in the admins' namespace is searched
+// in every owner's; when none has it, the admins' ref is returned (a
+// cancel then records it).
+func (s *TaskStore) resolve(ctx context.Context, owner, id string) (taskRef, error) {
+	if id == "" {
+		return taskRef{}, ErrInvalidTaskID
+	}
+	ref := taskRef{owner, id}
+	if owner != "" {
+		return ref, nil
+	}
+	if _, err := s.kv.Get(ctx, ref.key()); err == nil || !errors.Is(err, jetstream.ErrKeyNotFound) {
+		return ref, nil // found, or an error read will report
+	}
+	keys, err := s.kv.ListKeysFiltered(ctx, "*."+keyPart(id))
+	if err != nil {
+		return ref, fmt.Errorf("looking up task %q: %w", id, err)
+	}
+	var owners []string
+	for k := range keys.Keys() {
+		owners = append(owners, k[:strings.IndexByte(k, '.')])
+	}
+	switch len(owners) {
+	case 0:
+		return ref, nil
+	case 1:
+		return taskRef{ownerOfKeyPart(owners[0]), id}, nil
+	}
+	return ref, fmt.Errorf("%w: %q is used by %d owners; name the owner", ErrTaskAmbiguous, id, len(owners))
+}
+
+// ownerOfKeyPart inverts keyPart.
+func ownerOfKeyPart(k string) string {
+	if rest, ok := strings.CutPrefix(k, "="); ok {
+		if b, err := base64.RawURLEncoding.DecodeString(rest); err == nil {
+			return string(b)
+		}
+	}
+	return k
+}
+
 // read returns the task and its revision.
-func (s *TaskStore) read(ctx context.Context, id string) (Task, uint64, error) {
-	e, err := s.kv.Get(ctx, taskKey(id))
+func (s *TaskStore) read(ctx context.Context, ref taskRef) (Task, uint64, error) {
+	e, err := s.kv.Get(ctx, ref.key())
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return Task{}, 0, fmt.Errorf("%w: %q", ErrTaskNotFound, id)
+		return Task{}, 0, fmt.Errorf("%w: %q", ErrTaskNotFound, ref.id)
 	}
 	if err != nil {
-		return Task{}, 0, fmt.Errorf("reading task %q: %w", id, err)
+		return Task{}, 0, fmt.Errorf("reading task %q: %w", ref.id, err)
 	}
 	var t Task
 	if err := json.Unmarshal(e.Value(), &t); err != nil {
-		return Task{}, 0, fmt.Errorf("decoding task %q: %w", id, err)
+		return Task{}, 0, fmt.Errorf("decoding task %q: %w", ref.id, err)
 	}
 	return t, e.Revision(), nil
 }
@@ -268,15 +339,15 @@ func (s *TaskStore) read(ctx context.Context, id string) (Task, uint64, error) {
 // change applies fn to the task (a new one when none exists) and writes
 // the result unless fn declines, retrying when another writer came first.
 // It returns the task as written or as fn left it, and whether it wrote.
-func (s *TaskStore) change(ctx context.Context, id string, fn func(t *Task) (bool, error)) (Task, bool, error) {
-	key := taskKey(id)
+func (s *TaskStore) change(ctx context.Context, ref taskRef, fn func(t *Task) (bool, error)) (Task, bool, error) {
+	key := ref.key()
 	for range casAttempts {
-		t, rev, err := s.read(ctx, id)
+		t, rev, err := s.read(ctx, ref)
 		if err != nil && !errors.Is(err, ErrTaskNotFound) {
 			return t, false, err
 		}
 		if rev == 0 {
-			t = Task{ID: id}
+			t = Task{ID: ref.id, Owner: ref.owner}
 		}
 		write, err := fn(&t)
 		if err != nil || !write {
@@ -284,7 +355,7 @@ func (s *TaskStore) change(ctx context.Context, id string, fn func(t *Task) (boo
 		}
 		b, err := json.Marshal(t)
 		if err != nil {
-			return t, false, fmt.Errorf("encoding task %q: %w", id, err)
+			return t, false, fmt.Errorf("encoding task %q: %w", ref.id, err)
 		}
 		if rev == 0 {
 			_, err = s.kv.Create(ctx, key, b)
@@ -295,25 +366,21 @@ func (s *TaskStore) change(ctx context.Context, id string, fn func(t *Task) (boo
 			return t, true, nil
 		}
 		if !errors.Is(err, jetstream.ErrKeyExists) && !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
-			return t, false, fmt.Errorf("writing task %q: %w", id, err)
+			return t, false, fmt.Errorf("writing task %q: %w", ref.id, err)
 		}
 	}
-	return Task{}, false, fmt.Errorf("%w: %q", ErrTaskConflict, id)
+	return Task{}, false, fmt.Errorf("%w: %q", ErrTaskConflict, ref.id)
 }
 
 // start marks the task processing for one more attempt, unless it is
-// final; the caller reads the returned state. A task keeps the owner it
-// was first recorded with.
-func (s *TaskStore) start(ctx context.Context, id, subject, owner string) (Task, error) {
-	t, _, err := s.change(ctx, id, func(t *Task) (bool, error) {
+// final; the caller reads the returned state.
+func (s *TaskStore) start(ctx context.Context, ref taskRef, subject string) (Task, error) {
+	t, _, err := s.change(ctx, ref, func(t *Task) (bool, error) {
 		if t.State.Final() {
 			return false, nil
 		}
 		if t.Subject == "" {
 			t.Subject = subject
-		}
-		if len(t.History) == 0 {
-			t.Owner = owner
 		}
 		t.Attempts++
 		t.to(TaskProcessing, nil, time.Now().UTC())
@@ -323,8 +390,8 @@ func (s *TaskStore) start(ctx context.Context, id, subject, owner string) (Task,
 }
 
 // retry marks a task retried after a retryable failure, unless it is final.
-func (s *TaskStore) retry(ctx context.Context, id string, f *host.Failure) (Task, error) {
-	t, _, err := s.change(ctx, id, func(t *Task) (bool, error) {
+func (s *TaskStore) retry(ctx context.Context, ref taskRef, f *host.Failure) (Task, error) {
+	t, _, err := s.change(ctx, ref, func(t *Task) (bool, error) {
 		if t.State.Final() {
 			return false, nil
 		}
@@ -337,8 +404,8 @@ func (s *TaskStore) retry(ctx context.Context, id string, f *host.Failure) (Task
 
 // fail marks a task failed for good, unless it is final already; the
 // returned bool tells whether this call did.
-func (s *TaskStore) fail(ctx context.Context, id string, f *host.Failure) (Task, bool, error) {
-	return s.change(ctx, id, func(t *Task) (bool, error) {
+func (s *TaskStore) fail(ctx context.Context, ref taskRef, f *host.Failure) (Task, bool, error) {
+	return s.change(ctx, ref, func(t *Task) (bool, error) {
 		if t.State.Final() {
 			return false, nil
 		}
@@ -351,64 +418,67 @@ func (s *TaskStore) fail(ctx context.Context, id string, f *host.Failure) (Task,
 // complete marks a task completed with its result, unless it is final
 // already (cancelled meanwhile, or completed by a redelivered copy); the
 // returned bool tells whether this call did.
-func (s *TaskStore) complete(ctx context.Context, id string, result []byte, contentType string) (Task, bool, error) {
+func (s *TaskStore) complete(ctx context.Context, ref taskRef, result []byte, contentType string) (Task, bool, error) {
 	if !s.keep {
 		result = nil
 	}
-	var ref *ObjectRef
+	var ref2 *ObjectRef
 	// A result in another format than JSON (a PDF…) cannot sit in the
 	// task's JSON record: it is always stored as an object.
 	if len(result) > s.inlineMax || len(result) > 0 && contentType != mediaJSON {
 		meta := jetstream.ObjectMeta{
 			// A unique name: a concurrent attempt may store its own copy.
-			Name: taskKey(id) + "." + uuid.NewString(),
+			Name: ref.key() + "." + uuid.NewString(),
 			Opts: &jetstream.ObjectMetaOptions{ChunkSize: chunkSize(s.nc.MaxPayload())},
 		}
 		if _, err := s.results.Put(ctx, meta, bytes.NewReader(result)); err != nil {
-			return Task{}, false, fmt.Errorf("storing the result of task %q: %w", id, err)
+			return Task{}, false, fmt.Errorf("storing the result of task %q: %w", ref.id, err)
 		}
-		ref = &ObjectRef{Bucket: s.resultBucket, Name: meta.Name, ContentType: contentType}
+		ref2 = &ObjectRef{Bucket: s.resultBucket, Name: meta.Name, ContentType: contentType}
 	}
-	t, wrote, err := s.change(ctx, id, func(t *Task) (bool, error) {
+	t, wrote, err := s.change(ctx, ref, func(t *Task) (bool, error) {
 		if t.State.Final() {
 			return false, nil
 		}
 		t.Failure = nil
-		if ref != nil {
-			t.ResultRef = ref
+		if ref2 != nil {
+			t.ResultRef = ref2
 		} else {
 			t.Result = result
 		}
 		t.to(TaskCompleted, nil, time.Now().UTC())
 		return true, nil
 	})
-	if !wrote && ref != nil {
-		_ = s.results.Delete(context.WithoutCancel(ctx), ref.Name)
+	if !wrote && ref2 != nil {
+		_ = s.results.Delete(context.WithoutCancel(ctx), ref2.Name)
 	}
 	return t, wrote, err
 }
 
-// Cancel marks a pending, processing or retried task cancelled and tells
-// the workers on TaskCancelledSubject, so that a running invocation is
-// cancelled; a job not yet fetched is acked without running when it is.
-// An unknown id is recorded cancelled, since the cancel may overtake its
-// job. A cancelled task is returned as it is; a completed or failed one
-// with ErrTaskFinished.
+// Cancel marks a pending, processing or retried task cancelled, acting as
+// an admin (see cancel).
 func (s *TaskStore) Cancel(ctx context.Context, id string) (Task, error) {
-	return s.cancel(ctx, id, "")
+	return s.cancel(ctx, "", id)
 }
 
-// cancel is Cancel acting for owner: a task of another owner, or none, is
-// not found for it. "" acts for the admins.
-func (s *TaskStore) cancel(ctx context.Context, id, owner string) (Task, error) {
-	if id == "" {
-		return Task{}, ErrInvalidTaskID
+// cancel marks the task with this id that owner queued ("": as an admin,
+// see Lookup) cancelled, and tells the workers on TaskCancelledSubject,
+// so that a running invocation is cancelled; a job not yet fetched is
+// acked without running when it is. An unknown id is recorded cancelled
+// for an admin, since the cancel may overtake its job, and not found for a
+// principal, as another's task would be. A cancelled task is returned as
+// it is; a completed or failed one with ErrTaskFinished.
+func (s *TaskStore) cancel(ctx context.Context, owner, id string) (Task, error) {
+	ref, err := s.resolve(ctx, owner, id)
+	if err != nil {
+		return Task{}, err
 	}
-	t, wrote, err := s.change(ctx, id, func(t *Task) (bool, error) {
-		if owner != "" && t.Owner != owner {
-			return false, fmt.Errorf("%w: %q", ErrTaskNotFound, id)
-		}
+	t, wrote, err := s.change(ctx, ref, func(t *Task) (bool, error) {
 		switch t.State {
+		case "":
+			if owner != "" {
+				return false, fmt.Errorf("%w: %q", ErrTaskNotFound, id)
+			}
 		case TaskCancelled:
 			return false, nil
 		case TaskCompleted, TaskFailed:
@@ -418,10 +488,10 @@ func (s *TaskStore) cancel(ctx context.Context, id, owner string) (Task, error) 
 		return true, nil
 	})
 	if errors.Is(err, ErrTaskNotFound) {
-		return Task{}, err // another owner's task says nothing of itself
+		return Task{}, err
 	}
 	if wrote {
-		if perr := s.nc.Publish(TaskCancelledSubject, []byte(id)); perr != nil {
+		if perr := s.nc.Publish(TaskCancelledSubject, []byte(ref.key())); perr != nil {
 			return t, fmt.Errorf("task %q cancelled, but running workers were not told: %w", id, perr)
 		}
 	}
@@ -449,7 +519,7 @@ func taskStatus(err error) int {
 	switch {
 	case errors.Is(err, ErrTaskNotFound):
 		return http.StatusNotFound
-	case errors.Is(err, ErrTaskFinished):
+	case errors.Is(err, ErrTaskFinished), errors.Is(err, ErrTaskAmbiguous):
 		return http.StatusConflict
 	case errors.Is(err, ErrInvalidTaskID), errors.Is(err, ErrNotCloudEvent),
 		errors.Is(err, ErrInvalidEvent), errors.Is(err, ErrInvalidData):
@@ -459,11 +529,12 @@ func taskStatus(err error) int {
 }
 
 // Handler serves GET /tasks/{id}: the Task as JSON, with a result kept in
-// the result bucket read into "result"; 404 for an unknown id. Only the
-// task's owner and admins, as named by the principal in the request's
-// context (auth.NewContext), see a task: anyone else, and a request
-// without a principal, gets the same 404 as for an unknown id, so that ids
-// cannot be probed. Mount it on "/tasks/".
+// the result bucket read into "result"; 404 for an unknown id. A principal
+// (named in the request's context by auth.NewContext) finds the tasks it
+// queued only; another's id gets the same 404 as an unknown one, so that
+// ids cannot be probed. An admin finds every task, and names the owner
+// with ?owner= where several used the id. A request without a principal
+// finds nothing. Mount it on "/tasks/".
 func (s *TaskStore) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /tasks/{id}", s.serveTask)
@@ -472,9 +543,15 @@ func (s *TaskStore) Handler() http.Handler {
 
 func (s *TaskStore) serveTask(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	t, err := s.Get(r.Context(), id)
-	if p, ok := auth.FromContext(r.Context()); err == nil && (!ok || !p.Owns(t.Owner)) {
-		t, err = Task{}, fmt.Errorf("%w: %q", ErrTaskNotFound, id)
+	p, ok := auth.FromContext(r.Context())
+	owner := p.Name
+	if p.Admin {
+		owner = r.URL.Query().Get("owner")
+	}
+	var t Task
+	err := fmt.Errorf("%w: %q", ErrTaskNotFound, id)
+	if ok && (p.Admin || p.Name != "") {
+		t, err = s.Lookup(r.Context(), owner, id)
 	}
 	if err == nil && t.ResultRef != nil {
 		t.Result, err = s.Result(r.Context(), t)
@@ -488,33 +565,50 @@ func (s *TaskStore) serveTask(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(t)
 }
 
-// ServeNATS answers task queries on subject (DefaultTaskQuerySubject) in
-// queue group queue ("" for none): the request's data is a task id, the
-// reply the Task as JSON, or, as nats.go/micro does, empty data with
-// headers Nats-Service-Error and Nats-Service-Error-Code (404 unknown, 400
-// empty id, 500). A result in the result bucket stays a reference here, as
-// it may not fit a message. The NATS side of a host is one trust domain
-// whose clients can read the task bucket itself, so queries are answered
-// as for an admin; one with header HeaderOwner acts for that principal and
-// finds its tasks only. Unsubscribe to stop.
-func (s *TaskStore) ServeNATS(nc *nats.Conn, subject, queue string) (*nats.Subscription, error) {
-	sub, err := nc.QueueSubscribe(subject, queue, func(m *nats.Msg) {
+// ServeNATS answers task queries on subject (DefaultTaskQuerySubject) and
+// on subject.<principal>, in queue group queue ("" for none): the
+// request's data is a task id, the reply the Task as JSON, or, as
+// nats.go/micro does, empty data with headers Nats-Service-Error and
+// Nats-Service-Error-Code (404 unknown, 400 empty id, 409 ambiguous, 500).
+// A result in the result bucket stays a reference here, as it may not fit
+// a message. A query acts for the principal its subject names (a tenant's
+// NATS permissions allow it its own subject only), else for the one in
+// header HeaderOwner (sent by a trusted client), else as an admin.
+// Unsubscribe both to stop.
+func (s *TaskStore) ServeNATS(nc *nats.Conn, subject, queue string) ([]*nats.Subscription, error) {
+	return subscribeOwned(nc, subject, queue, func(m *nats.Msg, owner string) {
 		if m.Reply == "" {
 			return
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), queryTimeout)
 		defer cancel()
-		id := strings.TrimSpace(string(m.Data))
-		t, err := s.Get(ctx, id)
-		if owner := m.Header.Get(HeaderOwner); err == nil && owner != "" && t.Owner != owner {
-			t, err = Task{}, fmt.Errorf("%w: %q", ErrTaskNotFound, id)
-		}
+		t, err := s.Lookup(ctx, owner, strings.TrimSpace(string(m.Data)))
 		replyTask(m, t, err)
 	})
-	if err != nil {
-		return nil, fmt.Errorf("subscribing to %q: %w", subject, err)
+}
+
+// subscribeOwned subscribes handle to subject and to subject.<principal>,
+// handing it the principal a message acts for: the subject's last token,
+// else header HeaderOwner, else "" (an admin).
+func subscribeOwned(nc *nats.Conn, subject, queue string, handle func(m *nats.Msg, owner string)) ([]*nats.Subscription, error) {
+	var subs []*nats.Subscription
+	for _, subj := range []string{subject, subject + ".*"} {
+		sub, err := nc.QueueSubscribe(subj, queue, func(m *nats.Msg) {
+			owner := m.Header.Get(HeaderOwner)
+			if p, ok := strings.CutPrefix(m.Subject, subject+"."); ok {
+				owner = p
+			}
+			handle(m, owner)
+		})
+		if err != nil {
+			for _, s := range subs {
+				_ = s.Unsubscribe()
+			}
+			return nil, fmt.Errorf("subscribing to %q: %w", subj, err)
+		}
+		subs = append(subs, sub)
 	}
-	return sub, nil
+	return subs, nil
 }
 
 // replyTask answers m with t, and err in the error headers; t is left out

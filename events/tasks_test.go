@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,6 +20,19 @@ import (
 func as(p auth.Principal, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(w, r.WithContext(auth.NewContext(r.Context(), p)))
+	})
+}
+
+// unsubscribe ends subs with the test.
+func unsubscribe(t *testing.T, subs []*nats.Subscription, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, s := range subs {
+			s.Unsubscribe()
+		}
 	})
 }
 
@@ -61,11 +75,8 @@ func TestTasksOnlyForTheirOwner(t *testing.T) {
 		}
 	}
 
-	sub, err := w.Tasks().ServeNATS(nc, DefaultTaskQuerySubject, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sub.Unsubscribe()
+	subs, err := w.Tasks().ServeNATS(nc, DefaultTaskQuerySubject, "")
+	unsubscribe(t, subs, err)
 	query := func(owner, subject string, data []byte) *nats.Msg {
 		m := nats.NewMsg(subject)
 		m.Header.Set(HeaderOwner, owner)
@@ -160,11 +171,8 @@ func TestTaskQueries(t *testing.T) {
 		t.Errorf("POST: %d", resp.StatusCode)
 	}
 
-	sub, err := w.Tasks().ServeNATS(nc, DefaultTaskQuerySubject, DefaultQueueGroup)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sub.Unsubscribe()
+	subs, err := w.Tasks().ServeNATS(nc, DefaultTaskQuerySubject, DefaultQueueGroup)
+	unsubscribe(t, subs, err)
 	got, err := QueryTask(ctx, nc, DefaultTaskQuerySubject, id)
 	if err != nil || got.ID != id || got.State != TaskCompleted || string(got.Result) != string(task.Result) {
 		t.Errorf("NATS query: %+v, %v", got, err)
@@ -198,8 +206,14 @@ func TestTaskIDsNeedNoKeyCharacters(t *testing.T) {
 			t.Errorf("%q: %+v, %v", id, task, err)
 		}
 	}
-	if taskKey("plain-ID_1") != "plain-ID_1" || taskKey("=x") == "=x" {
-		t.Errorf("keys %q %q", taskKey("plain-ID_1"), taskKey("=x"))
+	if k := (taskRef{id: "plain-ID_1"}).key(); k != "plain-ID_1" {
+		t.Errorf("key %q", k)
+	}
+	if k := (taskRef{id: "=x"}).key(); k == "=x" {
+		t.Errorf("key %q", k)
+	}
+	if k := (taskRef{owner: "a.b", id: "c"}).key(); strings.Count(k, ".") != 1 || ownerOfKeyPart(k[:strings.IndexByte(k, '.')]) != "a.b" {
+		t.Errorf("owned key %q", k)
 	}
 	if _, err := store.Get(testCtx(t), ""); !errors.Is(err, ErrInvalidTaskID) {
 		t.Errorf("empty id: %v", err)
@@ -223,5 +237,60 @@ func TestCancelEventValidation(t *testing.T) {
 	}
 	if _, err := taskFromReply(rep); !errors.Is(err, ErrTaskRequest) || rep.Header.Get(headerServiceErrorCode) != "400" {
 		t.Errorf("request event on the cancel subject: %v %v", err, rep.Header)
+	}
+}
+
+// TestTaskIDsApartByOwner queues two jobs with the same id for different
+// principals, one of them a tenant named by its subject whose header
+// claims another principal: each gets its own task, found by its owner
+// only, and an admin must name the owner to tell them apart.
+func TestTaskIDsApartByOwner(t *testing.T) {
+	s := jsServer(t)
+	nc, js := jsConn(t, s)
+	w := startJS(t, js, newScriptHost(nil), append(fastJS(), WithTenants("alice"))...)
+	results := subscribe(t, nc, DefaultResultSubject)
+	ctx := testCtx(t)
+	const id = "payslip-7"
+	for _, job := range []struct{ subject, header string }{
+		{"ocr.jobs.alice.scan", "bob"}, // the subject names a tenant: the header is not believed
+		{jobSubject, "bob"},
+	} {
+		msg := &nats.Msg{Subject: job.subject, Header: binaryHeaders(id), Data: pngDoc}
+		msg.Header.Set(HeaderOwner, job.header)
+		if _, err := js.PublishMsg(ctx, msg); err != nil {
+			t.Fatal(err)
+		}
+		jobAnswer(t, recv(t, results), id)
+	}
+	for _, owner := range []string{"alice", "bob"} {
+		task, err := w.Tasks().Lookup(ctx, owner, id)
+		if err != nil || task.Owner != owner || task.State != TaskCompleted || task.Attempts != 1 {
+			t.Errorf("%s's task: %+v, %v", owner, task, err)
+		}
+	}
+	if _, err := w.Tasks().Lookup(ctx, "carol", id); !errors.Is(err, ErrTaskNotFound) {
+		t.Errorf("carol's lookup: %v, want %v", err, ErrTaskNotFound)
+	}
+	if _, err := w.Tasks().Get(ctx, id); !errors.Is(err, ErrTaskAmbiguous) {
+		t.Errorf("an admin's lookup of a shared id: %v, want %v", err, ErrTaskAmbiguous)
+	}
+	rec := httptest.NewRecorder()
+	as(auth.Principal{Name: "ops", Admin: true}, w.Tasks().Handler()).ServeHTTP(rec, httptest.NewRequest("GET", "/tasks/"+id+"?owner=alice", nil))
+	var task Task
+	if err := json.Unmarshal(rec.Body.Bytes(), &task); rec.Code != http.StatusOK || err != nil || task.Owner != "alice" {
+		t.Errorf("an admin naming the owner: %d %s", rec.Code, rec.Body)
+	}
+
+	// Queries on subject.<principal> act for that principal.
+	subs, err := w.Tasks().ServeNATS(nc, DefaultTaskQuerySubject, "")
+	unsubscribe(t, subs, err)
+	if got, err := QueryTask(ctx, nc, DefaultTaskQuerySubject+".alice", id); err != nil || got.Owner != "alice" {
+		t.Errorf("query as alice: %+v, %v", got, err)
+	}
+	if _, err := QueryTask(ctx, nc, DefaultTaskQuerySubject+".carol", id); !errors.Is(err, ErrTaskNotFound) {
+		t.Errorf("query as carol: %v", err)
+	}
+	if _, err := CancelTask(ctx, nc, DefaultCancelSubject+".bob", id); !errors.Is(err, ErrTaskFinished) {
+		t.Errorf("bob cancels his finished task: %v", err)
 	}
 }

@@ -96,7 +96,7 @@ func TestConcurrentLargeRequestsUnderBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 	const k = 8
-	h := newHost(t, WithMaxPredictions(k), WithMaxServicesPerDevice(k), WithQueueTimeout(2*time.Second),
+	h := newHost(t, WithMaxPredictions(k), WithQueueTimeout(2*time.Second),
 		WithMemoryGuard(probe, time.Second, memory.Thresholds{Warning: 0.8, Critical: 0.95}, memory.Thresholds{}))
 	const w, ht = 1654, 2339 // A4 at 200 DPI
 	doc := predPage(t, w, ht, 28, 16)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"strings"
 
 	fmtpkg "github.com/ocrhost/ocrhost/format"
@@ -41,8 +40,8 @@ func (h *Host) closeRenderer(_ warmpool.Key, r *document.Renderer) error {
 func a4(dpi int) (int, int) { return 827 * dpi / 100, 1169 * dpi / 100 }
 
 // invokeDocument OCRs a multi-page document page by page, rendering and
-// recognising at most a batch of pages at a time, so memory does not grow
-// with the page count; req.Progress hears after each batch.
+// recognising one page at a time, so memory does not grow with the page
+// count; req.Progress hears after every batch_size pages.
 func (h *Host) invokeDocument(ctx context.Context, req *Request, opts function.Options, format string, out *output) (*Response, error) {
 	d := opts.Document
 	if d.DPI == 0 {
@@ -82,57 +81,44 @@ func (h *Host) invokeDocument(ctx context.Context, req *Request, opts function.O
 
 	resp := &Response{ID: req.ID, Models: w.versions, Device: w.device, Fallback: w.fallback}
 	var text, md strings.Builder
-	done := 0
-	// Pages are rendered one at a time, each dropped once read, and the
-	// batch size only paces progress: pages are recognised one by one
-	// anyway, so a rendered batch bought nothing but memory. Rendered in
-	// batches of 10, a 50-page document's peak RSS rise was 1.17-1.26×
-	// a 2-page one's on A7 pages (TestPeakRSSFlatInPageCount) and 66 MiB
-	// higher on A4 (function/document BenchmarkPeakRSS, 58 vs 125 MiB).
+	// Pages are rendered one at a time and each is dropped once read
+	// (document.Pages collects it before the next), so a long document
+	// costs about what one page does (TestPeakRSSFlatInPageCount);
+	// batch_size only paces the progress events.
 	err = document.Pages(ctx, renderer, req.Data, format, document.Options{
 		DPI: d.DPI, FirstPage: d.FirstPage, LastPage: d.LastPage, MaxPages: h.cfg.maxPages, MaxPixels: h.cfg.maxPixels,
-	}, 1, func(batch []document.Page, total int) error {
-		if done > 0 {
-			// The previous page's image and tensors are garbage now; a
-			// collection per page (milliseconds, against a second of OCR)
-			// keeps the heap at one page's worth, where GOGC would let it
-			// grow to twice the live heap, and further when the collector
-			// lags behind on a busy machine.
-			runtime.GC()
+	}, func(p document.Page, total int) error {
+		res, err := h.run(ctx, w.models, p.Image, opts)
+		if err != nil {
+			return err
 		}
-		for _, p := range batch {
-			res, err := h.run(ctx, w.models, p.Image, opts)
-			if err != nil {
-				return err
-			}
-			h.stats.result(res)
-			resp.Pages = append(resp.Pages, Page{Number: p.Number, Width: res.Width, Height: res.Height, Lines: res.Lines,
-				Blocks: res.Blocks, Dropped: res.Dropped})
-			resp.Dropped += res.Dropped
-			resp.Lines = append(resp.Lines, res.Lines...)
-			resp.Timings.Add(res.Timings)
-			if len(resp.Pages) == 1 {
-				resp.Width, resp.Height = res.Width, res.Height
-			} else {
-				text.WriteString("\f")
-			}
-			pageText := res.Text()
-			text.WriteString(pageText)
-			var pageMD string
-			if d.Markdown {
-				pageMD = res.Markdown()
-				fmt.Fprintf(&md, "<!-- page %d -->\n\n", p.Number)
-				md.WriteString(pageMD)
-			}
-			dpi := 0.0 // an image's pages: the format's default
-			if format == "pdf" {
-				dpi = float64(d.DPI)
-			}
-			if err := out.page(formatPage(p.Number, res, pageText, pageMD, dpi), p.Image, nil); err != nil {
-				return err
-			}
+		h.stats.result(res)
+		resp.Pages = append(resp.Pages, Page{Number: p.Number, Width: res.Width, Height: res.Height, Lines: res.Lines,
+			Blocks: res.Blocks, Dropped: res.Dropped})
+		resp.Dropped += res.Dropped
+		resp.Lines = append(resp.Lines, res.Lines...)
+		resp.Timings.Add(res.Timings)
+		if len(resp.Pages) == 1 {
+			resp.Width, resp.Height = res.Width, res.Height
+		} else {
+			text.WriteString("\f")
 		}
-		done += len(batch)
+		pageText := res.Text()
+		text.WriteString(pageText)
+		var pageMD string
+		if d.Markdown {
+			pageMD = res.Markdown()
+			fmt.Fprintf(&md, "<!-- page %d -->\n\n", p.Number)
+			md.WriteString(pageMD)
+		}
+		dpi := 0.0 // an image's pages: the format's default
+		if format == "pdf" {
+			dpi = float64(d.DPI)
+		}
+		if err := out.page(formatPage(p.Number, res, pageText, pageMD, dpi), p.Image, nil); err != nil {
+			return err
+		}
+		done := len(resp.Pages)
 		if req.Progress != nil && (done%d.BatchSize == 0 || done == total) {
 			req.Progress(done, total)
 		}

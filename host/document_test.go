@@ -13,6 +13,7 @@ import (
 	"golang.org/x/image/tiff"
 
 	"github.com/ocrhost/ocrhost/function/document"
+	"github.com/ocrhost/ocrhost/function/imageio"
 	"github.com/ocrhost/ocrhost/internal/pdfgen"
 	"github.com/ocrhost/ocrhost/internal/testenv"
 )
@@ -96,7 +97,8 @@ func TestMultiPageTIFF(t *testing.T) {
 		pages = append(pages, buf.Bytes())
 	}
 	data := chainTIFF(t, pages)
-	if format, ok := document.IsDocument(data); !ok || format != "tiff" {
+	hdr, _ := imageio.DecodeConfig(data)
+	if format, ok := document.IsDocument(data, hdr); !ok || format != "tiff" {
 		t.Fatalf("built TIFF not seen as a document: %q %v", format, ok)
 	}
 	resp, err := h.Invoke(context.Background(), &Request{Data: data, ContentType: "image/tiff", Options: []byte(`{"stages":["det"]}`)})

@@ -218,7 +218,7 @@ func TestCorruptModelConcurrentRequests(t *testing.T) {
 	m := copyModels(t)
 	m.write(t, []byte("not a model"))
 	const n = 8
-	h := newHost(t, WithModelFiles(m.files), WithMaxPredictions(4), WithMaxServicesPerDevice(4),
+	h := newHost(t, WithModelFiles(m.files), WithMaxPredictions(4),
 		WithQueueTimeout(30*time.Second))
 	data := tinyPNG(t)
 	detOnly := []json.RawMessage{json.RawMessage(`{"stages":["det"]}`), json.RawMessage(`{"stages":["det","cls"]}`)}

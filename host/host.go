@@ -69,7 +69,7 @@ func New(opts ...Option) (*Host, error) {
 	h.stats = newStats(cfg.registerer)
 	poolOpts := []warmpool.Option{
 		warmpool.WithIdleTimeout(cfg.idleTimeout),
-		warmpool.WithMaxLeasesPerDevice(cfg.maxServices),
+		warmpool.WithMaxLeasesPerDevice(cfg.maxPredictions),
 		warmpool.WithQueueTimeout(cfg.queueTimeout),
 		warmpool.WithObserver(h.stats),
 	}
@@ -115,7 +115,7 @@ func (h *Host) destroy(k warmpool.Key, m *function.Model) error {
 	h.cfg.log.Info("model unloaded", "model", k.String(), "released_bytes", freed)
 	if h.unloads.Add(-1) == 0 && h.pool.Loaded() == 0 {
 		// The last model is gone: the library code inference touched
-		// (about 13 MB of RSS) serves no one until the next load.
+		// serves no one until the next load (docs/memory.md).
 		if _, perr := memory.PageOut(onnx.LibraryPath()); perr != nil {
 			h.cfg.log.Debug("library pages not released", "err", perr)
 		}
@@ -185,19 +185,27 @@ func (h *Host) Invoke(ctx context.Context, req *Request) (resp *Response, err er
 	if err != nil {
 		return nil, err
 	}
-	if err := checkContentType(req); err != nil {
+	// One look at the bytes: the header tells the format, the size and
+	// the page count, which the content type, the document path,
+	// admission and decoding all use.
+	hdr, hdrErr := imageio.ReadHeader(req.Data, imageio.WithMaxPixels(h.cfg.maxPixels))
+	inFormat, isDoc := document.IsDocument(req.Data, hdr.Info)
+	if !isDoc {
+		inFormat = hdr.Format
+	}
+	if err := checkContentType(req.ContentType, inFormat); err != nil {
 		return nil, err
 	}
-	if format, ok := document.IsDocument(req.Data); ok {
-		return h.invokeDocument(ctx, req, opts, format, out)
+	if isDoc {
+		return h.invokeDocument(ctx, req, opts, inFormat, out)
 	}
 	// The header alone sizes the invocation, so that the decoded pixels
 	// (tens of MiB for a scan) are admitted by the memory guard, not held
 	// by every request queued before it.
-	info, err := imageio.DecodeConfig(req.Data, imageio.WithMaxPixels(h.cfg.maxPixels))
-	if err != nil {
-		return nil, classifyDecode(err)
+	if hdrErr != nil {
+		return nil, classifyDecode(hdrErr)
 	}
+	info := hdr.Info
 	var need uint64
 	if h.guard != nil {
 		plan, err := function.PlanFor(info.Width, info.Height, opts)
@@ -212,7 +220,7 @@ func (h *Host) Invoke(ctx context.Context, req *Request) (resp *Response, err er
 	}
 	defer w.release()
 	t0 := time.Now()
-	img, imgInfo, err := imageio.Decode(req.Data, imageio.WithMaxPixels(h.cfg.maxPixels))
+	img, err := hdr.Decode(req.Data)
 	if err != nil {
 		return nil, classifyDecode(err)
 	}
@@ -234,7 +242,7 @@ func (h *Host) Invoke(ctx context.Context, req *Request) (resp *Response, err er
 		resp.Markdown = res.Markdown()
 	}
 	var jpg []byte
-	if imgInfo.Format == "jpeg" && format.EmbeddableJPEG(req.Data, imgInfo.Orientation) {
+	if hdr.Format == "jpeg" && format.EmbeddableJPEG(req.Data, hdr.Orientation) {
 		jpg = req.Data
 	}
 	page := format.Page{Number: 1, Width: res.Width, Height: res.Height, Lines: res.Lines, Blocks: res.Blocks,
@@ -248,16 +256,11 @@ func (h *Host) Invoke(ctx context.Context, req *Request) (resp *Response, err er
 	return resp, nil
 }
 
-// checkContentType refuses a content type the host does not read, or one
-// that contradicts the bytes.
-func checkContentType(req *Request) error {
-	ct := req.ContentType
+// checkContentType refuses a content type ct the host does not read, or one
+// that contradicts the format the bytes hold (sniffed; "" when unknown).
+func checkContentType(ct, sniffed string) error {
 	if ct == "" || ct == "application/octet-stream" {
 		return nil
-	}
-	sniffed := imageio.Sniff(req.Data)
-	if doc, ok := document.IsDocument(req.Data); ok {
-		sniffed = doc
 	}
 	var format string
 	switch ct {
@@ -374,14 +377,13 @@ const gcPercent = 25
 // loading too, to measure the pool alone.
 func tuneProcess(log *slog.Logger) {
 	// Without this, glibc keeps what unloaded sessions and finished runs
-	// freed in per-thread arenas (RSS after evicting everything: 2.8x a
-	// fresh host's untuned, 1.5x tuned).
+	// freed in per-thread arenas, and an evicted host stays well above a
+	// fresh one (docs/memory.md).
 	if !memory.TuneAllocator() {
 		log.Debug("C allocator not tuned (not glibc)")
 	}
 	// Collect when the heap has grown a quarter past what is live: at Go's
-	// default freed tensors held 50-80 MB of a 330-350 MB peak at 2
-	// predictions, at 25 they hold 25-40 MB, for about 3% of the CPU time.
+	// default, freed tensors are a large share of the peak (docs/memory.md).
 	memory.TuneGC(gcPercent)
 	if off, err := memory.DisableTHP(); err != nil {
 		log.Warn("transparent huge pages left on", "err", err)

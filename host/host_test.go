@@ -73,7 +73,7 @@ func TestInvokeReadsSample(t *testing.T) {
 }
 
 func TestConcurrentFirstRequestsLoadOnce(t *testing.T) {
-	h := newHost(t, WithMaxPredictions(4), WithMaxServicesPerDevice(4))
+	h := newHost(t, WithMaxPredictions(4))
 	data := sample(t)
 	var wg sync.WaitGroup
 	errs := make(chan error, 6)

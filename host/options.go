@@ -21,7 +21,6 @@ type config struct {
 	device         string
 	maxPredictions int
 	detRuns        int // 0: half of maxPredictions, at least 1
-	maxServices    int
 	idleTimeout    time.Duration
 	queueTimeout   time.Duration
 	maxPixels      int64
@@ -45,7 +44,6 @@ func defaultConfig() config {
 		defaults:       function.DefaultOptions(),
 		device:         "cpu",
 		maxPredictions: 2,
-		maxServices:    2,
 		idleTimeout:    300 * time.Second,
 		queueTimeout:   60 * time.Second,
 		maxPixels:      50_000_000,
@@ -112,7 +110,10 @@ func WithFormat(f format.Format) Option { return func(c *config) { c.format = f 
 // WithDevice selects where inference runs: "cpu" or "cuda:N".
 func WithDevice(d string) Option { return func(c *config) { c.device = d } }
 
-// WithMaxPredictions caps invocations running at once (default 2).
+// WithMaxPredictions caps invocations running at once (default 2): the
+// host's one concurrency limit. It is taken before the input is decoded, so
+// it bounds decoded images too; the model pool's leases are sized to it and
+// never bind.
 func WithMaxPredictions(n int) Option {
 	return func(c *config) {
 		if n > 0 {
@@ -123,8 +124,8 @@ func WithMaxPredictions(n int) Option {
 
 // WithDetectionConcurrency caps the detections running at once across all
 // invocations (default 0: half of max predictions, at least 1). Detection
-// holds the largest activations, growing with the image (about 120 MiB for
-// a page detected at 736×992), while recognition takes more of the time,
+// holds the largest activations, growing with the image, while recognition
+// takes more of the time,
 // so half the predictions detecting at once keeps up with the rest and two
 // detections' activations stack less often (docs/memory.md).
 func WithDetectionConcurrency(n int) Option {
@@ -141,15 +142,6 @@ func (c config) detectionConcurrency() int {
 		return c.detRuns
 	}
 	return max(1, c.maxPredictions/2)
-}
-
-// WithMaxServicesPerDevice caps model leases per device (default 2).
-func WithMaxServicesPerDevice(n int) Option {
-	return func(c *config) {
-		if n > 0 {
-			c.maxServices = n
-		}
-	}
 }
 
 // WithIdleTimeout sets how long an unused model stays loaded (default 300 s).

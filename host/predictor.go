@@ -53,9 +53,8 @@ type Params struct {
 //	             RecBase + PerRecColumn·RecBatch·max(MaxLineWidth, 320))
 //
 // for one page, times the pages processed together. Not included: the first
-// recognition at a new widest shape leaves memory resident for good (56 MB
-// measured after the first 400×300 page of small text), which shows in the
-// measured use of every later admission instead. The fields are exported
+// recognition at a new widest shape leaves memory resident for good, which
+// shows in the measured use of every later admission instead. The fields are exported
 // so that a deployment can recalibrate (different thread counts, allocator
 // or ONNX Runtime build change the figures): host/predict_test.go's
 // TestCalibratePredictor prints them for the machine it runs on.
@@ -99,12 +98,10 @@ const minRecWidth = 320
 // rendered pages and 6 real images and fits the image and detection terms
 // by least squares on detection alone, the recognition terms on single
 // lines and on pages where recognition outweighed detection, and the
-// recognition estimate by the smallest rms error of the whole pipeline:
-// 9% rms, worst 19% (under, on a 2000×1200 page of 16 px text; over, on a
-// photo of short vertical lines). The work copy's cost came out
-// indistinguishable from the image's, hence 0. Without TuneAllocator the
-// rises vary by ±15% from run to run and pages of small text need up to
-// 25% more than predicted.
+// recognition estimate by the smallest rms error of the whole pipeline
+// (its errors are in docs/memory.md). The work copy's cost came out
+// indistinguishable from the image's, hence 0. The fit holds with
+// TuneAllocator only: without it the rises vary from run to run.
 func DefaultPredictor() Predictor {
 	return Predictor{
 		PerImagePixel: 13.1,

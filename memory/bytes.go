@@ -25,6 +25,9 @@ var units = map[string]uint64{
 }
 
 // ParseBytes reads a byte size such as "512MiB", "1.5GiB", "2G" or "1048576".
+// It is not go-humanize's ParseBytes, which accepts fractional bytes and
+// thousands separators and computes in float64, inexact near 2^64: sizes
+// here are configuration, refused when they are not exactly a size.
 //
 // A plain integer is a count of bytes. Suffixes are case-insensitive and may
 // be separated from the number by spaces: B; KB, MB, GB, TB, PB, EB (and K,

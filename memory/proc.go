@@ -15,7 +15,9 @@ var ErrProc = errors.New("memory: reading /proc")
 
 // kbFields reads the "Key:   123 kB" lines of /proc/self/status or
 // /proc/meminfo into the fields named in want, converting to bytes. Keys
-// absent from the file leave their targets untouched.
+// absent from the file leave their targets untouched. It is not
+// prometheus/procfs: procfs reads a malformed value as 0, which the guard
+// would take for "no memory used"; here it is ErrProc.
 func kbFields(path string, want map[string]*uint64) error {
 	data, err := os.ReadFile(path)
 	if err != nil {

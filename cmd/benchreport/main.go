@@ -16,7 +16,7 @@ import (
 )
 
 func main() {
-	in := flag.String("in", "out/bench/raw.txt", "go test -bench output to read")
+	in := flag.String("in", "out/bench/raw.json", "go test -json -bench output to read")
 	out := flag.String("out", "out/bench", "directory to write the report into")
 	var t times
 	flag.Int64Var(&t.start, "start", 0, "Unix time the benchmarks started")

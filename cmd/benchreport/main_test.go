@@ -14,12 +14,17 @@ func TestRun(t *testing.T) {
 	t.Setenv("OCRHOST_ORT_LIB", "") // the version is not what this tests
 	// Inputs that make no chart: rendering PNGs is slow under -race and
 	// the package's own tests cover it.
-	failed := filepath.Join(t.TempDir(), "failed.txt")
-	const out = "pkg: github.com/ocrhost/ocrhost/cmd/host\n--- FAIL: BenchmarkFailover\n    x_test.go:1: no cluster\nFAIL\tgithub.com/ocrhost/ocrhost/cmd/host\t1.0s\n"
+	failed := filepath.Join(t.TempDir(), "failed.json")
+	const out = `{"Action":"start","Package":"github.com/ocrhost/ocrhost/cmd/host"}
+{"Action":"run","Package":"github.com/ocrhost/ocrhost/cmd/host","Test":"BenchmarkFailover"}
+{"Action":"output","Package":"github.com/ocrhost/ocrhost/cmd/host","Test":"BenchmarkFailover","Output":"    x_test.go:1: no cluster\n"}
+{"Action":"fail","Package":"github.com/ocrhost/ocrhost/cmd/host","Test":"BenchmarkFailover"}
+{"Action":"fail","Package":"github.com/ocrhost/ocrhost/cmd/host"}
+`
 	if err := os.WriteFile(failed, []byte(out), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ready := filepath.Join("..", "..", "internal", "benchreport", "testdata", "start_to_ready.txt")
+	ready := filepath.Join("..", "..", "internal", "benchreport", "testdata", "start_to_ready.json")
 	for _, c := range []struct {
 		in     string
 		status int

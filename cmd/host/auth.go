@@ -39,6 +39,7 @@ type NATSAuth struct {
 	PasswordFile string `envconfig:"NATS_PASSWORD_FILE" desc:"file holding the password of OCRHOST_NATS_USER (e.g. a mounted Secret), instead of OCRHOST_NATS_PASSWORD"`
 	Token        string `envconfig:"NATS_TOKEN" desc:"token for NATS; the embedded server then admits only this token"`
 	TokenFile    string `envconfig:"NATS_TOKEN_FILE" desc:"file holding the NATS token (e.g. a mounted Secret), instead of OCRHOST_NATS_TOKEN"`
+	UsersFile    string `envconfig:"NATS_USERS_FILE" desc:"NATS principals, one '<name> <password or public nkey> [admin]' per line: the embedded server admits them beside the host's own user or nkey, tenants (no admin) with their own jobs and tasks only (docs/security.md); with OCRHOST_NATS_URL the file only names the tenants"`
 	NKeySeedFile string `envconfig:"NATS_NKEY_SEED_FILE" desc:"file holding a user nkey seed (SU...); the embedded server then admits only its public key"`
 	CredsFile    string `envconfig:"NATS_CREDS_FILE" desc:"user credentials file (JWT and seed) for a NATS server in operator mode; needs OCRHOST_NATS_URL"`
 	TLSCA        string `envconfig:"NATS_TLS_CA" desc:"CA certificates (PEM) the NATS server's certificate must chain to; setting it turns TLS on. With OCRHOST_EMBEDDED_NATS_TLS_VERIFY, also the CA of client certificates"`
@@ -160,7 +161,7 @@ func (a NATSAuth) validate(role natsRole) []error {
 	if (a.EmbeddedTLSCert == "") != (a.EmbeddedTLSKey == "") {
 		bad("OCRHOST_EMBEDDED_NATS_TLS_CERT and OCRHOST_EMBEDDED_NATS_TLS_KEY go together")
 	}
-	files := map[string]string{"OCRHOST_NATS_NKEY_SEED_FILE": a.NKeySeedFile, "OCRHOST_NATS_CREDS_FILE": a.CredsFile,
+	files := map[string]string{"OCRHOST_NATS_USERS_FILE": a.UsersFile, "OCRHOST_NATS_NKEY_SEED_FILE": a.NKeySeedFile, "OCRHOST_NATS_CREDS_FILE": a.CredsFile,
 		"OCRHOST_NATS_TLS_CA": a.TLSCA, "OCRHOST_NATS_TLS_CERT": a.TLSCert, "OCRHOST_NATS_TLS_KEY": a.TLSKey}
 	if role == natsEmbedded {
 		files["OCRHOST_EMBEDDED_NATS_TLS_KEY"] = a.EmbeddedTLSKey
@@ -177,6 +178,8 @@ func (a NATSAuth) validate(role natsRole) []error {
 	}
 	embedded := role == natsEmbedded
 	switch {
+	case embedded && a.UsersFile != "" && a.User == "" && a.NKeySeedFile == "":
+		bad("OCRHOST_NATS_USERS_FILE needs the host's own OCRHOST_NATS_USER (and password) or OCRHOST_NATS_NKEY_SEED_FILE: a NATS server takes a token or users, not both")
 	case role == natsExternal && (a.EmbeddedTLSCert != "" || a.EmbeddedTLSVerify):
 		bad("OCRHOST_EMBEDDED_NATS_TLS_* apply to the embedded server only, which does not run with OCRHOST_NATS_URL set")
 	case embedded && a.CredsFile != "":

@@ -266,6 +266,8 @@ func TestNATSSecurityValidation(t *testing.T) {
 		{"verify without a CA", natsEmbedded, NATSAuth{EmbeddedTLSCert: pki.ServerCert, EmbeddedTLSKey: pki.ServerKey,
 			EmbeddedTLSVerify: true, TLSCert: pki.ClientCert, TLSKey: pki.ClientKey}, []string{"OCRHOST_EMBEDDED_NATS_TLS_VERIFY", "OCRHOST_NATS_TLS_CA"}},
 		{"client TLS with a plain embedded server", natsEmbedded, NATSAuth{TLSCA: pki.CA}, []string{"OCRHOST_EMBEDDED_NATS_TLS_CERT"}},
+		{"users beside a token", natsEmbedded, NATSAuth{Token: testToken, UsersFile: seedFile}, []string{"OCRHOST_NATS_USERS_FILE", "token or users"}},
+		{"users file missing", natsExternal, NATSAuth{UsersFile: missing}, []string{"OCRHOST_NATS_USERS_FILE", missing}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := errors.Join(tc.a.validate(tc.role)...)

@@ -72,17 +72,16 @@ type config struct {
 	// Per deployment what a request may choose per call: stages, batch size, DPI...
 	DefaultOptions string `envconfig:"DEFAULT_OPTIONS" desc:"per-call options (JSON) every request starts from, on top of the preset, e.g. {\"stages\":[\"det\",\"rec\"],\"dpi\":150}; a request's own options apply on top"`
 
-	ModelIdleTimeout         time.Duration `envconfig:"MODEL_IDLE_TIMEOUT" default:"300s" desc:"an unused model is unloaded after this long"`
-	MaxPredictions           int           `envconfig:"MAX_PREDICTIONS" default:"2" desc:"invocations running at once"`
-	DetectionConcurrency     int           `envconfig:"DETECTION_CONCURRENCY" default:"0" desc:"detections running at once across invocations, the stage with the largest activations; 0: half of OCRHOST_MAX_PREDICTIONS, at least 1"`
-	PoolMaxServicesPerDevice int           `envconfig:"POOL_MAX_SERVICES_PER_DEVICE" default:"2" desc:"model leases per device at once"`
-	PoolQueueTimeout         time.Duration `envconfig:"POOL_QUEUE_TIMEOUT" default:"60s" desc:"how long an invocation waits for a slot before failing busy"`
-	MaxInFlight              int           `envconfig:"MAX_IN_FLIGHT" default:"16" desc:"invocations accepted per transport (running and queued); beyond it requests are answered busy at once"`
-	MaxPixels                int64         `envconfig:"MAX_PIXELS" default:"50000000" desc:"largest image in pixels, checked from the header before decoding"`
-	ShutdownGrace            time.Duration `envconfig:"SHUTDOWN_GRACE" default:"30s" desc:"on SIGTERM, time for in-flight work to finish"`
-	DrainQuietPeriod         time.Duration `envconfig:"DRAIN_QUIET_PERIOD" default:"0s" desc:"on SIGTERM, /readyz fails this long before the listeners close, so that load balancers stop sending first (e.g. 5s behind a Kubernetes Service)"`
-	ExitWhenIdle             time.Duration `envconfig:"EXIT_WHEN_IDLE" default:"0s" desc:"drain and exit 0 once nothing has been in flight and no model loaded for this long (0: never), for hosts started on demand"`
-	IntraOpThreads           int           `envconfig:"INTRA_OP_THREADS" default:"0" desc:"ONNX Runtime threads per inference; 0: the CPUs available divided by OCRHOST_MAX_PREDICTIONS, at least 1"`
+	ModelIdleTimeout     time.Duration `envconfig:"MODEL_IDLE_TIMEOUT" default:"300s" desc:"an unused model is unloaded after this long"`
+	MaxPredictions       int           `envconfig:"MAX_PREDICTIONS" default:"2" desc:"invocations running at once"`
+	DetectionConcurrency int           `envconfig:"DETECTION_CONCURRENCY" default:"0" desc:"detections running at once across invocations, the stage with the largest activations; 0: half of OCRHOST_MAX_PREDICTIONS, at least 1"`
+	PoolQueueTimeout     time.Duration `envconfig:"POOL_QUEUE_TIMEOUT" default:"60s" desc:"how long an invocation waits for a slot before failing busy"`
+	MaxInFlight          int           `envconfig:"MAX_IN_FLIGHT" default:"16" desc:"invocations accepted per transport (running and queued); beyond it requests are answered busy at once"`
+	MaxPixels            int64         `envconfig:"MAX_PIXELS" default:"50000000" desc:"largest image in pixels, checked from the header before decoding"`
+	ShutdownGrace        time.Duration `envconfig:"SHUTDOWN_GRACE" default:"30s" desc:"on SIGTERM, time for in-flight work to finish"`
+	DrainQuietPeriod     time.Duration `envconfig:"DRAIN_QUIET_PERIOD" default:"0s" desc:"on SIGTERM, /readyz fails this long before the listeners close, so that load balancers stop sending first (e.g. 5s behind a Kubernetes Service)"`
+	ExitWhenIdle         time.Duration `envconfig:"EXIT_WHEN_IDLE" default:"0s" desc:"drain and exit 0 once nothing has been in flight and no model loaded for this long (0: never), for hosts started on demand"`
+	IntraOpThreads       int           `envconfig:"INTRA_OP_THREADS" default:"0" desc:"ONNX Runtime threads per inference; 0: the CPUs available divided by OCRHOST_MAX_PREDICTIONS, at least 1"`
 
 	MemoryBudget          byteSize      `envconfig:"MEMORY_BUDGET" desc:"memory the host may use, e.g. 1.5GiB; the effective limit is the tightest of this, the cgroup limit and RAM"`
 	MemoryGuard           bool          `envconfig:"MEMORY_GUARD" default:"true" desc:"admit invocations only when their predicted memory fits under the critical threshold"`
@@ -182,9 +181,6 @@ func (c config) validate() error {
 	}
 	if c.DetectionConcurrency < 0 {
 		bad("OCRHOST_DETECTION_CONCURRENCY must be 0 (automatic) or more, is %d", c.DetectionConcurrency)
-	}
-	if c.PoolMaxServicesPerDevice < 1 {
-		bad("OCRHOST_POOL_MAX_SERVICES_PER_DEVICE must be at least 1, is %d", c.PoolMaxServicesPerDevice)
 	}
 	if c.MaxInFlight < c.MaxPredictions {
 		bad("OCRHOST_MAX_IN_FLIGHT (%d) must be at least OCRHOST_MAX_PREDICTIONS (%d)", c.MaxInFlight, c.MaxPredictions)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -33,7 +34,9 @@ const (
 	aliceToken    = "alice-Tq9wLx2Vb7Zr4Kp1"
 	bobToken      = "bob-Jn5cYe8Hs3Mu6Wd0"
 	opsToken      = "ops-Fg2kRt7Nq4Xv9Lb5"
-	natsDoorToken = "nats-Ue6pZa1Dk8Cw3Ym7"
+	natsDoorToken = "nats-Ue6pZa1Dk8Cw3Ym7" // the host's own NATS password
+	aliceNATS     = "alice-nats-Rb3Qm8Wx1Kc6"
+	bobNATS       = "bob-nats-Gd7Lp2Zs9Hv4"
 	storeKeyText  = "store-Vh4mQs9Jx2Bn7Rt5Lc8Pk3Wz6Ga1Ye0"
 	// doorWord is recognised in the sample document: it is grepped for in
 	// the JetStream store.
@@ -53,8 +56,10 @@ func TestEveryDoor(t *testing.T) {
 	dir := t.TempDir()
 	tokens := filepath.Join(dir, "http-tokens")
 	writeFile(t, tokens, "# name token [admin]\nalice "+aliceToken+"\nbob "+bobToken+"\nops "+opsToken+" admin\n")
-	natsTokenFile := filepath.Join(dir, "nats-token")
-	writeFile(t, natsTokenFile, natsDoorToken+"\n")
+	natsPasswordFile := filepath.Join(dir, "nats-password")
+	writeFile(t, natsPasswordFile, natsDoorToken+"\n")
+	natsUsers := filepath.Join(dir, "nats-users")
+	writeFile(t, natsUsers, "# name password [admin]\nalice "+aliceNATS+"\nbob "+bobNATS+"\n")
 	keyFile := filepath.Join(dir, "store-key")
 	writeFile(t, keyFile, storeKeyText+"\n")
 	doc := sampleDoc(t)
@@ -70,7 +75,9 @@ func TestEveryDoor(t *testing.T) {
 					"OCRHOST_LOG_LEVEL": "debug"}
 				var adminURL string
 				if natsAuth {
-					env["OCRHOST_NATS_TOKEN_FILE"] = natsTokenFile
+					env["OCRHOST_NATS_USER"] = "ocrhost"
+					env["OCRHOST_NATS_PASSWORD_FILE"] = natsPasswordFile
+					env["OCRHOST_NATS_USERS_FILE"] = natsUsers
 					env["OCRHOST_JS_ENCRYPTION_KEY_FILE"] = keyFile
 				}
 				if httpAuth {
@@ -83,6 +90,9 @@ func TestEveryDoor(t *testing.T) {
 				d := &doors{t: t, p: p, natsURL: fmt.Sprintf("nats://127.0.0.1:%d", natsPort), natsAuth: natsAuth,
 					httpAuth: httpAuth, adminURL: adminURL, doc: doc}
 				d.knockNATS()
+				if natsAuth {
+					d.knockAsTenants()
+				}
 				d.knockHTTP()
 
 				if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -109,7 +119,7 @@ func TestEveryDoor(t *testing.T) {
 		}
 	}
 	for _, out := range outputs {
-		for _, secret := range []string{aliceToken, bobToken, opsToken, natsDoorToken, storeKeyText} {
+		for _, secret := range []string{aliceToken, bobToken, opsToken, natsDoorToken, aliceNATS, bobNATS, storeKeyText} {
 			if strings.Contains(out, secret) {
 				t.Errorf("a host's output reveals a secret:\n%s", out)
 			}
@@ -125,18 +135,19 @@ type doors struct {
 	natsAuth, httpAuth bool
 	doc                []byte
 	taskID             string // alice's job, OCRed
+	tenantTaskID       string // the job alice queued herself as a NATS tenant
 }
 
-// connect connects to the host's NATS presenting token ("": none).
-func (d *doors) connect(token string) (*nats.Conn, error) {
-	opts := []nats.Option{nats.Name("door-test"), nats.MaxReconnects(0)}
-	if token != "" {
-		opts = append(opts, nats.Token(token))
+// connect connects to the host's NATS as user with password ("": none).
+func (d *doors) connect(user, password string, opts ...nats.Option) (*nats.Conn, error) {
+	opts = append(opts, nats.Name("door-test"), nats.MaxReconnects(0))
+	if password != "" {
+		opts = append(opts, nats.UserInfo(user, password))
 	}
 	return nats.Connect(d.natsURL, opts...)
 }
 
-// knockNATS: without the host's NATS token, with a wrong one, with a
+// knockNATS: without the host's NATS password, with a wrong one, with a
 // principal's HTTP token (another principal's credential), a connection is
 // refused when NATS authentication is on; with the right one (or any, when
 // it is off) every subject answers. A query acting for another principal
@@ -147,8 +158,9 @@ func (d *doors) knockNATS() {
 	if d.natsAuth {
 		right = natsDoorToken
 	}
-	for _, c := range []struct{ name, token string }{{"none", ""}, {"wrong", "nats-wrong-0000000000"}, {"another principal's", aliceToken}} {
-		nc, err := d.connect(c.token)
+	for _, c := range []struct{ name, user, password string }{{"none", "", ""}, {"wrong", "ocrhost", "nats-wrong-0000000000"},
+		{"another principal's", "alice", aliceToken}} {
+		nc, err := d.connect(c.user, c.password)
 		if !d.natsAuth {
 			if err != nil {
 				t.Errorf("NATS open, %s credential refused: %v", c.name, err)
@@ -165,7 +177,7 @@ func (d *doors) knockNATS() {
 		}
 	}
 
-	nc, err := d.connect(right)
+	nc, err := d.connect("ocrhost", right)
 	if err != nil {
 		t.Fatalf("NATS with the right credential: %v", err)
 	}
@@ -222,6 +234,124 @@ func (d *doors) knockNATS() {
 	// ocrhost.memory
 	if rep, err := nc.RequestWithContext(ctx, "ocrhost.memory", nil); err != nil || !bytes.Contains(rep.Data, []byte(`"memory"`)) {
 		t.Errorf("ocrhost.memory: %v", err)
+	}
+}
+
+// knockAsTenants: NATS tenants (OCRHOST_NATS_USERS_FILE) queue, follow
+// and cancel their own jobs on subjects that name them, which the server
+// lets them alone publish; a job keeps its task in its owner's namespace
+// even when another tenant reuses its id; and the server refuses a tenant
+// every other subject: another's, the results, the buckets, the memory
+// subject.
+func (d *doors) knockAsTenants() {
+	t := d.t
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	violations := make(chan error, 64)
+	tenant := func(name, password string) *nats.Conn {
+		nc, err := d.connect(name, password, nats.CustomInboxPrefix("_INBOX."+name),
+			nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+				select {
+				case violations <- err:
+				default:
+				}
+			}))
+		if err != nil {
+			t.Fatalf("NATS as tenant %s: %v", name, err)
+		}
+		t.Cleanup(nc.Close)
+		return nc
+	}
+	alice, bob := tenant("alice", aliceNATS), tenant("bob", bobNATS)
+	follow := func(nc *nats.Conn, owner, id string, done events.TaskState) events.Task {
+		t.Helper()
+		for {
+			task, err := events.QueryTask(ctx, nc, events.DefaultTaskQuerySubject+"."+owner, id)
+			switch {
+			case err == nil && task.State == done:
+				return task
+			case err != nil && !errors.Is(err, events.ErrTaskNotFound): // not found: not started yet
+				t.Fatalf("%s follows %s: %v", owner, id, err)
+			case ctx.Err() != nil:
+				t.Fatalf("%s's task %s: %+v, not %s", owner, id, task, done)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+
+	js, err := jetstream.New(alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := events.SubmitJob(ctx, js, "ocr.jobs.alice.payslips", d.doc, "image/tiff", nil, events.AsTenant())
+	if err != nil {
+		t.Fatalf("alice queues a job: %v", err)
+	}
+	d.tenantTaskID = id
+	if task := follow(alice, "alice", id, events.TaskCompleted); task.Owner != "alice" || !bytes.Contains(task.Result, []byte(doorWord)) {
+		t.Errorf("alice's task: owner %q, result %.200s", task.Owner, task.Result)
+	}
+	if _, err := events.QueryTask(ctx, bob, events.DefaultTaskQuerySubject+".bob", id); !errors.Is(err, events.ErrTaskNotFound) {
+		t.Errorf("bob asks for alice's task: %v, want %v", err, events.ErrTaskNotFound)
+	}
+	if _, err := events.CancelTask(ctx, bob, events.DefaultCancelSubject+".bob", id); !errors.Is(err, events.ErrTaskNotFound) {
+		t.Errorf("bob cancels alice's task: %v, want %v", err, events.ErrTaskNotFound)
+	}
+
+	// bob queues a job under alice's id (a bad document, answered fast):
+	// it is his own task, and alice's is as it was.
+	bobJS, err := jetstream.New(bob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := nats.NewMsg("ocr.jobs.bob.scan")
+	for k, v := range map[string]string{"ce-specversion": "1.0", "ce-id": id, "ce-type": events.TypeRequest,
+		"ce-source": "/bob", "content-type": "image/png", events.HeaderOwner: "alice"} {
+		m.Header.Set(k, v)
+	}
+	m.Data = []byte("not a png")
+	if _, err := bobJS.PublishMsg(ctx, m); err != nil {
+		t.Fatalf("bob queues a job: %v", err)
+	}
+	if task := follow(bob, "bob", id, events.TaskFailed); task.Owner != "bob" {
+		t.Errorf("bob's task under alice's id: %+v", task)
+	}
+	if task := follow(alice, "alice", id, events.TaskCompleted); task.Attempts != 1 || !bytes.Contains(task.Result, []byte(doorWord)) {
+		t.Errorf("alice's task after bob reused its id: %+v", task)
+	}
+
+	// Everything else is refused to bob by the server.
+	for _, subject := range []string{events.DefaultTaskQuerySubject + ".alice", events.DefaultTaskQuerySubject,
+		events.DefaultCancelSubject, "ocr.jobs.alice.scan", "ocr.jobs.secret", "ocrhost.memory", "$JS.API.STREAM.LIST",
+		events.TaskCancelledSubject} {
+		if err := bob.Publish(subject, []byte(id)); err != nil {
+			t.Fatal(err)
+		}
+		d.wantViolation(bob, violations, "Publish to \""+subject+"\"")
+	}
+	for _, subject := range []string{events.DefaultResultSubject, "$KV.>", "_INBOX.alice.>", ">"} {
+		if _, err := bob.SubscribeSync(subject); err != nil {
+			t.Fatal(err)
+		}
+		d.wantViolation(bob, violations, "Subscription to \""+subject+"\"")
+	}
+}
+
+// wantViolation waits for the server's permissions violation naming what.
+func (d *doors) wantViolation(nc *nats.Conn, violations <-chan error, what string) {
+	d.t.Helper()
+	_ = nc.Flush()
+	deadline := time.After(5 * time.Second)
+	for {
+		select {
+		case err := <-violations:
+			if errors.Is(err, nats.ErrPermissionViolation) && strings.Contains(err.Error(), what) {
+				return
+			}
+		case <-deadline:
+			d.t.Errorf("no permissions violation for %s", what)
+			return
+		}
 	}
 }
 
@@ -305,6 +435,22 @@ func (d *doors) knockHTTP() {
 	_, unknown, _ := d.do("GET", d.p.httpURL+"/tasks/unknown-id", bobToken, nil, nil)
 	if d.httpAuth && string(bytes.ReplaceAll(other, []byte(d.taskID), []byte("unknown-id"))) != string(unknown) {
 		t.Errorf("another's task %q differs from an unknown one %q", other, unknown)
+	}
+	// The job alice queued as a NATS tenant is hers over HTTP too; bob, who
+	// reused its id, finds his own; an admin names the owner.
+	if d.tenantTaskID != "" && d.httpAuth {
+		for _, c := range []struct{ who, token, query, owner string }{
+			{"alice", aliceToken, "", "alice"}, {"bob", bobToken, "?owner=alice", "bob"}, {"an admin", opsToken, "?owner=alice", "alice"}} {
+			status, body, _ := d.do("GET", d.p.httpURL+"/tasks/"+d.tenantTaskID+c.query, c.token, nil, nil)
+			var task events.Task
+			if err := json.Unmarshal(body, &task); status != 200 || err != nil || task.Owner != c.owner ||
+				bytes.Contains(body, []byte(doorWord)) != (c.owner == "alice") {
+				t.Errorf("%s reads the tenant's task id: %d %.200s", c.who, status, body)
+			}
+		}
+		if status, body, _ := d.do("GET", d.p.httpURL+"/tasks/"+d.tenantTaskID, opsToken, nil, nil); status != http.StatusConflict {
+			t.Errorf("an admin reads an id two owners used, naming none: %d %.200s, want 409", status, body)
+		}
 	}
 	// With an admin listener the main port serves no operational route.
 	if d.adminURL != "" {

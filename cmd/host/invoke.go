@@ -13,6 +13,7 @@ import (
 
 	"github.com/ocrhost/ocrhost/events"
 	"github.com/ocrhost/ocrhost/function/document"
+	"github.com/ocrhost/ocrhost/function/imageio"
 	"github.com/ocrhost/ocrhost/host"
 )
 
@@ -63,7 +64,8 @@ func invoke(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		_, multiPage := document.IsDocument(data)
+		hdr, _ := imageio.DecodeConfig(data)
+		_, multiPage := document.IsDocument(data, hdr)
 		var bar *progressBar
 		switch {
 		case multiPage && *progress:

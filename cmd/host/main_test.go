@@ -376,7 +376,7 @@ func TestConfigValidation(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c.MaxPredictions != 2 || c.PoolMaxServicesPerDevice != 2 || c.ModelIdleTimeout != 300*time.Second || c.PoolQueueTimeout != 60*time.Second {
+		if c.MaxPredictions != 2 || c.ModelIdleTimeout != 300*time.Second || c.PoolQueueTimeout != 60*time.Second {
 			t.Errorf("%+v", c)
 		}
 	})

@@ -65,10 +65,12 @@ type app struct {
 	started time.Time
 	closers []func()
 
-	probe    *memory.Probe
-	reg      *prometheus.Registry
-	h        *host.Host
-	natsURL  string
+	probe   *memory.Probe
+	reg     *prometheus.Registry
+	h       *host.Host
+	natsURL string
+	// tenants are the NATS users of OCRHOST_NATS_USERS_FILE that are not admins.
+	tenants  []string
 	nc       *nats.Conn
 	jsT      *events.JetStream
 	natsT    *events.NATS
@@ -133,7 +135,6 @@ func (a *app) build() error {
 		host.WithDevice(device),
 		host.WithMaxPredictions(cfg.MaxPredictions),
 		host.WithDetectionConcurrency(cfg.DetectionConcurrency),
-		host.WithMaxServicesPerDevice(cfg.PoolMaxServicesPerDevice),
 		host.WithIdleTimeout(cfg.ModelIdleTimeout),
 		host.WithQueueTimeout(cfg.PoolQueueTimeout),
 		host.WithMaxPixels(cfg.MaxPixels),
@@ -163,10 +164,20 @@ func (a *app) connect() error {
 		serverOpts []natsd.Option
 		err        error
 	)
+	var users []natsUser
+	if cfg.UsersFile != "" {
+		if users, err = readNATSUsers(cfg.UsersFile); err != nil {
+			return err
+		}
+		a.tenants = tenants(users)
+	}
 	if a.natsURL == "" {
 		natsOpts, err = embeddedClientOptions(cfg.NATSAuth)
 		if err == nil {
 			serverOpts, err = embeddedServerOptions(cfg.NATSAuth)
+		}
+		if len(users) > 0 {
+			serverOpts = append(serverOpts, natsd.WithUsers(serverUsers(users, cfg.RequestSubject)...))
 		}
 	} else {
 		natsOpts, err = natsOptions(cfg.NATSAuth)
@@ -240,15 +251,19 @@ func (a *app) start(ctx context.Context) error {
 			events.WithAckWait(cfg.JSAckWait), events.WithMaxDeliver(cfg.JSMaxDeliver),
 			events.WithJobResultSubject(cfg.ResultSubject), events.WithTaskTTL(cfg.TaskTTL),
 			events.WithReplicas(cfg.JSReplicas), events.WithKeepResults(cfg.KeepResults),
-			events.WithMaxInFlight(cfg.MaxPredictions), events.WithLogger(log))
+			events.WithTenants(a.tenants...), events.WithMaxInFlight(cfg.MaxPredictions), events.WithLogger(log))
 		if err != nil {
 			return fmt.Errorf("JetStream work queue: %w", err)
 		}
-		tasksSub, err := a.jsT.Tasks().ServeNATS(nc, events.DefaultTaskQuerySubject, cfg.QueueGroup)
+		tasksSubs, err := a.jsT.Tasks().ServeNATS(nc, events.DefaultTaskQuerySubject, cfg.QueueGroup)
 		if err != nil {
 			return err
 		}
-		a.onClose(func() { tasksSub.Unsubscribe() })
+		a.onClose(func() {
+			for _, s := range tasksSubs {
+				s.Unsubscribe()
+			}
+		})
 		// Request-reply and HTTP may carry an object-store reference too.
 		inv = a.jsT.Payloads().Invoker(counted)
 	}

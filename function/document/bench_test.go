@@ -60,7 +60,7 @@ func textPages(n int) []testPage {
 	return pages
 }
 
-// BenchmarkPeakRSS renders A4 text PDFs at DefaultDPI in batches of 10 and
+// BenchmarkPeakRSS renders A4 text PDFs at DefaultDPI page by page and
 // reports the process's peak RSS above what it held before the call: it
 // should not grow with the page count. Run with -benchtime=1x.
 func BenchmarkPeakRSS(b *testing.B) {
@@ -71,11 +71,9 @@ func BenchmarkPeakRSS(b *testing.B) {
 			var peak float64
 			for b.Loop() {
 				base := resetPeak(b)
-				err := Pages(context.Background(), r, data, "pdf", Options{}, 10, func(batch []Page, _ int) error {
-					for _, p := range batch {
-						if p.Image.W == 0 {
-							return fmt.Errorf("page %d empty", p.Number)
-						}
+				err := Pages(context.Background(), r, data, "pdf", Options{}, func(p Page, _ int) error {
+					if p.Image.W == 0 {
+						return fmt.Errorf("page %d empty", p.Number)
 					}
 					return nil
 				})

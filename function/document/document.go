@@ -1,8 +1,8 @@
 // Package document turns multi-page documents (PDF, multi-page TIFF) into a
-// stream of BGR page images for the OCR pipeline. Pages come in batches and
-// the package keeps no reference to a batch once its callback returns, so
-// peak memory follows the batch size, not the page count: a 500-page upload
-// costs what a 10-page one does.
+// stream of BGR page images for the OCR pipeline. Pages come one at a time
+// and the package keeps no reference to a page once its callback returns,
+// so peak memory follows one page, not the page count: a 500-page upload
+// costs what a 2-page one does.
 //
 // PDFs are rendered by PDFium compiled to WebAssembly (go-pdfium on wazero):
 // no C library and no cgo, and a hostile PDF can at worst crash its sandboxed
@@ -31,14 +31,11 @@ var (
 )
 
 const (
-	// DefaultDPI is chosen by measurement (host BenchmarkPDFDPI: A4 pages
-	// of 8-14 pt text, CER against the known text): 200 DPI read better
-	// than 170 in both runs (CER 0.19 vs 0.30 over 3 pages, 0 vs 0.25 on
-	// one), for 12% more peak memory; 250 read no better on the whole and
-	// 300 worse. A4 at 200 DPI (1654x2339) is shrunk to the 2000 px the
-	// pipeline pre-resizes to before detection, so detection sees the same
-	// size as at 170 DPI, but a supersampled, smoother page, and
-	// recognition crops come from the sharper full-resolution render.
+	// DefaultDPI is chosen by measurement (host BenchmarkPDFDPI; the
+	// figures are in docs/figures.md): A4 at 200 DPI is a little larger
+	// than the 2000 px the pipeline pre-resizes to before detection, so
+	// detection sees a supersampled, smoother page, and recognition crops
+	// come from the sharper full-resolution render.
 	DefaultDPI = 200
 	// DefaultMaxPages bounds the pages one call renders.
 	DefaultMaxPages = 500
@@ -104,15 +101,15 @@ type Page struct {
 }
 
 // IsDocument reports whether data holds a document that Pages should
-// stream: a PDF ("%PDF-" at the start), or a TIFF with more than one page.
-func IsDocument(data []byte) (format string, ok bool) {
-	if bytes.HasPrefix(data, []byte("%PDF-")) {
+// stream: a PDF ("%PDF-" at the start), or a TIFF with more than one page
+// as its header, read by imageio.ReadHeader, says (hdr may be that of a
+// page too large, or empty for data that is no image).
+func IsDocument(data []byte, hdr imageio.Info) (format string, ok bool) {
+	switch {
+	case bytes.HasPrefix(data, []byte("%PDF-")):
 		return "pdf", true
-	}
-	if imageio.Sniff(data) == "tiff" {
-		if n, err := imageio.TIFFPageCount(data); err == nil && n > 1 {
-			return "tiff", true
-		}
+	case hdr.Format == "tiff" && hdr.Pages > 1:
+		return "tiff", true
 	}
 	return "", false
 }
@@ -137,18 +134,17 @@ func PageCount(ctx context.Context, r *Renderer, data []byte, format string) (in
 	return 1, nil
 }
 
-// Pages calls fn with the selected pages of data in order, batchSize pages
-// at a time (values below 1 mean 1); total is the number of pages the call
-// yields in all. A batch is rendered only after fn has returned for the
-// previous one, and nothing here refers to a batch after that, so memory
-// stays bounded as long as fn does not keep the images. An error from fn
-// stops the stream and is returned as is.
+// Pages calls fn with each selected page of data in order; total is the
+// number of pages the call yields in all. A page is rendered only after fn
+// has returned for the previous one, and nothing here refers to a page
+// after that, so memory stays bounded as long as fn does not keep the
+// images. An error from fn stops the stream and is returned as is.
 //
 // format is "pdf" (r must be an open Renderer), "tiff" (decoded page by
 // page; r may be nil) or any other imageio format, which is a single page.
 // The page count is checked against the range and MaxPages before
 // anything is rendered.
-func Pages(ctx context.Context, r *Renderer, data []byte, format string, o Options, batchSize int, fn func(batch []Page, total int) error) error {
+func Pages(ctx context.Context, r *Renderer, data []byte, format string, o Options, fn func(p Page, total int) error) error {
 	o = o.withDefaults()
 	var src source
 	switch format {
@@ -158,7 +154,7 @@ func Pages(ctx context.Context, r *Renderer, data []byte, format string, o Optio
 		}
 		src = pdfSource{r: r, data: data, o: o}
 	case "tiff":
-		src = tiffSource{data: data, o: o}
+		src = &tiffSource{data: data, o: o}
 	default:
 		src = imageSource{data: data, o: o}
 	}
@@ -170,26 +166,22 @@ func Pages(ctx context.Context, r *Renderer, data []byte, format string, o Optio
 	if err != nil {
 		return err
 	}
-	n := last - first + 1
-	batchSize = min(max(batchSize, 1), n)
-	for start := first; start <= last; start += batchSize {
+	for n := first; n <= last; n++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		batch, err := src.pages(ctx, start, min(start+batchSize-1, last))
+		page, err := src.page(ctx, n)
 		if err != nil {
 			return err
 		}
-		if err := fn(batch, n); err != nil {
+		if err := fn(page, last-first+1); err != nil {
 			return err
 		}
-		if start+batchSize <= last {
-			// Collect this batch before rendering the next. Left to the
+		if n < last {
+			// Collect this page before rendering the next. Left to the
 			// pacer, garbage may grow to the live heap's size first, and the
-			// live heap is mostly this batch: 50 A4 pages at 170 DPI in
-			// batches of 10 peaked at 209 MiB without this, 117 MiB with it
-			// (BenchmarkPeakRSS). Pixel buffers hold no pointers, so the
-			// mark phase is cheap.
+			// live heap is mostly this page (BenchmarkPeakRSS measures it).
+			// Pixel buffers hold no pointers, so the mark phase is cheap.
 			runtime.GC()
 		}
 	}
@@ -199,30 +191,33 @@ func Pages(ctx context.Context, r *Renderer, data []byte, format string, o Optio
 // source is one document format's way to count and produce pages.
 type source interface {
 	count(ctx context.Context) (int, error)
-	// pages returns pages first..last (1-based, inclusive).
-	pages(ctx context.Context, first, last int) ([]Page, error)
+	// page returns page n (1-based).
+	page(ctx context.Context, n int) (Page, error)
 }
 
+// tiffSource walks the TIFF's directories once, in count, and decodes each
+// page from them.
 type tiffSource struct {
 	data []byte
 	o    Options
+	tiff *imageio.TIFF
 }
 
-func (s tiffSource) count(context.Context) (int, error) { return imageio.TIFFPageCount(s.data) }
-
-func (s tiffSource) pages(ctx context.Context, first, last int) ([]Page, error) {
-	batch := make([]Page, 0, last-first+1)
-	for n := first; n <= last; n++ {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		img, _, err := imageio.DecodeTIFFPage(s.data, n-1, imageio.WithMaxPixels(s.o.MaxPixels))
-		if err != nil {
-			return nil, fmt.Errorf("page %d: %w", n, err)
-		}
-		batch = append(batch, Page{Number: n, Image: img})
+func (s *tiffSource) count(context.Context) (int, error) {
+	t, err := imageio.ReadTIFF(s.data)
+	if err != nil {
+		return 0, err
 	}
-	return batch, nil
+	s.tiff = t
+	return t.Pages(), nil
+}
+
+func (s *tiffSource) page(_ context.Context, n int) (Page, error) {
+	img, _, err := s.tiff.Decode(n-1, imageio.WithMaxPixels(s.o.MaxPixels))
+	if err != nil {
+		return Page{}, fmt.Errorf("page %d: %w", n, err)
+	}
+	return Page{Number: n, Image: img}, nil
 }
 
 // imageSource is a single-image upload: one page, decoded as the
@@ -239,10 +234,10 @@ func (s imageSource) count(context.Context) (int, error) {
 	return 1, nil
 }
 
-func (s imageSource) pages(context.Context, int, int) ([]Page, error) {
+func (s imageSource) page(context.Context, int) (Page, error) {
 	img, _, err := imageio.Decode(s.data, imageio.WithMaxPixels(s.o.MaxPixels))
 	if err != nil {
-		return nil, err
+		return Page{}, err
 	}
-	return []Page{{Number: 1, Image: img}}, nil
+	return Page{Number: 1, Image: img}, nil
 }

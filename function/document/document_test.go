@@ -81,24 +81,20 @@ func barPt(m *imgproc.Image, dpi int) float64 {
 	return float64(n) * 72 / float64(dpi)
 }
 
-// collect runs Pages and records every batch's page numbers and totals,
-// checking each page's bar against barFor.
-func collect(t *testing.T, r *Renderer, data []byte, format string, o Options, batch int) (batches [][]int, totals []int, err error) {
+// collect runs Pages and records every page's number and total, checking
+// each page's bar against barFor.
+func collect(t *testing.T, r *Renderer, data []byte, format string, o Options) (nums, totals []int, err error) {
 	t.Helper()
 	dpi := orDefault(o.DPI, DefaultDPI)
-	err = Pages(context.Background(), r, data, format, o, batch, func(ps []Page, total int) error {
-		var nums []int
-		for _, p := range ps {
-			nums = append(nums, p.Number)
-			if got, want := barPt(p.Image, dpi), barFor(p.Number); math.Abs(got-want) > 72.0/float64(dpi)+0.01 {
-				t.Errorf("page %d: bar %.1f pt, want %.1f", p.Number, got, want)
-			}
+	err = Pages(context.Background(), r, data, format, o, func(p Page, total int) error {
+		nums = append(nums, p.Number)
+		if got, want := barPt(p.Image, dpi), barFor(p.Number); math.Abs(got-want) > 72.0/float64(dpi)+0.01 {
+			t.Errorf("page %d: bar %.1f pt, want %.1f", p.Number, got, want)
 		}
-		batches = append(batches, nums)
 		totals = append(totals, total)
 		return nil
 	})
-	return batches, totals, err
+	return nums, totals, err
 }
 
 func TestPDFPages(t *testing.T) {
@@ -109,19 +105,19 @@ func TestPDFPages(t *testing.T) {
 
 	var got []Page
 	var calls int
-	err := Pages(context.Background(), r, data, "pdf", Options{DPI: testDPI}, 3, func(ps []Page, total int) error {
+	err := Pages(context.Background(), r, data, "pdf", Options{DPI: testDPI}, func(p Page, total int) error {
 		calls++
 		if total != 7 {
 			t.Errorf("total %d, want 7", total)
 		}
-		got = append(got, ps...)
+		got = append(got, p)
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if calls != 3 || len(got) != 7 {
-		t.Fatalf("%d calls, %d pages; want 3 calls, 7 pages", calls, len(got))
+	if calls != 7 || len(got) != 7 {
+		t.Fatalf("%d calls, %d pages; want 7 calls, 7 pages", calls, len(got))
 	}
 	for i, p := range got {
 		want := pages[i]
@@ -160,8 +156,8 @@ func hasInk(m *imgproc.Image, x0, y0, x1, y1 int) bool {
 func TestRotatedPage(t *testing.T) {
 	data := buildPDF([]testPage{{w: 200, h: 300, bar: 20, rotate: 90}}, nil, 0)
 	var p Page
-	if err := Pages(context.Background(), renderer(t), data, "pdf", Options{DPI: testDPI}, 1, func(ps []Page, _ int) error {
-		p = ps[0]
+	if err := Pages(context.Background(), renderer(t), data, "pdf", Options{DPI: testDPI}, func(page Page, _ int) error {
+		p = page
 		return nil
 	}); err != nil {
 		t.Fatal(err)
@@ -181,8 +177,8 @@ func TestPDFDPI(t *testing.T) {
 	data := buildPDF(numbered(1, 595.28, 841.89), nil, 0) // A4
 	for _, dpi := range []int{0, 100} {
 		var m *imgproc.Image
-		err := Pages(context.Background(), renderer(t), data, "pdf", Options{DPI: dpi}, 1, func(ps []Page, _ int) error {
-			m = ps[0].Image
+		err := Pages(context.Background(), renderer(t), data, "pdf", Options{DPI: dpi}, func(p Page, _ int) error {
+			m = p.Image
 			return nil
 		})
 		if err != nil {
@@ -217,33 +213,25 @@ func TestPageRange(t *testing.T) {
 	}{{"pdf", pdf}, {"tiff", tif}} {
 		for _, tc := range []struct {
 			first, last int
-			batch       int
-			want        [][]int
+			want        []int
 		}{
-			{3, 5, 2, [][]int{{3, 4}, {5}}},
-			{6, 0, 10, [][]int{{6, 7}}},
-			{0, 2, 1, [][]int{{1}, {2}}},
-			{7, 7, 3, [][]int{{7}}},
-			{0, 0, 4, [][]int{{1, 2, 3, 4}, {5, 6, 7}}},
-			{1, 2, 0, [][]int{{1}, {2}}},            // batch sizes below 1 mean 1
-			{5, 0, math.MaxInt, [][]int{{5, 6, 7}}}, // and cannot overflow
+			{3, 5, []int{3, 4, 5}},
+			{6, 0, []int{6, 7}},
+			{0, 2, []int{1, 2}},
+			{7, 7, []int{7}},
+			{0, 0, []int{1, 2, 3, 4, 5, 6, 7}},
 		} {
-			batches, totals, err := collect(t, r, doc.data, doc.format, Options{DPI: testDPI, FirstPage: tc.first, LastPage: tc.last}, tc.batch)
+			nums, totals, err := collect(t, r, doc.data, doc.format, Options{DPI: testDPI, FirstPage: tc.first, LastPage: tc.last})
 			if err != nil {
 				t.Fatalf("%s %d-%d: %v", doc.format, tc.first, tc.last, err)
 			}
-			n := 0
-			for _, b := range tc.want {
-				n += len(b)
-			}
-			if !slices.EqualFunc(batches, tc.want, slices.Equal) || slices.ContainsFunc(totals, func(v int) bool { return v != n }) {
-				t.Errorf("%s %d-%d batch %d: batches %v totals %v; want %v total %d", doc.format, tc.first, tc.last, tc.batch, batches, totals, tc.want, n)
+			if n := len(tc.want); !slices.Equal(nums, tc.want) || slices.ContainsFunc(totals, func(v int) bool { return v != n }) {
+				t.Errorf("%s %d-%d: pages %v totals %v; want %v total %d", doc.format, tc.first, tc.last, nums, totals, tc.want, n)
 			}
 		}
 		for _, bad := range [][2]int{{5, 3}, {0, 8}, {8, 0}, {-1, 2}, {2, -1}} {
 			called := false
-			err := Pages(context.Background(), r, doc.data, doc.format, Options{DPI: testDPI, FirstPage: bad[0], LastPage: bad[1]}, 1,
-				func([]Page, int) error { called = true; return nil })
+			err := Pages(context.Background(), r, doc.data, doc.format, Options{DPI: testDPI, FirstPage: bad[0], LastPage: bad[1]}, func(Page, int) error { called = true; return nil })
 			if !errors.Is(err, ErrPageRange) || called {
 				t.Errorf("%s range %v: %v (fn called %v), want ErrPageRange before any page", doc.format, bad, err, called)
 			}
@@ -254,29 +242,29 @@ func TestPageRange(t *testing.T) {
 func TestTooManyPages(t *testing.T) {
 	r := renderer(t)
 	ctx := context.Background()
-	never := func([]Page, int) error { t.Error("fn called"); return nil }
+	never := func(Page, int) error { t.Error("fn called"); return nil }
 
 	big := buildPDF(numbered(10000, 200, 300), nil, 0)
 	if n, err := PageCount(ctx, r, big, "pdf"); n != 10000 || err != nil {
 		t.Fatalf("PageCount %d, %v; want 10000", n, err)
 	}
 	start := time.Now()
-	if err := Pages(ctx, r, big, "pdf", Options{}, 10, never); !errors.Is(err, ErrTooManyPages) {
+	if err := Pages(ctx, r, big, "pdf", Options{}, never); !errors.Is(err, ErrTooManyPages) {
 		t.Fatalf("10000 pages: %v, want ErrTooManyPages", err)
 	}
 	t.Logf("10000-page pdf refused in %v", time.Since(start))
 	// The limit applies to the selection, which can reach the far end.
-	batches, _, err := collect(t, r, big, "pdf", Options{DPI: testDPI, FirstPage: 9998}, 10)
-	if err != nil || !slices.EqualFunc(batches, [][]int{{9998, 9999, 10000}}, slices.Equal) {
-		t.Fatalf("pages 9998-: %v, %v", batches, err)
+	nums, _, err := collect(t, r, big, "pdf", Options{DPI: testDPI, FirstPage: 9998})
+	if err != nil || !slices.Equal(nums, []int{9998, 9999, 10000}) {
+		t.Fatalf("pages 9998-: %v, %v", nums, err)
 	}
 
 	// A page tree that only claims 10000 pages is refused on the claim.
 	claim := buildPDF(numbered(1, 200, 300), nil, 10000)
-	if err := Pages(ctx, r, claim, "pdf", Options{MaxPages: 9999}, 10, never); !errors.Is(err, ErrTooManyPages) {
+	if err := Pages(ctx, r, claim, "pdf", Options{MaxPages: 9999}, never); !errors.Is(err, ErrTooManyPages) {
 		t.Fatalf("/Count 10000: %v, want ErrTooManyPages", err)
 	}
-	if err := Pages(ctx, nil, buildTIFF(numberedTIFF(4)), "tiff", Options{MaxPages: 3}, 1, never); !errors.Is(err, ErrTooManyPages) {
+	if err := Pages(ctx, nil, buildTIFF(numberedTIFF(4)), "tiff", Options{MaxPages: 3}, never); !errors.Is(err, ErrTooManyPages) {
 		t.Fatalf("4-page tiff, MaxPages 3: %v", err)
 	}
 }
@@ -290,16 +278,16 @@ func TestMaxPixels(t *testing.T) {
 	pages[1].w, pages[1].h = 14400, 14400
 	data := buildPDF(pages, nil, 0)
 	var seen []int
-	err := Pages(context.Background(), r, data, "pdf", Options{DPI: 2400, FirstPage: 2, MaxPixels: 1e6}, 1, func(ps []Page, _ int) error {
-		seen = append(seen, ps[0].Number)
+	err := Pages(context.Background(), r, data, "pdf", Options{DPI: 2400, FirstPage: 2, MaxPixels: 1e6}, func(p Page, _ int) error {
+		seen = append(seen, p.Number)
 		return nil
 	})
 	if !errors.Is(err, imageio.ErrTooLarge) || len(seen) != 0 {
 		t.Fatalf("huge page: %v after pages %v, want imageio.ErrTooLarge first", err, seen)
 	}
 	// Pages before the offending one are delivered.
-	err = Pages(context.Background(), r, data, "pdf", Options{DPI: testDPI, MaxPixels: 200 * 300}, 1, func(ps []Page, _ int) error {
-		seen = append(seen, ps[0].Number)
+	err = Pages(context.Background(), r, data, "pdf", Options{DPI: testDPI, MaxPixels: 200 * 300}, func(p Page, _ int) error {
+		seen = append(seen, p.Number)
 		return nil
 	})
 	if !errors.Is(err, imageio.ErrTooLarge) || !slices.Equal(seen, []int{1}) {
@@ -314,16 +302,16 @@ func TestEncrypted(t *testing.T) {
 	if _, err := PageCount(ctx, r, locked, "pdf"); !errors.Is(err, ErrEncrypted) {
 		t.Fatalf("PageCount: %v, want ErrEncrypted", err)
 	}
-	if err := Pages(ctx, r, locked, "pdf", Options{}, 1, func([]Page, int) error { return nil }); !errors.Is(err, ErrEncrypted) {
+	if err := Pages(ctx, r, locked, "pdf", Options{}, func(Page, int) error { return nil }); !errors.Is(err, ErrEncrypted) {
 		t.Fatalf("Pages: %v, want ErrEncrypted", err)
 	}
 	// The same encryption with an empty user password opens without one:
 	// the generator's cryptography is right, so the refusal above is about
 	// the password.
 	open := buildPDF(numbered(2, 200, 300), &security{owner: "owner"}, 0)
-	batches, _, err := collect(t, r, open, "pdf", Options{DPI: testDPI}, 2)
-	if err != nil || !slices.EqualFunc(batches, [][]int{{1, 2}}, slices.Equal) {
-		t.Fatalf("owner-only encryption: %v, %v", batches, err)
+	nums, _, err := collect(t, r, open, "pdf", Options{DPI: testDPI})
+	if err != nil || !slices.Equal(nums, []int{1, 2}) {
+		t.Fatalf("owner-only encryption: %v, %v", nums, err)
 	}
 }
 
@@ -335,7 +323,7 @@ func TestBrokenPDF(t *testing.T) {
 		if _, err := PageCount(context.Background(), r, data, "pdf"); !errors.Is(err, ErrBrokenPDF) {
 			t.Errorf("%s: PageCount %v, want ErrBrokenPDF", name, err)
 		}
-		if err := Pages(context.Background(), r, data, "pdf", Options{}, 1, func([]Page, int) error { return nil }); !errors.Is(err, ErrBrokenPDF) {
+		if err := Pages(context.Background(), r, data, "pdf", Options{}, func(Page, int) error { return nil }); !errors.Is(err, ErrBrokenPDF) {
 			t.Errorf("%s: Pages %v, want ErrBrokenPDF", name, err)
 		}
 	}
@@ -343,8 +331,8 @@ func TestBrokenPDF(t *testing.T) {
 	// PDFium, as by every viewer.
 	good := buildPDF(numbered(2, 200, 300), nil, 0)
 	shifted := append([]byte("%PDF-1.4\n% padding that moves every object\n"), good[len("%PDF-1.4\n"):]...)
-	if batches, _, err := collect(t, r, shifted, "pdf", Options{DPI: testDPI}, 2); err != nil || len(batches) != 1 || len(batches[0]) != 2 {
-		t.Fatalf("stale xref: %v, %v", batches, err)
+	if nums, _, err := collect(t, r, shifted, "pdf", Options{DPI: testDPI}); err != nil || !slices.Equal(nums, []int{1, 2}) {
+		t.Fatalf("stale xref: %v, %v", nums, err)
 	}
 }
 
@@ -352,8 +340,8 @@ func TestTransparency(t *testing.T) {
 	p := testPage{w: 200, h: 300, bar: 8, ops: "/GS1 gs 0 g 100 100 50 50 re f", resources: "/ExtGState << /GS1 << /ca 0.5 >> >>"}
 	data := buildPDF([]testPage{p}, nil, 0)
 	var m *imgproc.Image
-	if err := Pages(context.Background(), renderer(t), data, "pdf", Options{DPI: testDPI}, 1, func(ps []Page, _ int) error {
-		m = ps[0].Image
+	if err := Pages(context.Background(), renderer(t), data, "pdf", Options{DPI: testDPI}, func(p Page, _ int) error {
+		m = p.Image
 		return nil
 	}); err != nil {
 		t.Fatal(err)
@@ -408,7 +396,8 @@ func TestIsDocument(t *testing.T) {
 		"pdf later":        {[]byte(" %PDF-1.4"), "", false},
 		"empty":            {nil, "", false},
 	} {
-		if f, ok := IsDocument(tc.data); f != tc.format || ok != tc.ok {
+		hdr, _ := imageio.DecodeConfig(tc.data)
+		if f, ok := IsDocument(tc.data, hdr); f != tc.format || ok != tc.ok {
 			t.Errorf("%s: %q, %v; want %q, %v", name, f, ok, tc.format, tc.ok)
 		}
 	}
@@ -417,20 +406,20 @@ func TestIsDocument(t *testing.T) {
 func TestSingleImage(t *testing.T) {
 	data := encodePNG(t, 5, 4)
 	var got []Page
-	err := Pages(context.Background(), nil, data, "png", Options{}, 3, func(ps []Page, total int) error {
+	err := Pages(context.Background(), nil, data, "png", Options{}, func(p Page, total int) error {
 		if total != 1 {
 			t.Errorf("total %d", total)
 		}
-		got = append(got, ps...)
+		got = append(got, p)
 		return nil
 	})
 	if err != nil || len(got) != 1 || got[0].Number != 1 || got[0].Image.W != 5 || got[0].Image.H != 4 {
 		t.Fatalf("%v, %+v", err, got)
 	}
-	if err := Pages(context.Background(), nil, data, "png", Options{FirstPage: 2}, 1, func([]Page, int) error { return nil }); !errors.Is(err, ErrPageRange) {
+	if err := Pages(context.Background(), nil, data, "png", Options{FirstPage: 2}, func(Page, int) error { return nil }); !errors.Is(err, ErrPageRange) {
 		t.Fatalf("page 2 of an image: %v", err)
 	}
-	if err := Pages(context.Background(), nil, data, "png", Options{MaxPixels: 19}, 1, func([]Page, int) error { return nil }); !errors.Is(err, imageio.ErrTooLarge) {
+	if err := Pages(context.Background(), nil, data, "png", Options{MaxPixels: 19}, func(Page, int) error { return nil }); !errors.Is(err, imageio.ErrTooLarge) {
 		t.Fatalf("MaxPixels 19 for 5x4: %v", err)
 	}
 }
@@ -438,12 +427,12 @@ func TestSingleImage(t *testing.T) {
 func TestTIFFPages(t *testing.T) {
 	pages := numberedTIFF(5)
 	pages[2] = tiffPage{w: 120, h: 90, pix: barPix(120, 90, 3)} // sizes may differ page to page
-	batches, totals, err := collect(t, nil, buildTIFF(pages), "tiff", Options{DPI: 72}, 2)
+	nums, totals, err := collect(t, nil, buildTIFF(pages), "tiff", Options{DPI: 72})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.EqualFunc(batches, [][]int{{1, 2}, {3, 4}, {5}}, slices.Equal) || !slices.Equal(totals, []int{5, 5, 5}) {
-		t.Fatalf("batches %v totals %v", batches, totals)
+	if !slices.Equal(nums, []int{1, 2, 3, 4, 5}) || !slices.Equal(totals, []int{5, 5, 5, 5, 5}) {
+		t.Fatalf("pages %v totals %v", nums, totals)
 	}
 	cut := buildTIFF(numberedTIFF(3))
 	cut = cut[:len(cut)-40] // inside the last directory: the chain ends at page 2
@@ -459,7 +448,7 @@ func TestFnError(t *testing.T) {
 		data   []byte
 	}{{"pdf", buildPDF(numbered(5, 200, 300), nil, 0)}, {"tiff", buildTIFF(numberedTIFF(5))}} {
 		calls := 0
-		err := Pages(context.Background(), renderer(t), doc.data, doc.format, Options{DPI: testDPI}, 2, func([]Page, int) error {
+		err := Pages(context.Background(), renderer(t), doc.data, doc.format, Options{DPI: testDPI}, func(Page, int) error {
 			calls++
 			return stop
 		})
@@ -473,7 +462,7 @@ func TestCancel(t *testing.T) {
 	r := renderer(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	calls := 0
-	err := Pages(ctx, r, buildPDF(numbered(6, 200, 300), nil, 0), "pdf", Options{DPI: testDPI}, 2, func([]Page, int) error {
+	err := Pages(ctx, r, buildPDF(numbered(6, 200, 300), nil, 0), "pdf", Options{DPI: testDPI}, func(Page, int) error {
 		calls++
 		cancel()
 		return nil
@@ -492,9 +481,9 @@ func TestConcurrent(t *testing.T) {
 	for g := range 4 {
 		wg.Go(func() {
 			n := 3 + g
-			batches, _, err := collect(t, r, buildPDF(numbered(n, 200, 300), nil, 0), "pdf", Options{DPI: testDPI}, 2)
-			if err != nil || len(batches) != (n+1)/2 || batches[len(batches)-1][len(batches[len(batches)-1])-1] != n {
-				t.Errorf("goroutine %d: %v, %v", g, batches, err)
+			nums, _, err := collect(t, r, buildPDF(numbered(n, 200, 300), nil, 0), "pdf", Options{DPI: testDPI})
+			if err != nil || len(nums) != n || nums[n-1] != n {
+				t.Errorf("goroutine %d: %v, %v", g, nums, err)
 			}
 		})
 	}
@@ -519,7 +508,7 @@ func TestRendererClose(t *testing.T) {
 	if _, err := PageCount(context.Background(), r, data, "pdf"); !errors.Is(err, ErrNoRenderer) {
 		t.Fatalf("after Close: %v, want ErrNoRenderer", err)
 	}
-	if err := Pages(context.Background(), nil, data, "pdf", Options{}, 1, func([]Page, int) error { return nil }); !errors.Is(err, ErrNoRenderer) {
+	if err := Pages(context.Background(), nil, data, "pdf", Options{}, func(Page, int) error { return nil }); !errors.Is(err, ErrNoRenderer) {
 		t.Fatalf("nil renderer: %v, want ErrNoRenderer", err)
 	}
 }

@@ -52,19 +52,17 @@ func FuzzPDF(f *testing.F) {
 		if want == 0 {
 			want = 1
 		}
-		err := Pages(ctx, r, data, "pdf", o, 2, func(batch []Page, total int) error {
+		err := Pages(ctx, r, data, "pdf", o, func(p Page, total int) error {
 			if total > o.MaxPages {
 				t.Fatalf("%d pages yielded, limit %d", total, o.MaxPages)
 			}
-			for _, p := range batch {
-				m := p.Image
-				if p.Number != want {
-					t.Fatalf("page %d, want %d", p.Number, want)
-				}
-				want++
-				if m.W < 1 || m.H < 1 || int64(m.W)*int64(m.H) > o.MaxPixels || len(m.Pix) != 3*m.W*m.H {
-					t.Fatalf("page %d: %dx%d with %d bytes", p.Number, m.W, m.H, len(m.Pix))
-				}
+			m := p.Image
+			if p.Number != want {
+				t.Fatalf("page %d, want %d", p.Number, want)
+			}
+			want++
+			if m.W < 1 || m.H < 1 || int64(m.W)*int64(m.H) > o.MaxPixels || len(m.Pix) != 3*m.W*m.H {
+				t.Fatalf("page %d: %dx%d with %d bytes", p.Number, m.W, m.H, len(m.Pix))
 			}
 			return nil
 		})

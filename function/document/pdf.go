@@ -27,12 +27,12 @@ import (
 // pool of instances. Loading compiles the 5.8 MB module to machine code,
 // which takes seconds (see WithCompilationCacheDir), so a Renderer is meant
 // to be kept warm and shared like a model. It is safe for concurrent use:
-// each call borrows an instance per batch, waiting (bounded by its
+// each page borrows an instance, waiting (bounded by its
 // context) while all are busy.
 //
-// Instances are not reused: each batch gets a fresh one (a few
+// Instances are not reused: each page gets a fresh one (a few
 // milliseconds) and its linear memory, which WebAssembly cannot shrink, is
-// freed when the batch is done. An idle Renderer holds only the compiled
+// freed when the page is done. An idle Renderer holds only the compiled
 // code.
 type Renderer struct {
 	mu     sync.RWMutex // held for reading while an instance is borrowed
@@ -188,9 +188,9 @@ func (r *Renderer) pageCount(ctx context.Context, data []byte) (int, error) {
 	return s.pageCount(ctx)
 }
 
-// pdfSource opens the document afresh for every batch: PDFium caches what
+// pdfSource opens the document afresh for every page: PDFium caches what
 // it parses (fonts, images, page dictionaries) until the document is
-// closed, and the instance is handed back between batches so a long
+// closed, and the instance is handed back between pages so a long
 // document does not lock out other callers while fn runs.
 type pdfSource struct {
 	r    *Renderer
@@ -203,21 +203,15 @@ func (p pdfSource) count(ctx context.Context) (int, error) { return p.r.pageCoun
 // renderFlags: annotations carry visible text (stamps, filled-in forms).
 const renderFlags = enums.FPDF_RENDER_FLAG_ANNOT | enums.FPDF_RENDER_FLAG_RENDER_LIMITEDIMAGECACHE
 
-func (p pdfSource) pages(ctx context.Context, first, last int) ([]Page, error) {
+// page renders page n in an instance of its own, whose memory is freed
+// when it is done (see Renderer).
+func (p pdfSource) page(ctx context.Context, n int) (Page, error) {
 	s, end, err := p.r.open(ctx, p.data)
 	if err != nil {
-		return nil, err
+		return Page{}, err
 	}
 	defer end()
-	batch := make([]Page, 0, last-first+1)
-	for n := first; n <= last; n++ {
-		page, err := s.render(ctx, n, p.o)
-		if err != nil {
-			return nil, err
-		}
-		batch = append(batch, page)
-	}
-	return batch, nil
+	return s.render(ctx, n, p.o)
 }
 
 // render renders page n (1-based) after checking its size at the DPI.

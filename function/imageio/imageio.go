@@ -76,34 +76,63 @@ func buildOptions(opts []Option) options {
 	return o
 }
 
-// DecodeConfig reads only the header. On ErrTooLarge the returned Info is
-// still filled in, so callers can report the offending size.
-func DecodeConfig(data []byte, opts ...Option) (Info, error) {
+// Header is what one look at an image's bytes learns before any pixel is
+// decoded: its Info, and what Decode needs to decode it without reading the
+// header again. An invocation is sized (admitted) from the header and
+// decoded from it afterwards.
+type Header struct {
+	Info
+	hdr *header
+}
+
+// ReadHeader sniffs data and reads its header, applying the pixel limit.
+// On error Info.Format is still set when the signature was recognised, and
+// on ErrTooLarge the whole Info is, so callers can report the offending
+// size.
+func ReadHeader(data []byte, opts ...Option) (Header, error) {
 	o := buildOptions(opts)
 	format, hdr, err := inspect(data, o)
 	if hdr == nil {
-		return Info{}, err
+		return Header{Info: Info{Format: format}}, err
 	}
-	return hdr.info(format), err
+	return Header{Info: hdr.info(format), hdr: hdr}, err
+}
+
+// Decode decodes the first page/frame that h, read from data, describes,
+// into BGR.
+func (h Header) Decode(data []byte) (*imgproc.Image, error) {
+	if h.hdr == nil {
+		return nil, fmt.Errorf("%w: no header read", ErrEmpty)
+	}
+	img, err := decodePixels(h.Format, data, h.hdr)
+	if err != nil {
+		return nil, err
+	}
+	return orient(img, h.hdr.orientation), nil
+}
+
+// DecodeConfig reads only the header (ReadHeader's Info).
+func DecodeConfig(data []byte, opts ...Option) (Info, error) {
+	h, err := ReadHeader(data, opts...)
+	return h.Info, err
 }
 
 // Decode decodes the first page/frame of data into BGR. The format is taken
 // from the magic bytes, never from a name or content type. On ErrTooLarge
 // the Info is filled in as for DecodeConfig.
 func Decode(data []byte, opts ...Option) (*imgproc.Image, Info, error) {
-	o := buildOptions(opts)
-	format, hdr, err := inspect(data, o)
+	h, err := ReadHeader(data, opts...)
 	if err != nil {
-		if hdr != nil {
-			return nil, hdr.info(format), err
+		if h.hdr != nil {
+			return nil, h.Info, err
 		}
 		return nil, Info{}, err
 	}
-	img, err := decodePixels(format, data, hdr)
+	img, err := h.Decode(data)
 	if err != nil {
 		return nil, Info{}, err
 	}
-	return orient(img, hdr.orientation), hdr.info(format), nil
+	return img, h.Info, nil
 }
 
 // inspect sniffs and reads the header, applying the size checks. hdr is

@@ -14,24 +14,53 @@ import (
 // ErrNoPage means a page index past the last page (or below the first).
 var ErrNoPage = errors.New("imageio: no such page")
 
-// TIFFPageCount counts the directories (pages) of a TIFF from their headers
-// alone. Like Info.Pages it stops at a loop in the chain or at a directory
-// cut short, and counts at most 10000 pages plus one: enough to exceed any
-// sensible page limit without walking a chain that only a bomb would have.
-func TIFFPageCount(data []byte) (int, error) {
-	dirs, err := tiffDirs(data)
-	return len(dirs), err
+// TIFF is a TIFF whose chain of directories (pages) was walked once, to
+// count its pages and decode them one by one without walking it again.
+type TIFF struct {
+	data []byte
+	dirs []uint32
 }
 
-// DecodeTIFFPage decodes page index (0-based) of a TIFF, with the checks
-// and conversion Decode applies to the first page; Info describes that
-// page. The file is never copied: the decoder reads it through a view whose
-// header points at the page's directory.
-func DecodeTIFFPage(data []byte, index int, opts ...Option) (*imgproc.Image, Info, error) {
+// ReadTIFF walks the directories of a TIFF from their headers alone. Like
+// Info.Pages it stops at a loop in the chain or at a directory cut short,
+// and counts at most 10000 pages plus one: enough to exceed any sensible
+// page limit without walking a chain that only a bomb would have.
+func ReadTIFF(data []byte) (*TIFF, error) {
 	dirs, err := tiffDirs(data)
+	if err != nil {
+		return nil, err
+	}
+	return &TIFF{data: data, dirs: dirs}, nil
+}
+
+// Pages is the number of pages.
+func (t *TIFF) Pages() int { return len(t.dirs) }
+
+// TIFFPageCount counts the pages of a TIFF (ReadTIFF).
+func TIFFPageCount(data []byte) (int, error) {
+	t, err := ReadTIFF(data)
+	if err != nil {
+		return 0, err
+	}
+	return t.Pages(), nil
+}
+
+// DecodeTIFFPage decodes page index (0-based) of a TIFF (ReadTIFF, then
+// TIFF.Decode).
+func DecodeTIFFPage(data []byte, index int, opts ...Option) (*imgproc.Image, Info, error) {
+	t, err := ReadTIFF(data)
 	if err != nil {
 		return nil, Info{}, err
 	}
+	return t.Decode(index, opts...)
+}
+
+// Decode decodes page index (0-based), with the checks and conversion
+// Decode applies to the first page; Info describes that page. The file is
+// never copied: the decoder reads it through a view whose header points at
+// the page's directory.
+func (t *TIFF) Decode(index int, opts ...Option) (*imgproc.Image, Info, error) {
+	data, dirs := t.data, t.dirs
 	if index < 0 || index >= len(dirs) {
 		return nil, Info{}, fmt.Errorf("%w: page %d of a %d-page tiff", ErrNoPage, index+1, len(dirs))
 	}
@@ -39,11 +68,11 @@ func DecodeTIFFPage(data []byte, index int, opts ...Option) (*imgproc.Image, Inf
 		return Decode(data, opts...)
 	}
 	o := buildOptions(opts)
-	t, _ := openTIFF(data)
+	tf, _ := openTIFF(data)
 	var hdr *header
-	err = guard("tiff", data, func() error {
+	err := guard("tiff", data, func() error {
 		var e error
-		hdr, e = readTIFFDir(t, dirs[index])
+		hdr, e = readTIFFDir(tf, dirs[index])
 		return e
 	})
 	if err != nil {
@@ -59,14 +88,14 @@ func DecodeTIFFPage(data []byte, index int, opts ...Option) (*imgproc.Image, Inf
 	}
 	var img *imgproc.Image
 	err = guard("tiff", data, func() error {
-		entries, _, err := t.ifd(dirs[index])
+		entries, _, err := tf.ifd(dirs[index])
 		if err != nil {
 			return err
 		}
-		if t.dirTruncated(entries) {
+		if tf.dirTruncated(entries) {
 			return fmt.Errorf("%w: tiff page %d strips or tiles end past the data", ErrTruncated, index+1)
 		}
-		m, err := tiff.Decode(&tiffPageView{data: data, ifd: dirs[index], bo: t.bo})
+		m, err := tiff.Decode(&tiffPageView{data: data, ifd: dirs[index], bo: tf.bo})
 		if err != nil {
 			return err
 		}

@@ -1,4 +1,4 @@
-// Package benchreport turns the text output of `go test -bench` into one
+// Package benchreport turns the output of `go test -json -bench` into one
 // Markdown report: the machine, every target the benchmarks measure side by
 // side with its verdict, each benchmark's metrics, and PNG plots of the
 // targets and of the series the benchmarks report.
@@ -6,13 +6,16 @@ package benchreport
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+
+	"golang.org/x/perf/benchfmt"
 )
 
 // ErrFailed reports that a benchmark or a package failed in the run.
@@ -24,7 +27,7 @@ type Metric struct {
 	Unit  string
 }
 
-// Result is one benchmark result line.
+// Result is one benchmark result.
 type Result struct {
 	Pkg string
 	// Name is the full benchmark name without the -GOMAXPROCS suffix,
@@ -56,14 +59,13 @@ type Failure struct {
 	Output []string
 }
 
-// Skip is a benchmark that called b.Skip (go test prints these only in
-// verbose mode).
+// Skip is a benchmark that called b.Skip.
 type Skip struct {
 	Pkg, Name string
 	Output    []string
 }
 
-// Run is everything one `go test -bench` output holds.
+// Run is everything one `go test -json -bench` stream holds.
 type Run struct {
 	// Config holds the first value of each "key: value" header line
 	// (goos, goarch, cpu).
@@ -71,8 +73,8 @@ type Run struct {
 	Results  []Result
 	Failures []Failure
 	Skips    []Skip
-	// Packages lists each package's final status line: ok, FAIL or the
-	// bracketed note ("[no test files]", "[build failed]").
+	// Packages lists each package's outcome: ok, FAIL, [no test files]
+	// or [build failed].
 	Packages []Package
 }
 
@@ -129,235 +131,225 @@ func within(name, bench string) bool {
 	return name == bench || strings.HasPrefix(name, bench+"/")
 }
 
-var (
-	procsSuffix = regexp.MustCompile(`-(\d+)$`)
-	// A frame of a panicking benchmark: pkg.BenchmarkX(...) or
-	// pkg.BenchmarkX.func1(...).
-	panicFrame = regexp.MustCompile(`\.(Benchmark[^.(\s]*)[.(]`)
-	// go test's package summary: "ok  \tpkg\t1.2s", "FAIL\tpkg [build failed]".
-	pkgLine = regexp.MustCompile(`^(ok|FAIL|\?)\s+(\S+)(?:\s+(.*))?$`)
-)
-
 // maxOutput bounds the lines kept to explain one failure.
 const maxOutput = 30
 
-// parser is the state of Parse between lines.
-type parser struct {
-	run *Run
-	pkg string
-	// started is the benchmark last named on its own line or before its
-	// result, not yet finished: a panic or a failed binary is blamed on it,
-	// unless a timeout's list of running benchmarks names another.
-	started string
-	// log collects the indented lines after a failure or skip header.
-	log *[]string
-	// firstResult and firstFailure index this package's first result and
-	// failure, to name the package on them when no "pkg:" header came.
-	firstResult, firstFailure int
-	// builds holds compiler and vet output by the package its "# pkg"
-	// header names; building is the one being collected.
-	builds   map[string][]string
-	building string
-	// panic collects the panic message and trace.
-	panic []string
+// event is one record of the test2json stream (go doc test2json).
+type event struct {
+	Action     string
+	Package    string
+	ImportPath string // build-output and build-fail
+	Test       string
+	Output     string
+	// FailedBuild names the package whose build failed this one.
+	FailedBuild string
 }
 
-// Parse reads `go test -bench` output, any number of packages, with the
-// test binaries' own output mixed in.
+// pkgState is what Parse keeps of a package until its final event.
+type pkgState struct {
+	// output holds the lines printed outside any benchmark: the panic of a
+	// crashed binary.
+	output []string
+	// logs holds each benchmark's own lines; open lists the benchmarks
+	// started and not yet passed, failed or skipped, in start order.
+	logs     map[string][]string
+	open     []string
+	failures int // this package's failures so far
+	// partial is a line printed in pieces: a benchmark's name and a tab,
+	// then (after whatever it printed meanwhile) its figures.
+	partial *event
+}
+
+// Parse reads the test2json stream of `go test -json -bench`, any number of
+// packages. Result lines are read by benchfmt; failures, skips and package
+// outcomes come from the stream's actions. A line that is not JSON (the go
+// command's own complaint) is kept as output of the run.
 func Parse(r io.Reader) (*Run, error) {
-	p := &parser{run: &Run{Config: map[string]string{}}, builds: map[string][]string{}}
+	p := &parser{run: &Run{Config: map[string]string{}}, pkgs: map[string]*pkgState{}, builds: map[string][]string{}}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), 4<<20)
 	for sc.Scan() {
-		p.line(strings.TrimRight(sc.Text(), "\r"))
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 {
+			continue
+		}
+		var e event
+		if line[0] != '{' || json.Unmarshal(line, &e) != nil {
+			p.stray = appendLimited(p.stray, string(line))
+			continue
+		}
+		p.event(e)
 	}
 	if err := sc.Err(); err != nil {
 		return p.run, fmt.Errorf("reading benchmark output: %w", err)
 	}
-	p.endPackage("", "")
+	if len(p.stray) > 0 && len(p.run.Failures) == 0 {
+		p.run.Failures = append(p.run.Failures, Failure{Output: p.stray})
+	}
 	return p.run, nil
 }
 
-func (p *parser) line(l string) {
-	trimmed := strings.TrimSpace(l)
-	status := pkgLine.FindStringSubmatch(l)
-	if p.panic != nil && status == nil {
-		// Everything up to the package's status line is the trace.
-		if len(p.panic) < maxOutput {
-			p.panic = append(p.panic, l)
+type parser struct {
+	run  *Run
+	pkgs map[string]*pkgState
+	// builds holds compiler and vet output by the package it is for.
+	builds map[string][]string
+	stray  []string
+}
+
+func (p *parser) pkg(path string) *pkgState {
+	s, ok := p.pkgs[path]
+	if !ok {
+		s = &pkgState{logs: map[string][]string{}}
+		p.pkgs[path] = s
+	}
+	return s
+}
+
+func (p *parser) event(e event) {
+	switch e.Action {
+	case "build-output":
+		p.builds[e.ImportPath] = appendLimited(p.builds[e.ImportPath], strings.TrimRight(e.Output, "\n"))
+		return
+	case "build-fail", "":
+		return
+	}
+	s := p.pkg(e.Package)
+	switch e.Action {
+	case "run":
+		s.open = append(s.open, e.Test)
+	case "output":
+		if s.partial != nil {
+			s.partial.Output += e.Output
+			e, s.partial = *s.partial, nil
+		}
+		if !strings.HasSuffix(e.Output, "\n") {
+			s.partial = &e
+			return
+		}
+		p.output(e, s)
+	case "pass", "fail", "skip":
+		if e.Test == "" {
+			p.endPackage(e, s)
+			return
+		}
+		s.open = slices.DeleteFunc(s.open, func(n string) bool { return n == e.Test })
+		name := stripProcs(e.Test)
+		switch e.Action {
+		case "fail":
+			p.run.Failures = append(p.run.Failures, Failure{Pkg: e.Package, Name: name, Output: s.logs[e.Test]})
+			s.failures++
+		case "skip":
+			p.run.Skips = append(p.run.Skips, Skip{Pkg: e.Package, Name: name, Output: s.logs[e.Test]})
+		}
+	}
+}
+
+// output handles one printed line: a header, a result, or a line of a
+// benchmark's log or of the package.
+func (p *parser) output(e event, s *pkgState) {
+	line := strings.TrimRight(e.Output, "\n")
+	trimmed := strings.TrimSpace(line)
+	if k, v, ok := strings.Cut(line, ":"); ok && e.Test == "" && slices.Contains([]string{"goos", "goarch", "cpu"}, k) {
+		if _, seen := p.run.Config[k]; !seen {
+			p.run.Config[k] = strings.TrimSpace(v)
 		}
 		return
 	}
-	if p.log != nil {
-		if (strings.HasPrefix(l, "    ") || strings.HasPrefix(l, "\t")) && !isHeader(l) {
-			if len(*p.log) < maxOutput {
-				*p.log = append(*p.log, trimmed)
-			}
-			return
-		}
-		p.log = nil
-	}
-	if p.building != "" {
-		if status == nil && !strings.HasPrefix(l, "# ") && !isConfig(l) && trimmed != "FAIL" && trimmed != "PASS" {
-			if b := p.builds[p.building]; len(b) < maxOutput {
-				p.builds[p.building] = append(b, l)
-			}
-			return
-		}
-		p.building = ""
+	if res, ok := parseResult(e.Package, line); ok {
+		p.run.Results = append(p.run.Results, res)
+		// A benchmark that reports is done (go test sends no pass for
+		// one), and so are the parents it ran under.
+		s.open = slices.DeleteFunc(s.open, func(n string) bool { return within(res.Name, stripProcs(n)) })
+		return
 	}
 	switch {
-	case trimmed == "":
-	case strings.HasPrefix(l, "# "):
-		p.building = strings.Fields(l)[1]
-		p.builds[p.building] = append(p.builds[p.building], l)
-	case strings.HasPrefix(l, "pkg: "):
-		p.pkg = strings.TrimSpace(strings.TrimPrefix(l, "pkg: "))
-	case isConfig(l):
-		k, v, _ := strings.Cut(l, ":")
-		if _, ok := p.run.Config[k]; !ok {
-			p.run.Config[k] = strings.TrimSpace(v)
-		}
-	case p.failOrSkip(l):
-	case strings.HasPrefix(trimmed, "panic: "):
-		p.panic = []string{trimmed}
-	case p.result(l):
-	case strings.HasPrefix(l, "Benchmark"):
-		// A benchmark's name printed as it starts; whatever follows it on
-		// the line (a panic, the program's own output) is a line of its own.
-		name, rest, _ := strings.Cut(strings.Replace(l, "\t", " ", 1), " ")
-		p.started = name
-		if rest = strings.TrimSpace(rest); rest != "" {
-			p.line(rest)
-		}
-	case status != nil:
-		st := status[1]
-		if strings.HasPrefix(status[3], "[") {
-			st = status[3]
-		}
-		p.endPackage(status[2], st)
+	case trimmed == "" || strings.HasPrefix(trimmed, "=== ") || strings.HasPrefix(trimmed, "--- ") ||
+		trimmed == e.Test || trimmed == "PASS" || trimmed == "FAIL" || strings.HasPrefix(trimmed, "pkg: ") ||
+		strings.HasPrefix(line, "FAIL\t") || strings.HasPrefix(line, "ok  \t"):
+	case e.Test != "":
+		s.logs[e.Test] = appendLimited(s.logs[e.Test], trimmed)
+	default:
+		s.output = appendLimited(s.output, line)
 	}
 }
 
-// isHeader reports whether l starts a failure or skip, however indented.
-func isHeader(l string) bool {
-	return strings.Contains(l, "--- FAIL: ") || strings.Contains(l, "--- SKIP: ")
-}
-
-func isConfig(l string) bool {
-	for _, k := range []string{"goos:", "goarch:", "cpu:"} {
-		if strings.HasPrefix(l, k) {
-			return true
-		}
+// parseResult reads a benchmark result line with benchfmt.
+func parseResult(pkg, line string) (Result, bool) {
+	if !strings.HasPrefix(line, "Benchmark") {
+		return Result{}, false
 	}
-	return false
-}
-
-// failOrSkip handles "--- FAIL: name" and "--- SKIP: name", which go test
-// may print after a benchmark's name and a tab on the same line.
-func (p *parser) failOrSkip(l string) bool {
-	for _, tag := range []string{"--- FAIL: ", "--- SKIP: "} {
-		i := strings.Index(l, tag)
-		if i < 0 {
+	rd := benchfmt.NewReader(strings.NewReader(line+"\n"), "")
+	for rd.Scan() {
+		r, ok := rd.Result().(*benchfmt.Result)
+		if !ok {
 			continue
 		}
-		fields := strings.Fields(l[i+len(tag):])
-		if len(fields) == 0 {
-			return false
-		}
-		name := stripProcs(fields[0])
-		if tag == "--- FAIL: " {
-			p.run.Failures = append(p.run.Failures, Failure{Pkg: p.pkg, Name: name})
-			p.log = &p.run.Failures[len(p.run.Failures)-1].Output
-		} else {
-			p.run.Skips = append(p.run.Skips, Skip{Pkg: p.pkg, Name: name})
-			p.log = &p.run.Skips[len(p.run.Skips)-1].Output
-		}
-		return true
-	}
-	return false
-}
-
-// result parses "BenchmarkX-2 \t 1 \t 82.9 unit \t ..." lines, and the
-// same without the name when output the benchmark printed split the line
-// after its name.
-func (p *parser) result(l string) bool {
-	f := strings.Fields(l)
-	full, least := p.started, 3
-	if len(f) > 0 && strings.HasPrefix(f[0], "Benchmark") {
-		full, f, least = f[0], f[1:], 1
-	}
-	if full == "" || len(f) < least || len(f)%2 != 1 {
-		return false
-	}
-	n, err := strconv.Atoi(f[0])
-	if err != nil {
-		return false
-	}
-	res := Result{Pkg: p.pkg, Name: stripProcs(full), Procs: procs(full), Iterations: n}
-	for i := 1; i < len(f); i += 2 {
-		v, err := strconv.ParseFloat(f[i], 64)
-		if err != nil {
-			return false
-		}
-		res.Metrics = append(res.Metrics, Metric{Value: v, Unit: f[i+1]})
-	}
-	p.run.Results = append(p.run.Results, res)
-	p.started = ""
-	return true
-}
-
-// endPackage closes one package: it names the package on what it left
-// unnamed and turns a panic or a failed build into failures.
-func (p *parser) endPackage(path, status string) {
-	if path == "" {
-		path = p.pkg
-	}
-	if p.panic != nil {
-		name := stripProcs(p.started)
-		for _, l := range p.panic {
-			if m := panicFrame.FindStringSubmatch(l); m != nil && name == "" {
-				name = m[1]
+		full := "Benchmark" + string(r.Name.Full()) // benchfmt drops the prefix
+		res := Result{Pkg: pkg, Name: stripProcs(full), Procs: procs(full), Iterations: r.Iters}
+		for _, v := range r.Values {
+			m := Metric{Value: v.Value, Unit: v.Unit}
+			if v.OrigUnit != "" {
+				m = Metric{Value: v.OrigValue, Unit: v.OrigUnit}
 			}
-			// A timeout lists what was running: "\t\tBenchmarkX (1m0s)".
-			if f := strings.Fields(l); len(f) == 2 && strings.HasPrefix(f[0], "Benchmark") && strings.HasPrefix(f[1], "(") {
-				name = stripProcs(f[0])
-			}
+			res.Metrics = append(res.Metrics, m)
 		}
-		p.run.Failures = append(p.run.Failures, Failure{Pkg: path, Name: name, Output: p.panic})
+		return res, true
 	}
-	if status == "[build failed]" || status == "[setup failed]" {
-		p.run.Failures = append(p.run.Failures, Failure{Pkg: path, Output: p.builds[path]})
-	} else if status == "FAIL" && len(p.run.Failures) == p.firstFailure {
-		// The binary failed with nothing to blame: TestMain, a crash
-		// after the last result, an os.Exit.
-		p.run.Failures = append(p.run.Failures, Failure{Pkg: path, Name: stripProcs(p.started)})
-	}
-	for i := p.firstResult; i < len(p.run.Results); i++ {
-		if p.run.Results[i].Pkg == "" {
-			p.run.Results[i].Pkg = path
-		}
-	}
-	for i := p.firstFailure; i < len(p.run.Failures); i++ {
-		if p.run.Failures[i].Pkg == "" {
-			p.run.Failures[i].Pkg = path
-		}
-	}
-	if status != "" {
-		p.run.Packages = append(p.run.Packages, Package{Path: path, Status: status})
-	}
-	p.pkg, p.started, p.log, p.building, p.panic = "", "", nil, "", nil
-	p.firstResult, p.firstFailure = len(p.run.Results), len(p.run.Failures)
+	return Result{}, false
 }
 
+// endPackage closes one package on its final action: a failed build, or a
+// binary that failed with nothing failed in it (a panic, a timeout, an
+// os.Exit), becomes a failure.
+func (p *parser) endPackage(e event, s *pkgState) {
+	status := map[string]string{"pass": "ok", "fail": "FAIL", "skip": "[no test files]"}[e.Action]
+	switch {
+	case e.FailedBuild != "":
+		status = "[build failed]"
+		p.run.Failures = append(p.run.Failures, Failure{Pkg: e.Package, Output: p.builds[e.FailedBuild]})
+	case e.Action == "fail" && s.failures == 0:
+		// Blame the last benchmark started and not finished, if any.
+		var name string
+		if len(s.open) > 0 {
+			name = s.open[len(s.open)-1]
+		}
+		out := append(s.logs[name], s.output...)
+		p.run.Failures = append(p.run.Failures, Failure{Pkg: e.Package, Name: stripProcs(name), Output: limit(out)})
+	}
+	p.run.Packages = append(p.run.Packages, Package{Path: e.Package, Status: status})
+	delete(p.pkgs, e.Package)
+}
+
+func appendLimited(lines []string, l string) []string {
+	if len(lines) >= maxOutput {
+		return lines
+	}
+	return append(lines, l)
+}
+
+func limit(lines []string) []string {
+	if len(lines) > maxOutput {
+		return lines[:maxOutput]
+	}
+	return lines
+}
+
+// stripProcs drops the -GOMAXPROCS suffix of a benchmark's name.
 func stripProcs(name string) string {
-	return procsSuffix.ReplaceAllString(name, "")
+	if i := strings.LastIndexByte(name, '-'); i >= 0 && !strings.Contains(name[i:], "/") {
+		if _, err := strconv.Atoi(name[i+1:]); err == nil {
+			return name[:i]
+		}
+	}
+	return name
 }
 
 func procs(name string) int {
-	if m := procsSuffix.FindStringSubmatch(name); m != nil {
-		n, _ := strconv.Atoi(m[1])
-		return n
+	if i := strings.LastIndexByte(name, '-'); i >= 0 && !strings.Contains(name[i:], "/") {
+		if n, err := strconv.Atoi(name[i+1:]); err == nil {
+			return n
+		}
 	}
 	return 1
 }

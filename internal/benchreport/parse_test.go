@@ -3,6 +3,7 @@ package benchreport
 import (
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -10,28 +11,73 @@ import (
 )
 
 // The testdata files:
-//   - start_to_ready.txt: `go test -run '^$' -bench BenchmarkStartToReady
-//     -benchtime 1x -benchmem ./cmd/host/` on this repository.
+//   - start_to_ready.json: `go test -json -run '^$' -bench
+//     BenchmarkStartToReady -benchtime 1x -benchmem ./cmd/host/` on this
+//     repository.
+//   - failures.json: `go test -json -run '^$' -bench . -benchtime 1x
+//     -benchmem ./ok ./panicky ./bad ./build`, then the same on ./ok, in
+//     testdata/fake, a module whose benchmarks fail every way go test
+//     reports: a build failure, a panic, b.Fatal in a sub-benchmark,
+//     b.Errorf.
+//   - edge.json: the same on ./edge ./exits in testdata/fake: output
+//     printed inside a result line, b.Fatal at once, a skip, a binary
+//     that fails after its last result.
 //   - document_pages.txt, pdf_dpi.txt: host/pages_bench_test.go runs on
-//     this repository (Go 1.26 prints names and logs as they come).
-//   - failures.txt: `go test -bench . -benchtime 1x -benchmem ./...` on a
-//     scratch module whose benchmarks fail every way go test reports: a
-//     build failure, a panic, b.Fatal in a sub-benchmark, b.Errorf.
-//   - handwritten.txt: the other benchmarks of this repository in the
-//     same format, with values chosen to meet and miss targets, and a
-//     failed BenchmarkFailover.
+//     this repository, as text; handwritten.txt: the other benchmarks of
+//     this repository in the same format, with values chosen to meet and
+//     miss targets, and a failed BenchmarkFailover. The tests turn the
+//     text into the JSON stream with go's own converter (fromText).
+
+// fromText turns `go test -bench` text, package after package, into the
+// JSON stream `go test -json` prints, with go tool test2json. A package
+// ends at its status line (ok, FAIL, ?), which names it, or at the end of
+// the text, where its "pkg:" header does.
+func fromText(t testing.TB, text string) string {
+	t.Helper()
+	var out strings.Builder
+	var block []string
+	convert := func(pkg string) {
+		cmd := exec.Command("go", "tool", "test2json", "-p", pkg)
+		cmd.Stdin = strings.NewReader(strings.Join(block, ""))
+		js, err := cmd.Output()
+		if err != nil {
+			t.Skipf("go tool test2json: %v", err)
+		}
+		out.Write(js)
+		block = nil
+	}
+	for _, l := range strings.SplitAfter(text, "\n") {
+		if l != "" {
+			block = append(block, l)
+		}
+		if f := strings.Fields(l); len(f) >= 2 && (f[0] == "ok" || f[0] == "FAIL" || f[0] == "?") {
+			convert(f[1])
+		}
+	}
+	for _, l := range block {
+		if pkg, ok := strings.CutPrefix(strings.TrimSpace(l), "pkg: "); ok {
+			convert(pkg)
+			break
+		}
+	}
+	return out.String()
+}
 
 func parseFiles(t *testing.T, names ...string) *Run {
 	t.Helper()
-	var all []byte
+	var all strings.Builder
 	for _, n := range names {
 		b, err := os.ReadFile(filepath.Join("testdata", n))
 		if err != nil {
 			t.Fatal(err)
 		}
-		all = append(all, b...)
+		if strings.HasSuffix(n, ".txt") {
+			all.WriteString(fromText(t, string(b)))
+		} else {
+			all.Write(b)
+		}
 	}
-	run, err := Parse(strings.NewReader(string(all)))
+	run, err := Parse(strings.NewReader(all.String()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +85,7 @@ func parseFiles(t *testing.T, names ...string) *Run {
 }
 
 func TestParseRealOutput(t *testing.T) {
-	run := parseFiles(t, "start_to_ready.txt")
+	run := parseFiles(t, "start_to_ready.json")
 	if len(run.Results) != 1 {
 		t.Fatalf("results %+v, want 1", run.Results)
 	}
@@ -47,11 +93,11 @@ func TestParseRealOutput(t *testing.T) {
 	if r.Pkg != Module+"/cmd/host" || r.Name != "BenchmarkStartToReady" || r.Procs != 2 || r.Iterations != 1 {
 		t.Errorf("result %+v", r)
 	}
-	want := []Metric{{82.93, "start-to-ready-ms"}, {236360, "B/op"}, {2032, "allocs/op"}}
+	want := []Metric{{223.5, "start-to-ready-ms"}, {477496, "B/op"}, {5193, "allocs/op"}}
 	if !slices.Equal(r.Metrics, want) {
 		t.Errorf("metrics %v, want %v", r.Metrics, want)
 	}
-	if got := run.Config["cpu"]; got != "Intel(R) Xeon(R) Processor @ 2.50GHz" {
+	if got := run.Config["cpu"]; got != "Oxide Virtual Turin-like Processor" {
 		t.Errorf("cpu %q", got)
 	}
 	if !slices.Equal(run.Packages, []Package{{Module + "/cmd/host", "ok"}}) {
@@ -78,17 +124,19 @@ func TestParseRealOutput(t *testing.T) {
 }
 
 func TestParseFailures(t *testing.T) {
-	run := parseFiles(t, "failures.txt")
+	run := parseFiles(t, "failures.json")
 	type fail struct{ pkg, name, line string }
+	build := "build/b_test.go:5:41: undefined: undefinedThing"
 	want := []fail{
-		{"example.com/fake/bad", "", ""},
-		{"example.com/fake/build", "", "build/b_test.go:5:39: undefined: undefinedThing"},
-		// The panic's trace names the benchmark: go test printed no name
-		// before it.
+		// go test blames the build failure on the first package too.
+		{"example.com/fake/ok", "", build},
+		// Nothing failed inside the crashed binary: the benchmark started
+		// and not finished gets the panic.
 		{"example.com/fake/panicky", "BenchmarkPanics", "panic: assignment to entry in nil map"},
 		{"example.com/fake/bad", "BenchmarkSubFails/broken", "bad_test.go:7: cluster never formed"},
 		{"example.com/fake/bad", "BenchmarkSubFails", ""},
-		{"example.com/fake/bad", "BenchmarkErrorf", "bad_test.go:12: eviction freed nothing"},
+		{"example.com/fake/bad", "BenchmarkErrorf", "bad_test.go:10: eviction freed nothing"},
+		{"example.com/fake/build", "", build},
 	}
 	if len(run.Failures) != len(want) {
 		t.Fatalf("failures %+v, want %d", run.Failures, len(want))
@@ -110,13 +158,20 @@ func TestParseFailures(t *testing.T) {
 		names = append(names, r.Pkg+" "+r.Name)
 	}
 	wantNames := []string{
-		"example.com/fake/ok BenchmarkSeries/pages=2", "example.com/fake/ok BenchmarkSeries/pages=50",
 		"example.com/fake/panicky BenchmarkFine", "example.com/fake/bad BenchmarkSubFails/good",
 		"example.com/fake/bad BenchmarkAfter", "example.com/fake/ok BenchmarkSeries/pages=2",
 		"example.com/fake/ok BenchmarkSeries/pages=50",
 	}
 	if !slices.Equal(names, wantNames) {
 		t.Errorf("results\n%q\nwant\n%q", names, wantNames)
+	}
+	if m := run.Results[2].Metrics; !slices.Equal(m, []Metric{{7, "y"}, {0, "B/op"}, {0, "allocs/op"}}) {
+		t.Errorf("BenchmarkAfter metrics %v", m)
+	}
+	wantPkgs := []Package{{"example.com/fake/ok", "[build failed]"}, {"example.com/fake/panicky", "FAIL"},
+		{"example.com/fake/bad", "FAIL"}, {"example.com/fake/build", "[build failed]"}, {"example.com/fake/ok", "ok"}}
+	if !slices.Equal(run.Packages, wantPkgs) {
+		t.Errorf("packages %v", run.Packages)
 	}
 	err := run.Err()
 	if !errors.Is(err, ErrFailed) || !strings.Contains(err.Error(), "example.com/fake/bad BenchmarkErrorf") {
@@ -127,64 +182,43 @@ func TestParseFailures(t *testing.T) {
 	}
 }
 
-// TestParseEdgeCases covers the formats no sample above holds: a timeout,
-// a result line split by the program's own output, FAIL after the name on
-// one line, a verbose skip, and a binary that fails with nothing to blame.
+// TestParseEdgeCases covers what the samples above hold not: a result line
+// that the benchmark's own output split, a benchmark failing at once, a
+// skip with its reason, and a binary that fails after its last result,
+// with nothing to blame; then lines that are no JSON at all.
 func TestParseEdgeCases(t *testing.T) {
-	const out = `pkg: github.com/ocrhost/ocrhost/cmd/host
-BenchmarkWarmOverhead-2   	{"level":"INFO","msg":"serving"}
-       1	         0.9700 e2e/in-process	      1036 e2e-ms
-BenchmarkStartToReady-2   	--- FAIL: BenchmarkStartToReady-2
-    bench_test.go:99: host never became ready
---- SKIP: BenchmarkFailover
-    cluster_bench_test.go:110: no models (run make deps)
-BenchmarkScaleOut
-BenchmarkScaleOut/hosts=2
-panic: test timed out after 1m0s
-	running tests:
-		BenchmarkScaleOut/hosts=2 (1m0s)
-
-goroutine 1 [running]:
-FAIL	github.com/ocrhost/ocrhost/cmd/host	60.1s
-pkg: github.com/ocrhost/ocrhost/host
-BenchmarkSeedMemory/phototest-2   	       1	        57.7 reduction-%
-FAIL	github.com/ocrhost/ocrhost/host	12.0s
-`
-	run, err := Parse(strings.NewReader(out))
-	if err != nil {
-		t.Fatal(err)
-	}
+	run := parseFiles(t, "edge.json")
 	if len(run.Results) != 2 {
 		t.Fatalf("results %+v", run.Results)
 	}
-	if r := run.Results[0]; r.Name != "BenchmarkWarmOverhead" || r.Procs != 2 || !slices.Equal(r.Metrics, []Metric{{0.97, "e2e/in-process"}, {1036, "e2e-ms"}}) {
+	if r := run.Results[0]; r.Name != "BenchmarkWarmOverhead" || r.Procs != 2 || !slices.Equal(r.Metrics, []Metric{{1036, "e2e-ms"}, {0.97, "e2e/in-process"}}) {
 		t.Errorf("split result %+v", r)
 	}
 	want := []Failure{
-		{Module + "/cmd/host", "BenchmarkStartToReady", []string{"bench_test.go:99: host never became ready"}},
-		{Module + "/cmd/host", "BenchmarkScaleOut/hosts=2", nil},
-		// The binary failed after its last result: nothing to blame.
-		{Module + "/host", "", nil},
+		{"example.com/fake/edge", "BenchmarkStartToReady", []string{"edge_test.go:18: host never became ready"}},
+		{"example.com/fake/exits", "", []string{"exit status 1"}},
 	}
 	if len(run.Failures) != len(want) {
 		t.Fatalf("failures %+v", run.Failures)
 	}
 	for i, w := range want {
-		f := run.Failures[i]
-		if f.Pkg != w.Pkg || f.Name != w.Name || w.Output != nil && !slices.Equal(f.Output, w.Output) {
+		if f := run.Failures[i]; f.Pkg != w.Pkg || f.Name != w.Name || !slices.Equal(f.Output, w.Output) {
 			t.Errorf("failure %d = %+v, want %+v", i, f, w)
 		}
 	}
-	if !slices.Contains(run.Failures[1].Output, "panic: test timed out after 1m0s") {
-		t.Errorf("timeout output %q", run.Failures[1].Output)
-	}
-	if len(run.Skips) != 1 || run.Skips[0].Name != "BenchmarkFailover" || run.Skips[0].Output[0] != "cluster_bench_test.go:110: no models (run make deps)" {
+	if len(run.Skips) != 1 || run.Skips[0].Name != "BenchmarkFailover" || run.Skips[0].Output[0] != "edge_test.go:20: no models (run make deps)" {
 		t.Errorf("skips %+v", run.Skips)
+	}
+
+	// The go command's own complaint, which is no JSON, fails the run.
+	run, err := Parse(strings.NewReader("go: cannot find main module\n"))
+	if err != nil || len(run.Failures) != 1 || run.Failures[0].Output[0] != "go: cannot find main module" {
+		t.Errorf("stray output: %+v, %v", run, err)
 	}
 }
 
 func TestExited(t *testing.T) {
-	run := parseFiles(t, "start_to_ready.txt")
+	run := parseFiles(t, "start_to_ready.json")
 	run.Exited(0)
 	if run.Err() != nil {
 		t.Fatal("status 0 made a failure")

@@ -59,7 +59,7 @@ func TestSeries(t *testing.T) {
 func TestWriteDir(t *testing.T) {
 	// Each PNG takes seconds to encode and decode under -race: the inputs
 	// give seven, enough for every kind.
-	run := parseFiles(t, "handwritten.txt", "start_to_ready.txt", "document_pages.txt")
+	run := parseFiles(t, "handwritten.txt", "start_to_ready.json", "document_pages.txt")
 	start := time.Date(2026, 5, 9, 14, 0, 0, 0, time.UTC)
 	m := Machine{Start: start, End: start.Add(90 * time.Minute), CPU: "Test CPU @ 2.50GHz", Cores: 2, MemTotal: 24 << 30,
 		LoadStart: "1.00 2.00 3.00", LoadEnd: "4.00 5.00 6.00", GoVersion: "go1.26.8", ORTVersion: "1.30.0",

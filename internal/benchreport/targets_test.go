@@ -7,7 +7,7 @@ import (
 )
 
 func TestEvaluateTargets(t *testing.T) {
-	run := parseFiles(t, "handwritten.txt", "start_to_ready.txt", "document_pages.txt")
+	run := parseFiles(t, "handwritten.txt", "start_to_ready.json", "document_pages.txt")
 	type want struct {
 		source   string
 		measured float64
@@ -29,7 +29,7 @@ func TestEvaluateTargets(t *testing.T) {
 		"failover, host killed → answer from another":     {{"BenchmarkFailover", 0, Failed}},
 		"takeover, host killed → job taken up again":      {{"BenchmarkFailover", 0, Failed}},
 		"cold first request ÷ warm":                       {{"BenchmarkWarmOverhead", 1.31, Reported}},
-		"process start to ready":                          {{"BenchmarkStartToReady", 82.93, Reported}},
+		"process start to ready":                          {{"BenchmarkStartToReady", 223.5, Reported}},
 		"pipeline throughput":                             {{"BenchmarkPipeline", 0.83, Reported}},
 	}
 	got := map[string][]Row{}
@@ -68,7 +68,7 @@ ok  	github.com/ocrhost/ocrhost/host	3.0s
 function/bench_test.go:12:2: undefined: x
 FAIL	github.com/ocrhost/ocrhost/function [build failed]
 `
-	run, err := Parse(strings.NewReader(out))
+	run, err := Parse(strings.NewReader(fromText(t, out)))
 	if err != nil {
 		t.Fatal(err)
 	}

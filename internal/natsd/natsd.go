@@ -30,6 +30,7 @@ type options struct {
 	user, password string
 	token          string
 	nkeys          []string
+	users          []User
 	tls            *tls.Config
 	storeKey       string
 }
@@ -62,6 +63,21 @@ func WithToken(token string) Option { return func(o *options) { o.token = token 
 func WithNKeys(publicKeys ...string) Option {
 	return func(o *options) { o.nkeys = append(o.nkeys, publicKeys...) }
 }
+
+// User is one client the server admits, with what it may do.
+type User struct {
+	// Name and Password (plain, or a bcrypt hash) admit a user; NKey (a
+	// public user nkey, U...) admits whoever signs with its seed instead.
+	Name, Password, NKey string
+	// Publish and Subscribe list the subjects the user may publish and
+	// subscribe to; both nil: every subject.
+	Publish, Subscribe []string
+}
+
+// WithUsers admits these users too. It goes with WithUser or WithNKeys
+// (whose clients may do everything), not with WithToken: a NATS server
+// has either one token or a list of users.
+func WithUsers(users ...User) Option { return func(o *options) { o.users = append(o.users, users...) } }
 
 // WithTLS makes the server require TLS with cfg; when cfg.ClientAuth is
 // tls.RequireAndVerifyClientCert, clients must also present a certificate
@@ -106,6 +122,24 @@ func Start(opts ...Option) (*Server, error) {
 	}
 	for _, k := range o.nkeys {
 		so.Nkeys = append(so.Nkeys, &server.NkeyUser{Nkey: k})
+	}
+	if len(o.users) > 0 && o.user != "" {
+		// The server takes one user or a list; the host's own user joins
+		// the list, free to do everything.
+		so.Users = append(so.Users, &server.User{Username: o.user, Password: o.password})
+		so.Username, so.Password = "", ""
+	}
+	for _, u := range o.users {
+		var perms *server.Permissions
+		if u.Publish != nil || u.Subscribe != nil {
+			perms = &server.Permissions{Publish: &server.SubjectPermission{Allow: u.Publish},
+				Subscribe: &server.SubjectPermission{Allow: u.Subscribe}}
+		}
+		if u.NKey != "" {
+			so.Nkeys = append(so.Nkeys, &server.NkeyUser{Nkey: u.NKey, Permissions: perms})
+		} else {
+			so.Users = append(so.Users, &server.User{Username: u.Name, Password: u.Password, Permissions: perms})
+		}
 	}
 	if o.tls != nil {
 		so.TLS, so.TLSConfig = true, o.tls
