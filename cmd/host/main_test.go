@@ -227,6 +227,18 @@ func TestEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("http with Accept and nats with the format option", func(t *testing.T) {
+		resp, body := post(t, doc, map[string]string{"ce-specversion": "1.0", "ce-id": "h3", "ce-type": events.TypeRequest,
+			"ce-source": "/test", "content-type": "image/tiff", "accept": "application/alto+xml"})
+		if resp.StatusCode != 200 || resp.Header.Get("content-type") != "application/alto+xml" || !bytes.Contains(body, []byte(`<String `)) {
+			t.Errorf("%d %s %.200s", resp.StatusCode, resp.Header.Get("content-type"), body)
+		}
+		out, err := events.Request(ctx, nc, events.DefaultRequestSubject, doc, "image/tiff", json.RawMessage(`{"format":"hocr"}`))
+		if err != nil || out.OutputType != "application/xhtml+xml" || !bytes.Contains(out.Output, []byte(`class="ocrx_word"`)) {
+			t.Errorf("hOCR over NATS: %v %s %.200s", err, out.OutputType, out.Output)
+		}
+	})
+
 	t.Run("http structured", func(t *testing.T) {
 		ev, _ := json.Marshal(map[string]any{"specversion": "1.0", "id": "h2", "type": events.TypeRequest, "source": "/test",
 			"datacontenttype": "image/tiff", "data_base64": base64.StdEncoding.EncodeToString(doc)})
@@ -361,7 +373,7 @@ func TestConfigValidation(t *testing.T) {
 		}
 	})
 	t.Run("deployment options", func(t *testing.T) {
-		t.Setenv("OCRHOST_DEFAULT_OPTIONS", `{"stages":["det"],"dpi":150,"batch_size":4}`)
+		t.Setenv("OCRHOST_DEFAULT_OPTIONS", `{"stages":["det"],"dpi":150,"batch_size":4,"format":"tsv"}`)
 		c, err := loadConfig()
 		if err != nil {
 			t.Fatal(err)
@@ -369,6 +381,9 @@ func TestConfigValidation(t *testing.T) {
 		o, err := c.defaults()
 		if err != nil || !o.Stages.Detect || o.Stages.Recognize || o.Stages.Classify || o.Document.DPI != 150 || o.Document.BatchSize != 4 {
 			t.Errorf("defaults %+v, %v", o, err)
+		}
+		if f := c.defaultFormat(); f != "tsv" {
+			t.Errorf("default format %q", f)
 		}
 	})
 	t.Run("defaults are the seed's", func(t *testing.T) {
