@@ -18,6 +18,7 @@ import (
 	"golang.org/x/image/font/gofont/goregular"
 	"golang.org/x/image/font/sfnt"
 	"golang.org/x/image/math/fixed"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/ocrhost/ocrhost/function"
 	"github.com/ocrhost/ocrhost/function/imgproc"
@@ -284,7 +285,7 @@ func Runs(p Page) []Run {
 	for _, l := range p.Lines {
 		ws := words(l)
 		for i, w := range ws {
-			text := strings.TrimSpace(w.Text)
+			text := strings.TrimSpace(layerText(f, &buf, w.Text))
 			fr := textFrame(l, w.Box)
 			if text == "" || fr.height <= 0 || fr.length <= 0 {
 				continue
@@ -307,7 +308,8 @@ func Runs(p Page) []Run {
 }
 
 // Carries reports whether FontTTF has a glyph for every character of the
-// page's words, so that a text layer set in it keeps all of their text.
+// page's words, as Runs sets them, so that a text layer in it keeps all of
+// their text.
 func Carries(p Page) bool {
 	f, err := sfnt.Parse(FontTTF)
 	if err != nil {
@@ -316,12 +318,31 @@ func Carries(p Page) bool {
 	var buf sfnt.Buffer
 	for _, l := range p.Lines {
 		for _, w := range words(l) {
-			for _, r := range w.Text {
-				if g, err := f.GlyphIndex(&buf, r); err != nil || g == 0 && !unicode.IsSpace(r) {
-					return false
-				}
+			if !covered(f, &buf, layerText(f, &buf, w.Text)) {
+				return false
 			}
 		}
 	}
 	return true
+}
+
+// covered reports whether f has a glyph for every character of s.
+func covered(f *sfnt.Font, buf *sfnt.Buffer, s string) bool {
+	for _, r := range s {
+		if g, err := f.GlyphIndex(buf, r); err != nil || g == 0 && !unicode.IsSpace(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// layerText is a word as a text layer in f sets it: as read, or, when f
+// lacks one of its characters, in NFKC form, which turns the full-width
+// Latin letters and punctuation the Chinese recogniser sometimes reads
+// into the ASCII the font has (searches match them either way).
+func layerText(f *sfnt.Font, buf *sfnt.Buffer, s string) string {
+	if covered(f, buf, s) {
+		return s
+	}
+	return norm.NFKC.String(s)
 }

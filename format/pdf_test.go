@@ -291,14 +291,15 @@ func TestPDFTextBeyondTheFont(t *testing.T) {
 }
 
 // TestCarriesAndRuns: the text-layer font carries Latin, Greek and
-// Cyrillic but not CJK (a layer added with PDFium would drop it), and the
+// Cyrillic, and full-width Latin in its NFKC form, but not CJK (a layer
+// added with PDFium would drop it), and the
 // runs of the sample are its words, a space after all but each line's
 // last, scaled to their boxes' lengths.
 func TestCarriesAndRuns(t *testing.T) {
 	page := func(text string) format.Page {
 		return format.Page{Lines: []function.Line{{Text: text, Box: function.Quad{{X: 0, Y: 0}, {X: 100, Y: 0}, {X: 100, Y: 20}, {X: 0, Y: 20}}}}}
 	}
-	for text, want := range map[string]bool{"Hello wörld": true, "Привет κόσμε": true, "中文识别": false, "abc 中": false} {
+	for text, want := range map[string]bool{"Hello wörld": true, "Привет κόσμε": true, "ｆｕｌｌ：ｗｉｄｔｈ": true, "中文识别": false, "abc 中": false} {
 		if got := format.Carries(page(text)); got != want {
 			t.Errorf("Carries(%q) = %v", text, got)
 		}

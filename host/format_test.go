@@ -173,10 +173,11 @@ func scannedPDF(t *testing.T, n int) []byte {
 }
 
 // TestPDFKeepsItsPages asks for a scanned three-page PDF as a PDF, OCRing
-// page 2 only: the answer is the original file with an incremental update
-// (its bytes a prefix), pikepdf finds pages 1 and 3 the same objects with
-// the same content streams and page 2 with more content, and pdftotext
-// reads page 2 at CER ≤ 0.01 against our text and nothing on the others.
+// page 2 only: the answer is the input grown by the font and the text;
+// pikepdf finds pages 1 and 3 the same objects with byte-identical content
+// streams and images, and page 2 with more content; pdftotext reads page 2
+// at CER ≤ 0.01 against our text, its words within 3 px of ours, and
+// nothing on the others.
 func TestPDFKeepsItsPages(t *testing.T) {
 	testenv.Models(t)
 	pdftotext, err := exec.LookPath("pdftotext")
@@ -189,8 +190,10 @@ func TestPDFKeepsItsPages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.HasPrefix(resp.Output, in) || len(resp.Output) <= len(in) {
-		t.Fatalf("output (%d bytes) does not extend the input (%d bytes)", len(resp.Output), len(in))
+	// The text layer adds the font (a subset would be smaller; PDFium
+	// embeds the whole Go font, 130 KB uncompressed) and a content stream per page.
+	if extra := len(resp.Output) - len(in); extra <= 0 || extra > 100_000 {
+		t.Errorf("output %d bytes for an input of %d", len(resp.Output), len(in))
 	}
 	dir := t.TempDir()
 	inPath, outPath := filepath.Join(dir, "in.pdf"), filepath.Join(dir, "out.pdf")
@@ -257,6 +260,8 @@ func TestPDFKeepsItsPages(t *testing.T) {
 a, b = pikepdf.open(sys.argv[1]), pikepdf.open(sys.argv[2])
 for i, (p, q) in enumerate(zip(a.pages, b.pages), 1):
     same = p.obj.objgen == q.obj.objgen and p.obj.Contents.objgen == q.obj.Contents.objgen and p.obj.Contents.read_raw_bytes() == q.obj.Contents.read_raw_bytes()
+    xa, xb = p.obj.Resources.XObject, q.obj.Resources.XObject
+    same = same and all(xa[k].objgen == xb[k].objgen and xa[k].read_raw_bytes() == xb[k].read_raw_bytes() for k in xa.keys())
     print(i, "same" if same else "changed")
 print(len(a.pages), len(b.pages))`, inPath, outPath).CombinedOutput()
 	if err != nil {

@@ -4,7 +4,9 @@
 # Runtime 1.30.0 build) and Debian's Tesseract 5.3, one image at a time in
 # one process, and print a Markdown table of time, CER/F1 and peak RSS
 # (also written to out/peers.md, raw figures to out/peers.json). Each image
-# keeps its best time of OCRHOST_COMPARE_REPEAT (default 3) runs.
+# keeps its best time of OCRHOST_COMPARE_REPEAT (default 3) runs. First it
+# makes a three-page scan searchable with ocrhost and with ocrmypdf
+# (scripts/peers/compare_pdf.py, out/peers-pdf.md).
 #
 # Installs what it needs and is idempotent about it: Debian `time` and
 # tesseract-ocr (+ chi_sim, chi_tra) with apt-get, the Node peer with
@@ -70,6 +72,11 @@ binding=$node_dir/node_modules/onnxruntime-node/bin/napi-v6/linux/x64
 say "make build"
 make --no-print-directory build >&2
 
+# Searchable PDFs against ocrmypdf (Debian's, with its python3 and img2pdf).
+command -v ocrmypdf >/dev/null || apt_install ocrmypdf
+command -v pdftotext >/dev/null || apt_install poppler-utils
+
 mkdir -p "$out"
+/usr/bin/python3 scripts/peers/compare_pdf.py --repo "$repo" --shared "$shared" --work "$peers/work-pdf" --out "$out"
 exec python3 scripts/peers/compare.py --repo "$repo" --manifest "$manifest" \
   --node-dir "$node_dir" --work "$peers/work" --out "$out" --repeat "${OCRHOST_COMPARE_REPEAT:-3}"

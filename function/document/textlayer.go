@@ -33,10 +33,11 @@ type TextPage struct {
 }
 
 // AddText returns PDF data with each page's runs added as invisible text
-// (rendering mode 3) in the TrueType font ttf, saved incrementally: the
-// original file is kept byte for byte and the changed pages are appended
-// as new revisions of their objects, so pages without text stay exactly
-// as they were. A page that already carries text is left as it is: it is
+// (rendering mode 3) in the TrueType font ttf. The other pages keep their
+// objects: same numbers, streams byte for byte (PDFium writes a stream it
+// did not change as it read it). The file is saved whole: PDFium's
+// incremental save appended a second copy of every object, doubling the
+// file. A page that already carries text is left as it is: it is
 // searchable, and a second layer would double its text.
 func (r *Renderer) AddText(ctx context.Context, data []byte, pages []TextPage, ttf []byte) ([]byte, error) {
 	s, end, err := r.open(ctx, data)
@@ -66,7 +67,7 @@ func (r *Renderer) AddText(ctx context.Context, data []byte, pages []TextPage, t
 		}
 	}
 	var out bytes.Buffer
-	if _, err := s.inst.FPDF_SaveAsCopy(&requests.FPDF_SaveAsCopy{Document: s.doc, Flags: requests.SaveFlagIncremental, FileWriter: &out}); err != nil {
+	if _, err := s.inst.FPDF_SaveAsCopy(&requests.FPDF_SaveAsCopy{Document: s.doc, Flags: requests.SaveFlagNoIncremental, FileWriter: &out}); err != nil {
 		return nil, fmt.Errorf("document: saving: %w", classifyPDF(ctx, err))
 	}
 	return out.Bytes(), nil
