@@ -18,7 +18,6 @@ import (
 	"github.com/ocrhost/ocrhost/function/dbnet"
 	"github.com/ocrhost/ocrhost/function/imgproc"
 	"github.com/ocrhost/ocrhost/function/layout"
-	"github.com/ocrhost/ocrhost/function/table"
 )
 
 // ErrBadImage means the image cannot be processed (e.g. it collapses to
@@ -172,7 +171,9 @@ func Run(ctx context.Context, m Models, img *imgproc.Image, o Options) (*Result,
 		res.figureText = o.FigureText
 		if o.Tables && upright {
 			tt := time.Now()
-			res.readTables(img)
+			if err := readTables(ctx, m, img, res, o); err != nil {
+				return nil, err
+			}
 			t.Tables = time.Since(tt)
 		}
 	} else {
@@ -227,35 +228,6 @@ func analyzeLayout(img *imgproc.Image, lines []*crop) ([]*crop, []Block, bool) {
 		blocks[k] = Block{Type: string(b.Type), Box: box, Lines: idx}
 	}
 	return ordered, blocks, turn == turnNone
-}
-
-// readTables reads each table block into a grid, in reading order, and
-// points the block to it. Only an upright page is read: the rulings are
-// looked for on the image as stored.
-func (r *Result) readTables(img *imgproc.Image) {
-	page := &table.Image{Pix: img.Pix, W: img.W, H: img.H}
-	for k := range r.Blocks {
-		blk := &r.Blocks[k]
-		if blk.Type != string(layout.Table) {
-			continue
-		}
-		lines := make([]table.Line, len(blk.Lines))
-		for n, i := range blk.Lines {
-			l := r.Lines[i]
-			lines[n].Text = l.Text
-			for c, p := range l.Box {
-				lines[n].Box[c] = [2]float64{p.X, p.Y}
-			}
-		}
-		g := table.Analyze(lines, page)
-		out := Table{Box: g.Box, Rows: g.Rows, Cols: g.Cols, Cells: make([]Cell, len(g.Cells)), HTML: g.HTML(), Markdown: g.Markdown()}
-		for c, cell := range g.Cells {
-			out.Cells[c] = Cell{Row: cell.Row, Col: cell.Col, RowSpan: cell.RowSpan, ColSpan: cell.ColSpan, Text: cell.Text, Box: cell.Box}
-		}
-		idx := len(r.Tables)
-		blk.Table = &idx
-		r.Tables = append(r.Tables, out)
-	}
 }
 
 // turn is how a reader would turn the page before reading it.

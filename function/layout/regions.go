@@ -31,6 +31,8 @@ const (
 	rowTol       = 0.5  // centres closer than this (in H) form one row when reading
 	alignTol     = 0.3  // row centres this close (in H) are aligned across regions
 	tableAligned = 0.7  // fraction of aligned rows from which two regions are one table
+	maxCellRows  = 3    // a run of cells beside a table joins it when this short
+	cellGap      = 2.0  // and this close to its side
 )
 
 // buildRegions joins lines that read together: neighbours in a row with no
@@ -280,7 +282,47 @@ func (a *analysis) findTables() {
 			a.finish(r)
 		}
 	}
-	a.regions = a.absorbHeads(out)
+	a.regions = a.absorbCells(a.absorbHeads(out))
+}
+
+// absorbCells joins to each table the short runs of cells beside it, within
+// its height and close to its side, whose every row lines up with one of
+// its rows: the rest of a column that empty or undetected cells (a dash the
+// detector misses) broke into pieces, which a gutter between them then kept
+// apart.
+func (a *analysis) absorbCells(rs []*region) []*region {
+	gone := make([]bool, len(rs))
+	for _, t := range rs {
+		if t.typ != Table {
+			continue
+		}
+		joined := false
+		for i, r := range rs {
+			if gone[i] || r.typ == Table || r.prose || len(r.rows) > maxCellRows || a.isFigure(r.lines[0]) ||
+				r.y0 < t.y0-0.5*a.lineH || r.y1 > t.y1+0.5*a.lineH || max(r.x0-t.x1, t.x0-r.x1) > cellGap*a.lineH {
+				continue
+			}
+			cells := true
+			for _, row := range r.rows {
+				cells = cells && len(strings.Fields(a.rowText(row))) <= 2
+			}
+			if !cells || a.aligned(r, t) < 1 {
+				continue
+			}
+			t.lines = append(t.lines, r.lines...)
+			gone[i], joined = true, true
+		}
+		if joined {
+			a.finish(t)
+		}
+	}
+	out := rs[:0]
+	for i, r := range rs {
+		if !gone[i] {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // absorbHeads joins to each table the short rows set right over it within
