@@ -140,12 +140,10 @@ func TestSharedTables(t *testing.T) {
 			t.Logf("%s table %d: %dx%d, cell accuracy %.3f, TEDS %.3f", st.image, k+1, got.Rows, got.Cols, acc, teds)
 			sum += acc
 			n++
-			if os.Getenv("TABLES_DEBUG") != "" {
-				g := tablemetric.Grid(predictedCells(got))
-				for _, c := range truth {
-					if c.Row < len(g) && c.Col < len(g[c.Row]) && string(textmetric.Normalize(g[c.Row][c.Col])) != string(textmetric.Normalize(c.Text)) {
-						t.Logf("  %d,%d got %q want %q", c.Row, c.Col, g[c.Row][c.Col], c.Text)
-					}
+			g := tablemetric.Grid(predictedCells(got))
+			for _, c := range truth {
+				if c.Row < len(g) && c.Col < len(g[c.Row]) && string(textmetric.Normalize(g[c.Row][c.Col])) != string(textmetric.Normalize(c.Text)) {
+					t.Logf("  cell %d,%d reads %q, want %q", c.Row, c.Col, g[c.Row][c.Col], c.Text)
 				}
 			}
 		}
@@ -315,8 +313,9 @@ func (g genTable) layout() (ys, xs []int) {
 }
 
 // draw paints the table on a page: text left-aligned in a one-column
-// cell and centred in a spanning one, vertically centred; rulings as
-// asked, none inside a merged cell.
+// cell and centred in a spanning one, at the top of a one-row cell (as
+// LaTeX and word processors set it) and centred in a taller one; rulings
+// as asked, none inside a merged cell.
 func (g genTable) draw(t *testing.T) image.Image {
 	const margin = 60
 	ys, xs := g.layout()
@@ -331,7 +330,10 @@ func (g genTable) draw(t *testing.T) image.Image {
 	}
 	for _, cell := range g.cells {
 		x0, x1, y0, y1 := xs[cell.col], xs[cell.col+cell.colSpan], ys[cell.row], ys[cell.row+cell.rowSpan]
-		top := (y0 + y1 - len(cell.lines)*genLine) / 2
+		top := y0 + genPadY
+		if cell.rowSpan > 1 {
+			top = (y0 + y1 - len(cell.lines)*genLine) / 2
+		}
 		for k, l := range cell.lines {
 			x := x0 + genPadX
 			if cell.colSpan > 1 {
@@ -502,7 +504,7 @@ func pngOf(t *testing.T, c *composer, img image.Image) []byte {
 func blockTypes(res *function.Result) string {
 	var s []string
 	for _, b := range res.Blocks {
-		s = append(s, fmt.Sprintf("%s(%d)", b.Type, len(b.Lines)))
+		s = append(s, fmt.Sprintf("%s(%d %q)", b.Type, len(b.Lines), res.Lines[b.Lines[0]].Text))
 	}
 	return strings.Join(s, " ")
 }

@@ -32,6 +32,7 @@ const (
 	alignTol     = 0.3  // row centres this close (in H) are aligned across regions
 	tableAligned = 0.7  // fraction of aligned rows from which two regions are one table
 	maxCellRows  = 3    // a run of cells beside a table joins it when this short
+	maxHeadWords = 3    // a head or cell joining a table has at most this many words a row
 	cellGap      = 2.0  // and this close to its side
 )
 
@@ -304,7 +305,7 @@ func (a *analysis) absorbCells(rs []*region) []*region {
 			}
 			cells := true
 			for _, row := range r.rows {
-				cells = cells && len(strings.Fields(a.rowText(row))) <= 2
+				cells = cells && len(strings.Fields(a.rowText(row))) <= maxHeadWords
 			}
 			if !cells || a.aligned(r, t) < 1 {
 				continue
@@ -330,7 +331,7 @@ func (a *analysis) absorbCells(rs []*region) []*region {
 func (a *analysis) absorbHeads(rs []*region) []*region {
 	gone := make([]bool, len(rs))
 	for ti, t := range rs {
-		if t.typ != Table {
+		if t.typ != Table || gone[ti] {
 			continue
 		}
 		// A pass takes the rows right over the table's top as it was when
@@ -341,12 +342,13 @@ func (a *analysis) absorbHeads(rs []*region) []*region {
 			grew = false
 			top := t.y0
 			for i, r := range rs {
-				if i == ti || gone[i] || r.typ == Table || len(r.rows) > 2 || a.isFigure(r.lines[0]) ||
+				// A row of heads may have paired up as a table of one row.
+				if i == ti || gone[i] || r.typ == Table && len(r.rows) > 1 || len(r.rows) > 2 || a.isFigure(r.lines[0]) ||
 					r.x0 < t.x0-a.lineH || r.x1 > t.x1+a.lineH || r.y1 > top+0.5*a.lineH || r.y1 < top-1.5*a.lineH {
 					continue
 				}
 				caption := reCaption.MatchString(strings.TrimSpace(a.rowText(r.rows[0])))
-				if !caption && len(strings.Fields(a.rowText(r.rows[0]))) > 3 || a.underPicture(r.rect) {
+				if !caption && len(strings.Fields(a.rowText(r.rows[0]))) > maxHeadWords || a.underPicture(r.rect) {
 					continue
 				}
 				t.lines = append(t.lines, r.lines...)

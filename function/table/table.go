@@ -47,6 +47,7 @@ type Table struct {
 const (
 	shrinkX      = 0.3  // a line's box is narrowed by this on each side: DB boxes are padded
 	minGap       = 0.2  // narrowest column gutter
+	crossRows    = 10   // one line may cross a gutter per this many full rows
 	crossMin     = 0.25 // a line reaches into a column by more than this to span it
 	rowTol       = 0.3  // lines whose centres differ by less than this share a row
 	coverSlack   = 0.1  // a line spans a row when it reaches within this of the row's centre
@@ -128,8 +129,9 @@ type analysis struct {
 	vRules []segment
 	// rows are the text rows, each a list of line indices, top to bottom.
 	rows [][]int
-	// rowOf and rowEnd give each line's first and last row.
-	rowOf, rowEnd []int
+	// rowOf and rowEnd give each line's first and last row; textRow is
+	// its text row, which continued cells do not change.
+	rowOf, rowEnd, textRow []int
 	seps          []float64 // column boundaries, left border to right border
 	sepRuled      []bool    // whether an inner boundary is a ruling somewhere
 	grid          [][]*Cell
@@ -198,14 +200,15 @@ func (a *analysis) findRows() {
 		slack := coverSlack * a.lineH
 		return a.rects[i].y0-slack <= c && c <= a.rects[i].y1+slack
 	}
-	// A row whose every line reaches over the centres of both neighbours
-	// holds cells spanning them (a head set between two rows of heads).
+	// A row whose every line reaches over the centres of both neighbours,
+	// or sits in a cell that a ruling between the neighbours stops short
+	// of, holds cells spanning them (a head set between two rows of heads).
 	spans := map[int]int{} // line -> rows it spans beyond its first
 	for r := 1; r+1 < len(rows); r++ {
 		up, down := centre(rows[r-1]), centre(rows[r+1])
 		all := true
 		for _, i := range rows[r] {
-			all = all && covers(i, up) && covers(i, down)
+			all = all && (covers(i, up) && covers(i, down) || a.ruledBeside(i, up, down))
 		}
 		if !all || a.ruledThrough(rows[r], up, down) {
 			continue
@@ -219,12 +222,26 @@ func (a *analysis) findRows() {
 	a.rows = rows
 	a.rowOf = make([]int, len(a.rects))
 	a.rowEnd = make([]int, len(a.rects))
+	a.textRow = make([]int, len(a.rects))
 	for r, row := range rows {
 		slices.SortFunc(row, func(p, q int) int { return cmpF(a.rects[p].x0, a.rects[q].x0) })
 		for _, i := range row {
 			a.rowOf[i], a.rowEnd[i] = r, min(r+spans[i], len(rows)-1)
+			a.textRow[i] = r
 		}
 	}
+}
+
+// ruledBeside reports whether a horizontal ruling between y0 and y1 runs
+// beside line i but stops short of it.
+func (a *analysis) ruledBeside(i int, y0, y1 float64) bool {
+	r := a.rects[i]
+	for _, s := range a.hRules {
+		if s.pos > y0 && s.pos < y1 && (s.hi <= r.x0 || s.lo >= r.x1) {
+			return true
+		}
+	}
+	return false
 }
 
 // ruledThrough reports whether a horizontal ruling between y0 and y1
@@ -273,22 +290,35 @@ func (a *analysis) narrow(i int) (float64, float64) {
 }
 
 // findColumns takes the column boundaries from the whitespace between the
-// lines (a spanning head may cross a gutter when the table has rows enough
-// to show it) and from vertical rulings no text crosses.
+// lines of the fuller rows, as Camelot's stream mode does: the rows with at
+// least the median number of lines, so that the heads spanning several
+// columns, and the lines continuing a cell, make no columns of their own.
+// A large table may have one line crossing a gutter (two cells the
+// detector read as one). Vertical rulings no text crosses are boundaries
+// too.
 func (a *analysis) findColumns() {
+	counts := make([]float64, len(a.rows))
+	for r, row := range a.rows {
+		counts[r] = float64(len(row))
+	}
+	full := median(counts)
 	lo, hi := math.Floor(a.bounds.x0), math.Ceil(a.bounds.x1)
 	n := int(hi-lo) + 1
 	cover := make([]int, n)
-	for i := range a.rects {
-		x0, x1 := a.narrow(i)
-		for x := max(0, int(x0-lo)); x <= min(n-1, int(x1-lo)); x++ {
-			cover[x]++
+	fullRows := 0
+	for _, row := range a.rows {
+		if float64(len(row)) < full {
+			continue
+		}
+		fullRows++
+		for _, i := range row {
+			x0, x1 := a.narrow(i)
+			for x := max(0, int(x0-lo)); x <= min(n-1, int(x1-lo)); x++ {
+				cover[x]++
+			}
 		}
 	}
-	allow := 0
-	if len(a.rows) >= 3 {
-		allow = 1
-	}
+	allow := fullRows / crossRows
 	var gaps [][2]float64
 	for x := 0; x < n; {
 		if cover[x] <= allow {
@@ -604,8 +634,8 @@ func (a *analysis) table(f frame) Table {
 	t := Table{Rows: rows, Cols: cols, Cells: make([]Cell, len(a.cells))}
 	for k, cell := range a.cells {
 		slices.SortFunc(cell.Lines, func(p, q int) int {
-			if a.rowOf[p] != a.rowOf[q] {
-				return cmpF(a.rects[p].cy(), a.rects[q].cy())
+			if a.textRow[p] != a.textRow[q] {
+				return a.textRow[p] - a.textRow[q]
 			}
 			return cmpF(a.rects[p].x0, a.rects[q].x0)
 		})
@@ -641,4 +671,3 @@ func cmpF(a, b float64) int {
 	}
 	return 0
 }
-
