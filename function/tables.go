@@ -35,7 +35,7 @@ func readTables(ctx context.Context, m Models, img *imgproc.Image, r *Result, o 
 		blocks = append(blocks, k)
 	}
 	if o.Stages.Recognize {
-		if err := readEmptyCells(ctx, m, img, grids, o); err != nil {
+		if err := readEmptyCells(ctx, m, img, r.Lines, grids, o); err != nil {
 			return err
 		}
 	}
@@ -62,7 +62,7 @@ const (
 )
 
 // readEmptyCells recognises the ink of the grids' empty cells.
-func readEmptyCells(ctx context.Context, m Models, img *imgproc.Image, grids []table.Table, o Options) error {
+func readEmptyCells(ctx context.Context, m Models, img *imgproc.Image, lines []Line, grids []table.Table, o Options) error {
 	type at struct{ grid, cell int }
 	var crops []*crop
 	var where []at
@@ -70,6 +70,9 @@ func readEmptyCells(ctx context.Context, m Models, img *imgproc.Image, grids []t
 		for k, c := range grid.Cells {
 			if c.Text != "" {
 				continue
+			}
+			if overlapsLine(c.Box, lines) {
+				continue // the ink is a line read already, in another block
 			}
 			q, dash, ok := inkBox(img, c.Box)
 			switch {
@@ -95,6 +98,23 @@ func readEmptyCells(ctx context.Context, m Models, img *imgproc.Image, grids []t
 		}
 	}
 	return nil
+}
+
+// overlapsLine reports whether a cell's inside meets the core of a line
+// (its box less a quarter of its height at each side: the detector pads).
+func overlapsLine(box [4]float64, lines []Line) bool {
+	in := cellInset * (box[3] - box[1])
+	for _, l := range lines {
+		x0, y0, x1, y1 := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
+		for _, p := range l.Box {
+			x0, y0, x1, y1 = min(x0, p.X), min(y0, p.Y), max(x1, p.X), max(y1, p.Y)
+		}
+		d := (y1 - y0) / 4
+		if x0+d < box[2]-in && x1-d > box[0]+in && y0+d < box[3]-in && y1-d > box[1]+in {
+			return true
+		}
+	}
+	return false
 }
 
 // inkBox is the crop that holds the ink inside a cell's box, as wide as the

@@ -286,11 +286,11 @@ func (a *analysis) findTables() {
 	a.regions = a.absorbCells(a.absorbHeads(out))
 }
 
-// absorbCells joins to each table the short runs of cells beside it, within
-// its height and close to its side, whose every row lines up with one of
-// its rows: the rest of a column that empty or undetected cells (a dash the
-// detector misses) broke into pieces, which a gutter between them then kept
-// apart.
+// absorbCells joins to each table the short runs of cells within its
+// height: beside it, close to its side, when every row lines up with one of
+// its rows (the rest of a column that empty or undetected cells, a dash the
+// detector misses, broke into pieces a gutter then kept apart); within its
+// width, wherever they sit (a head centred over two rows).
 func (a *analysis) absorbCells(rs []*region) []*region {
 	gone := make([]bool, len(rs))
 	for _, t := range rs {
@@ -307,7 +307,10 @@ func (a *analysis) absorbCells(rs []*region) []*region {
 			for _, row := range r.rows {
 				cells = cells && len(strings.Fields(a.rowText(row))) <= maxHeadWords
 			}
-			if !cells || a.aligned(r, t) < 1 {
+			// Beside the table its rows must line up with the table's; within
+			// its width it is a cell set between rows (a head over two).
+			inside := r.x0 >= t.x0-a.lineH && r.x1 <= t.x1+a.lineH
+			if !cells || !inside && a.aligned(r, t) < 1 {
 				continue
 			}
 			t.lines = append(t.lines, r.lines...)
