@@ -132,10 +132,10 @@ type analysis struct {
 	// rowOf and rowEnd give each line's first and last row; textRow is
 	// its text row, which continued cells do not change.
 	rowOf, rowEnd, textRow []int
-	seps          []float64 // column boundaries, left border to right border
-	sepRuled      []bool    // whether an inner boundary is a ruling somewhere
-	grid          [][]*Cell
-	cells         []*Cell
+	seps                   []float64 // column boundaries, left border to right border
+	sepRuled               []bool    // whether an inner boundary is a ruling somewhere
+	grid                   [][]*Cell
+	cells                  []*Cell
 }
 
 // levelFrame measures the block's skew from its wide lines.
