@@ -28,9 +28,9 @@ func (a *analysis) findRulings(img *Image, f frame) {
 	if img.W <= 0 || img.H <= 0 || len(img.Pix) < img.W*img.H*3 {
 		return
 	}
-	m := rulingMargin * a.lineH
-	x0, y0 := math.Floor(a.bounds.x0-m), math.Floor(a.bounds.y0-m)
-	w, h := int(a.bounds.x1+m-x0)+1, int(a.bounds.y1+m-y0)+1
+	m, mx := rulingMargin*a.lineH, rulingMarginX*a.lineH
+	x0, y0 := math.Floor(a.bounds.x0-mx), math.Floor(a.bounds.y0-m)
+	w, h := int(a.bounds.x1+mx-x0)+1, int(a.bounds.y1+m-y0)+1
 	gray := make([]int16, w*h)
 	var hist [256]int
 	for v := range h {
@@ -62,6 +62,11 @@ func (a *analysis) findRulings(img *Image, f frame) {
 	a.vRules = rulings(dark, w, h, false, int(minRulingV*a.lineH), bridge, thick, x0, y0)
 	a.hRules = a.dropText(a.hRules, true)
 	a.vRules = a.dropText(a.vRules, false)
+	// A rule beside the lines, not across their extent, is another
+	// block's (the window reaches wide for the borders).
+	a.hRules = slices.DeleteFunc(a.hRules, func(s segment) bool {
+		return min(s.hi, a.bounds.x1)-max(s.lo, a.bounds.x0) < a.lineH
+	})
 }
 
 // dropText drops the runs that lie in the core of a text line: letters

@@ -45,17 +45,18 @@ type Table struct {
 
 // Thresholds, relative to the median line height H.
 const (
-	shrinkX      = 0.3  // a line's box is narrowed by this on each side: DB boxes are padded
-	minGap       = 0.2  // narrowest column gutter
-	crossRows    = 10   // one line may cross a gutter per this many full rows
-	crossMin     = 0.25 // a line reaches into a column by more than this to span it
-	rowTol       = 0.3  // lines whose centres differ by less than this share a row
-	coverSlack   = 0.1  // a line spans a row when it reaches within this of the row's centre
-	rulingMargin = 1.5  // rulings are looked for this far around the lines
-	minRulingH   = 1.5  // horizontal rulings are at least this long
-	minRulingV   = 1.2  // vertical rulings are at least this long (glyphs are shorter)
-	maxRulingT   = 0.4  // and at most this thick (thicker ink is a fill)
-	maxSkewDeg   = 5.0  // a skew beyond this is not measured from the lines
+	shrinkX       = 0.3  // a line's box is narrowed by this on each side: DB boxes are padded
+	minGap        = 0.2  // narrowest column gutter
+	crossRows     = 10   // one line may cross a gutter per this many full rows
+	crossMin      = 0.25 // a line reaches into a column by more than this to span it
+	rowTol        = 0.3  // lines whose centres differ by less than this share a row
+	coverSlack    = 0.1  // a line spans a row when it reaches within this of the row's centre
+	rulingMargin  = 1.5  // rulings are looked for this far above and below the lines
+	rulingMarginX = 6    // and this far beside them (a left-aligned last column leaves room)
+	minRulingH    = 1.5  // horizontal rulings are at least this long
+	minRulingV    = 1.2  // vertical rulings are at least this long (glyphs are shorter)
+	maxRulingT    = 0.4  // and at most this thick (thicker ink is a fill)
+	maxSkewDeg    = 5.0  // a skew beyond this is not measured from the lines
 )
 
 type rect struct{ x0, y0, x1, y1 float64 }
@@ -337,7 +338,9 @@ func (a *analysis) findColumns() {
 	left, right := a.bounds.x0, a.bounds.x1
 	tall := a.bounds.h() / 2
 	for _, v := range a.vRules {
-		if v.hi-v.lo < tall {
+		// A border runs the table's height, no more: a longer or shorter
+		// rule beside it belongs to something else on the page.
+		if v.lo > a.bounds.y0+a.lineH || v.lo < a.bounds.y0-2*a.lineH || v.hi < a.bounds.y1-a.lineH || v.hi > a.bounds.y1+2*a.lineH {
 			continue
 		}
 		if v.pos < a.bounds.x0+a.lineH*minGap {
