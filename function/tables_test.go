@@ -129,6 +129,8 @@ func TestSharedTables(t *testing.T) {
 			continue
 		}
 		checkTableInvariants(t, st.image, res)
+		infer := res.Timings.DetInfer + res.Timings.ClsInfer + res.Timings.RecInfer
+		t.Logf("%s: table analysis %v, inference %v", st.image, res.Timings.Tables, infer)
 		for k, grid := range want {
 			got := res.Tables[k]
 			if got.Rows != len(grid) || got.Cols != len(grid[0]) {
@@ -507,4 +509,38 @@ func blockTypes(res *function.Result) string {
 		s = append(s, fmt.Sprintf("%s(%d %q)", b.Type, len(b.Lines), res.Lines[b.Lines[0]].Text))
 	}
 	return strings.Join(s, " ")
+}
+
+// BenchmarkTables reports the table analysis (rulings, grid, empty cells
+// read: Timings.Tables) per page and as a share of the page's inference
+// time, on the shared table pages.
+func BenchmarkTables(b *testing.B) {
+	models := testenv.LoadAll(b)
+	dir := testenv.Shared(b, "testdata/documents")
+	var imgs [][]byte
+	for _, st := range sharedTables {
+		data, err := os.ReadFile(filepath.Join(dir, st.image))
+		if err != nil {
+			b.Fatal(err)
+		}
+		imgs = append(imgs, data)
+	}
+	var tables, infer float64
+	for b.Loop() {
+		for _, data := range imgs {
+			img, _, err := imageio.Decode(data)
+			if err != nil {
+				b.Fatal(err)
+			}
+			res, err := function.Run(context.Background(), models, img, function.DefaultOptions())
+			if err != nil {
+				b.Fatal(err)
+			}
+			t := res.Timings
+			tables += t.Tables.Seconds()
+			infer += (t.DetInfer + t.ClsInfer + t.RecInfer).Seconds()
+		}
+	}
+	b.ReportMetric(100*tables/infer, "tables-%")
+	b.ReportMetric(1000*tables/float64(b.N*len(imgs)), "tables-ms/page")
 }

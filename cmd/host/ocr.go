@@ -21,7 +21,7 @@ import (
 func ocr(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("ocr", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "print the full result as JSON (lines with confidence and box, page size, timings); the same as --format json")
-	format := fs.String("format", "text", "what to print: text (the lines in reading order, tables a row per line), json (the full result) or markdown (Markdown built from the blocks, tables as GFM tables)")
+	format := fs.String("format", "text", "what to print: text (the lines in reading order), json (the full result) or markdown (Markdown built from the blocks, tables as GFM tables)")
 	options := fs.String("options", "", `per-call options as JSON, e.g. '{"stages":["det","rec"],"preset":"paddleocr"}'`)
 	maxPixels := fs.Int64("max-pixels", 50_000_000, "reject images with more pixels than this (checked from the header)")
 	if err := fs.Parse(args); err != nil {
