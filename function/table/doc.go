@@ -8,9 +8,11 @@
 //     heights long, horizontal and vertical, measured on the block turned
 //     level by the skew of its lines.
 //   - Columns (Camelot's "stream", Tabula) are the vertical whitespace inside
-//     the block: x-ranges no text line covers, allowing for a spanning head
-//     or two; a vertical ruling with no text across it is a column boundary
-//     too, and the outermost rulings are the border.
+//     the block: x-ranges no line of the fuller rows covers (those with at
+//     least the median number of lines, so spanning heads and continued
+//     cells make none); a vertical ruling with no text across it is a
+//     column boundary too, and the outermost rulings as tall as the table
+//     are its border.
 //   - Rows are the lines' vertical centres clustered, each row a text row.
 //
 // Cells merge where the page says so: a line crossing a column boundary
@@ -21,6 +23,9 @@
 // row above, with no ruling between, continues that row's cells (a cell of
 // several lines). A horizontal ruling between two rows always keeps them
 // apart.
+//
+// The package knows nothing of recognition: the caller reads the empty
+// cells that hold ink the detector missed.
 //
 // Every distance is a multiple of the median line height H, so the rules
 // hold at any resolution; the constants name them. docs/tables.md in the
