@@ -45,18 +45,19 @@ type Table struct {
 
 // Thresholds, relative to the median line height H.
 const (
-	shrinkX       = 0.3  // a line's box is narrowed by this on each side: DB boxes are padded
-	minGap        = 0.2  // narrowest column gutter
-	crossRows     = 10   // one line may cross a gutter per this many full rows
-	crossMin      = 0.25 // a line reaches into a column by more than this to span it
-	rowTol        = 0.3  // lines whose centres differ by less than this share a row
-	coverSlack    = 0.1  // a line spans a row when it reaches within this of the row's centre
-	rulingMargin  = 1.5  // rulings are looked for this far above and below the lines
-	rulingMarginX = 6    // and this far beside them (a left-aligned last column leaves room)
-	minRulingH    = 1.5  // horizontal rulings are at least this long
-	minRulingV    = 1.2  // vertical rulings are at least this long (glyphs are shorter)
-	maxRulingT    = 0.4  // and at most this thick (thicker ink is a fill)
-	maxSkewDeg    = 5.0  // a skew beyond this is not measured from the lines
+	shrinkX       = 0.3     // a line's box is narrowed by this on each side: DB boxes are padded
+	minGap        = 0.2     // narrowest column gutter
+	crossRows     = 10      // one line may cross a gutter per this many full rows
+	crossMin      = 0.25    // a line reaches into a column by more than this to span it
+	rowTol        = 0.3     // lines whose centres differ by less than this share a row
+	coverSlack    = 0.1     // a line spans a row when it reaches within this of the row's centre
+	rulingMargin  = 1.5     // rulings are looked for this far above and below the lines
+	rulingMarginX = 6       // and this far beside them (a left-aligned last column leaves room)
+	minRulingH    = 1.5     // horizontal rulings are at least this long
+	minRulingV    = 1.2     // vertical rulings are at least this long (glyphs are shorter)
+	maxRulingT    = 0.4     // and at most this thick (thicker ink is a fill)
+	maxSkewDeg    = 5.0     // a skew beyond this is not measured from the lines
+	maxCoord      = 1 << 20 // coordinates of a page, in pixels, stay under this
 )
 
 type rect struct{ x0, y0, x1, y1 float64 }
@@ -94,6 +95,13 @@ func (f frame) pageBox(r rect) [4]float64 {
 func Analyze(lines []Line, img *Image) Table {
 	if len(lines) == 0 {
 		return Table{}
+	}
+	for _, l := range lines {
+		for _, p := range l.Box {
+			if !(math.Abs(p[0]) < maxCoord && math.Abs(p[1]) < maxCoord) {
+				return Table{} // not a page's coordinates (NaN, infinite, absurd)
+			}
+		}
 	}
 	f := levelFrame(lines)
 	a := &analysis{lines: lines, rects: make([]rect, len(lines))}

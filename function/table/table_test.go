@@ -194,3 +194,38 @@ func TestEscaping(t *testing.T) {
 		t.Errorf("HTML %s", h)
 	}
 }
+
+// Any boxes give a grid whose every position one cell covers, and no panic.
+func FuzzAnalyze(f *testing.F) {
+	f.Add([]byte{10, 10, 40, 20, 50, 10, 80, 20, 10, 30, 40, 40, 50, 30, 80, 40}, uint8(0))
+	f.Add([]byte{0, 0, 0, 0, 255, 255, 255, 255, 3, 200, 9, 1}, uint8(7))
+	f.Fuzz(func(t *testing.T, data []byte, tilt uint8) {
+		var ls []Line
+		for k := 0; k+4 <= len(data) && len(ls) < 64; k += 4 {
+			x0, y0, x1, y1 := float64(data[k]), float64(data[k+1]), float64(data[k+2]), float64(data[k+3])
+			d := float64(tilt%8) - 4
+			ls = append(ls, Line{Box: Quad{{x0, y0}, {x1, y0 + d}, {x1, y1 + d}, {x0, y1}}, Text: "x"})
+		}
+		img := page(64, 64)
+		img.rule(5, 30, 60, 32)
+		img.rule(30, 5, 32, 60)
+		tb := Analyze(ls, img)
+		seen := make([]int, tb.Rows*tb.Cols)
+		for _, c := range tb.Cells {
+			if c.RowSpan < 1 || c.ColSpan < 1 || c.Row+c.RowSpan > tb.Rows || c.Col+c.ColSpan > tb.Cols {
+				t.Fatalf("cell %+v outside the %dx%d grid", c, tb.Rows, tb.Cols)
+			}
+			for r := c.Row; r < c.Row+c.RowSpan; r++ {
+				for col := c.Col; col < c.Col+c.ColSpan; col++ {
+					seen[r*tb.Cols+col]++
+				}
+			}
+		}
+		for p, n := range seen {
+			if n != 1 {
+				t.Fatalf("position %d covered %d times\n%s", p, n, tb.Markdown())
+			}
+		}
+		_ = tb.HTML()
+	})
+}
