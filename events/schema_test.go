@@ -71,11 +71,15 @@ func TestSchemaMatchesAnswers(t *testing.T) {
 	sch := loadSchema(t)
 	full := cannedResponse()
 	full.Fallback = true
-	// Every optional part filled: blocks, dropped lines, pages, Markdown.
-	full.Blocks = []function.Block{{Type: "paragraph", Box: [4]float64{1, 2, 3, 4}, Lines: []int{0}}}
+	// Every optional part filled: blocks, tables, dropped lines, pages, Markdown.
+	zero := 0
+	full.Blocks = []function.Block{{Type: "table", Box: [4]float64{1, 2, 3, 4}, Lines: []int{0}, Table: &zero}}
+	full.Tables = []function.Table{{Box: [4]float64{1, 2, 3, 4}, Rows: 1, Cols: 2,
+		Cells: []function.Cell{{Row: 0, Col: 0, RowSpan: 1, ColSpan: 2, Text: "head", Box: [4]float64{1, 2, 3, 4}}},
+		HTML:  `<table><tr><td colspan="2">head</td></tr></table>`, Markdown: "| head |  |\n| --- | --- |\n"}}
 	full.Dropped = 1
 	full.Markdown = "text"
-	full.Pages = []host.Page{{Number: 1, Width: 640, Height: 480, Lines: full.Lines, Blocks: full.Blocks, Dropped: 1}}
+	full.Pages = []host.Page{{Number: 1, Width: 640, Height: 480, Lines: full.Lines, Blocks: full.Blocks, Tables: full.Tables, Dropped: 1}}
 	failing := newFakeHost()
 	failing.fail = host.Fail(host.CodeBusy, fmt.Errorf("queue full"))
 	for name, data := range map[string][]byte{
@@ -101,7 +105,11 @@ func TestSchemaRejects(t *testing.T) {
 			l := m["lines"].([]any)[0].(map[string]any)
 			l["box"] = l["box"].([]any)[:3]
 		},
-		"no device":             func(m map[string]any) { delete(m, "device") },
+		"no device": func(m map[string]any) { delete(m, "device") },
+		"a cell without its span": func(m map[string]any) {
+			m["tables"] = []any{map[string]any{"box": []any{0, 0, 1, 1}, "rows": 1, "cols": 1, "html": "", "markdown": "",
+				"cells": []any{map[string]any{"row": 0, "col": 0, "text": "x", "box": []any{0, 0, 1, 1}}}}}
+		},
 		"an undeclared member":  func(m map[string]any) { m["Width"] = 640 },
 		"failure with bad code": func(m map[string]any) { clear(m); m["code"], m["message"], m["retryable"] = "nope", "x", false },
 	}

@@ -163,18 +163,25 @@ func Run(ctx context.Context, m Models, img *imgproc.Image, o Options) (*Result,
 	to := time.Now()
 	res.Lines = make([]Line, len(kept))
 	if o.Order == OrderReading && len(kept) > 0 {
-		ordered, blocks := analyzeLayout(img, kept)
+		ordered, blocks, upright := analyzeLayout(img, kept)
 		for i, c := range ordered {
 			res.Lines[i] = Line{Text: c.text, Confidence: c.conf, Box: c.box, Rotated: c.rotated}
 		}
 		res.Blocks = blocks
 		res.figureText = o.FigureText
+		if o.Tables && upright {
+			tt := time.Now()
+			if err := readTables(ctx, m, img, res, o); err != nil {
+				return nil, err
+			}
+			t.Tables = time.Since(tt)
+		}
 	} else {
 		for i, c := range kept {
 			res.Lines[i] = Line{Text: c.text, Confidence: c.conf, Box: c.box, Rotated: c.rotated}
 		}
 	}
-	t.Order = time.Since(to)
+	t.Order = time.Since(to) - t.Tables
 	t.Total = time.Since(start)
 	return res, nil
 }
@@ -184,7 +191,7 @@ func Run(ctx context.Context, m Models, img *imgproc.Image, o Options) (*Result,
 // The page is turned upright first, so a rotated page reads as an upright
 // one; pictures are looked for only on a page that needs no turn, as the
 // ink map is measured on the image as stored.
-func analyzeLayout(img *imgproc.Image, lines []*crop) ([]*crop, []Block) {
+func analyzeLayout(img *imgproc.Image, lines []*crop) ([]*crop, []Block, bool) {
 	turn := pageTurn(lines)
 	w, h := img.W, img.H
 	if turn == turnCW || turn == turnCCW {
@@ -220,7 +227,7 @@ func analyzeLayout(img *imgproc.Image, lines []*crop) ([]*crop, []Block) {
 		}
 		blocks[k] = Block{Type: string(b.Type), Box: box, Lines: idx}
 	}
-	return ordered, blocks
+	return ordered, blocks, turn == turnNone
 }
 
 // turn is how a reader would turn the page before reading it.

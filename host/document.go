@@ -92,7 +92,7 @@ func (h *Host) invokeDocument(ctx context.Context, req *Request, opts function.O
 		}
 		h.stats.result(res)
 		resp.Pages = append(resp.Pages, Page{Number: p.Number, Width: res.Width, Height: res.Height, Lines: res.Lines,
-			Blocks: res.Blocks, Dropped: res.Dropped})
+			Blocks: res.Blocks, Tables: res.Tables, Dropped: res.Dropped})
 		resp.Dropped += res.Dropped
 		resp.Lines = append(resp.Lines, res.Lines...)
 		resp.Timings.Add(res.Timings)

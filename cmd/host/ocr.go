@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/ocrhost/ocrhost/function"
@@ -19,7 +20,8 @@ import (
 // file's lines in reading order.
 func ocr(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("ocr", flag.ContinueOnError)
-	asJSON := fs.Bool("json", false, "print the full result as JSON (lines with confidence and box, page size, timings)")
+	asJSON := fs.Bool("json", false, "print the full result as JSON (lines with confidence and box, page size, timings); the same as --format json")
+	format := fs.String("format", "text", "what to print: text (the lines in reading order), json (the full result) or markdown (Markdown built from the blocks, tables as GFM tables)")
 	options := fs.String("options", "", `per-call options as JSON, e.g. '{"stages":["det","rec"],"preset":"paddleocr"}'`)
 	maxPixels := fs.Int64("max-pixels", 50_000_000, "reject images with more pixels than this (checked from the header)")
 	if err := fs.Parse(args); err != nil {
@@ -27,6 +29,22 @@ func ocr(ctx context.Context, args []string) error {
 	}
 	if fs.NArg() == 0 {
 		return errors.New("ocr: no files given")
+	}
+	switch *format {
+	case "text", "json", "markdown":
+	default:
+		return fmt.Errorf("ocr: --format %q (want text, json or markdown)", *format)
+	}
+	if *asJSON {
+		*format = "json"
+	}
+	if *format == "markdown" {
+		// The Markdown is built by the function, on request.
+		m, err := withMarkdown(*options)
+		if err != nil {
+			return err
+		}
+		*options = m
 	}
 	if _, err := function.ParseOptions(json.RawMessage(*options), function.DefaultOptions()); err != nil {
 		return err
@@ -65,7 +83,7 @@ func ocr(ctx context.Context, args []string) error {
 			fmt.Fprintf(os.Stderr, "%s: %v\n", path, err)
 			continue
 		}
-		if err := printResult(path, resp, *asJSON, fs.NArg() > 1); err != nil {
+		if err := printResult(path, resp, *format == "json", fs.NArg() > 1); err != nil {
 			return err
 		}
 	}
@@ -73,6 +91,19 @@ func ocr(ctx context.Context, args []string) error {
 		return fmt.Errorf("%d of %d files failed", failed, fs.NArg())
 	}
 	return nil
+}
+
+// withMarkdown sets the markdown option in a JSON options object.
+func withMarkdown(options string) (string, error) {
+	m := map[string]json.RawMessage{}
+	if strings.TrimSpace(options) != "" {
+		if err := json.Unmarshal([]byte(options), &m); err != nil {
+			return "", fmt.Errorf("%w: %v", function.ErrInvalidOptions, err)
+		}
+	}
+	m["markdown"] = json.RawMessage("true")
+	b, err := json.Marshal(m)
+	return string(b), err
 }
 
 // printResult prints a response as JSON or as its lines, a header per file
