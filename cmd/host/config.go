@@ -65,6 +65,7 @@ type config struct {
 
 	ModelDir string `envconfig:"MODEL_DIR" desc:"folder with the ONNX models and ppocr_keys_v1.txt (default: third_party/models found from the working directory or the binary)"`
 	ORTLib   string `envconfig:"ORT_LIB" desc:"path of libonnxruntime.so.1 (default: third_party/lib beside the models)"`
+	Int8     string `envconfig:"INT8" desc:"models that run in int8, written by make deps beside the fp32 ones: a list of det, cls, rec, or none (empty: rec, where int8 keeps accuracy and pays; docs/quantize.md)"`
 	Device   string `envconfig:"DEVICE" default:"cpu" desc:"cpu or cuda:N"`
 	Preset   string `envconfig:"PRESET" default:"ocrhost" desc:"default pipeline configuration: ocrhost, rapidocr or paddleocr"`
 	// Per deployment what a request may choose per call: stages, batch size, DPI...
@@ -118,6 +119,7 @@ type clientConfig struct {
 	IntraOpThreads int    `envconfig:"INTRA_OP_THREADS"`
 	ModelDir       string `envconfig:"MODEL_DIR"`
 	ORTLib         string `envconfig:"ORT_LIB"`
+	Int8           string `envconfig:"INT8"`
 }
 
 // loadClientConfig reads clientConfig; a NATS URL left unset is the
@@ -146,6 +148,19 @@ func (c config) intraOpThreads() int {
 // OCRHOST_DEFAULT_OPTIONS, checked by the same rules as a request's own.
 func (c config) defaults() (function.Options, error) {
 	return function.ParseOptions(json.RawMessage(c.DefaultOptions), function.PresetOptions(function.Preset(c.Preset)))
+}
+
+// modelFiles are the models in dir: int8 for the kinds int8 lists
+// (OCRHOST_INT8), function.DefaultInt8 when it is empty, fp32 for the rest.
+func modelFiles(dir, int8 string) (function.ModelFiles, error) {
+	kinds := function.DefaultInt8
+	if int8 != "" {
+		var err error
+		if kinds, err = function.ParseKinds(int8); err != nil {
+			return function.ModelFiles{}, fmt.Errorf("OCRHOST_INT8: %w", err)
+		}
+	}
+	return function.DefaultModelFiles(dir).Int8(kinds...), nil
 }
 
 // pdfCacheDir is where compiled pdfium is kept between runs: the first
@@ -210,6 +225,9 @@ func (c config) validate() error {
 	}
 	if c.Device != "cpu" && !strings.HasPrefix(c.Device, "cuda:") {
 		bad("OCRHOST_DEVICE must be cpu or cuda:N, is %q", c.Device)
+	}
+	if _, err := modelFiles("", c.Int8); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Preset != "ocrhost" && c.Preset != "rapidocr" && c.Preset != "paddleocr" {
 		bad("OCRHOST_PRESET must be ocrhost, rapidocr or paddleocr, is %q", c.Preset)

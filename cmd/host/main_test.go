@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -22,6 +23,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/ocrhost/ocrhost/events"
+	"github.com/ocrhost/ocrhost/function"
 	"github.com/ocrhost/ocrhost/host"
 	"github.com/ocrhost/ocrhost/internal/testenv"
 )
@@ -338,6 +340,7 @@ func TestConfigValidation(t *testing.T) {
 		"OCRHOST_DEVICE":             "tpu",
 		"OCRHOST_MEMORY_BUDGET":      "lots",
 		"OCRHOST_DEFAULT_OPTIONS":    `{"stages":["ocr"]}`,
+		"OCRHOST_INT8":               "rec,lm",
 	} {
 		t.Run(k, func(t *testing.T) {
 			t.Setenv(k, v)
@@ -358,6 +361,28 @@ func TestConfigValidation(t *testing.T) {
 		c, err := loadConfig()
 		if err != nil || c.HTTPAddr != ":9191" {
 			t.Errorf("%v %q", err, c.HTTPAddr)
+		}
+	})
+	t.Run("int8 models", func(t *testing.T) {
+		for v, int8 := range map[string][]function.Kind{"": function.DefaultInt8, "none": nil, "det,rec": {function.KindDet, function.KindRec}} {
+			t.Setenv("OCRHOST_INT8", v)
+			c, err := loadConfig()
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := modelFiles("/m", c.Int8)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range function.Kinds {
+				want := function.DefaultModelFiles("/m").Path(k)
+				if slices.Contains(int8, k) {
+					want = function.DefaultModelFiles("/m").Int8(k).Path(k)
+				}
+				if f.Path(k) != want {
+					t.Errorf("OCRHOST_INT8=%q: %s model %s, want %s", v, k, f.Path(k), want)
+				}
+			}
 		}
 	})
 	t.Run("deployment options", func(t *testing.T) {

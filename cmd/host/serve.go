@@ -108,7 +108,10 @@ func (a *app) build() error {
 			device = "cpu"
 		}
 	}
-	files := function.DefaultModelFiles(modelDir)
+	files, err := modelFiles(modelDir, cfg.Int8)
+	if err != nil {
+		return err
+	}
 	for _, k := range function.Kinds {
 		if _, err := os.Stat(files.Path(k)); err != nil {
 			return fmt.Errorf("%w: %v (run `make deps` or set OCRHOST_MODEL_DIR)", function.ErrModelUnavailable, err)
