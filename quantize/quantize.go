@@ -22,7 +22,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 
 	"google.golang.org/protobuf/proto"
 
@@ -50,6 +52,7 @@ type Report struct {
 
 type config struct {
 	matmul, conv, grouped bool
+	exclude               map[string]bool
 }
 
 // Option selects which operators are quantized.
@@ -65,6 +68,16 @@ func WithConv(on bool) Option { return func(c *config) { c.conv = on } }
 // default): ONNX Runtime's ConvInteger runs one small GEMM per group, far
 // slower than its fp32 depthwise kernel.
 func WithGroupedConv(on bool) Option { return func(c *config) { c.grouped = on } }
+
+// WithExclude leaves the named nodes in fp32, as for a model's output
+// layer whose quantization moves close decisions.
+func WithExclude(nodes ...string) Option {
+	return func(c *config) {
+		for _, n := range nodes {
+			c.exclude[n] = true
+		}
+	}
+}
 
 // Bytes decodes an ONNX model, rewrites it and encodes it deterministically.
 func Bytes(in []byte, opts ...Option) ([]byte, Report, error) {
@@ -85,7 +98,7 @@ func Bytes(in []byte, opts ...Option) ([]byte, Report, error) {
 
 // Model rewrites m in place.
 func Model(m *onnxpb.ModelProto, opts ...Option) (Report, error) {
-	c := config{matmul: true, conv: true}
+	c := config{matmul: true, conv: true, exclude: map[string]bool{}}
 	for _, o := range opts {
 		o(&c)
 	}
@@ -110,15 +123,17 @@ func Model(m *onnxpb.ModelProto, opts ...Option) (Report, error) {
 	var nodes []*onnxpb.NodeProto
 	for _, n := range g.Node {
 		var repl []*onnxpb.NodeProto
-		switch n.GetOpType() {
-		case "MatMul":
+		switch op := n.GetOpType(); {
+		case c.exclude[n.GetName()] && (op == "MatMul" || op == "Conv"):
+			delete(c.exclude, n.GetName())
+		case op == "MatMul":
 			if c.matmul {
 				repl, err = r.matMul(n)
 			}
 			if repl != nil {
 				rep.MatMul++
 			}
-		case "Conv":
+		case op == "Conv":
 			if c.conv {
 				repl, err = r.conv(n, c.grouped)
 			}
@@ -137,6 +152,9 @@ func Model(m *onnxpb.ModelProto, opts ...Option) (Report, error) {
 			repl = []*onnxpb.NodeProto{n}
 		}
 		nodes = append(nodes, repl...)
+	}
+	if len(c.exclude) > 0 {
+		return rep, fmt.Errorf("%w: no MatMul or Conv named %v to exclude", ErrUnsupported, slices.Sorted(maps.Keys(c.exclude)))
 	}
 	g.Node = nodes
 	r.dropUnused()

@@ -17,12 +17,17 @@ func main() {
 	matmul := flag.Bool("matmul", true, "quantize MatMul weights")
 	conv := flag.Bool("conv", true, "quantize convolution weights")
 	grouped := flag.Bool("grouped", false, "also quantize grouped (depthwise) convolutions")
+	var exclude []string
+	flag.Func("exclude", "a MatMul or Conv node to leave in fp32 (repeatable)", func(s string) error {
+		exclude = append(exclude, s)
+		return nil
+	})
 	flag.Parse()
 	if *in == "" || *out == "" || flag.NArg() > 0 {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if err := run(*in, *out, quantize.WithMatMul(*matmul), quantize.WithConv(*conv), quantize.WithGroupedConv(*grouped)); err != nil {
+	if err := run(*in, *out, quantize.WithMatMul(*matmul), quantize.WithConv(*conv), quantize.WithGroupedConv(*grouped), quantize.WithExclude(exclude...)); err != nil {
 		fmt.Fprintln(os.Stderr, "quantize:", err)
 		os.Exit(1)
 	}
