@@ -46,6 +46,7 @@ type config struct {
 	MaxPages     int    `envconfig:"MAX_PAGES" default:"500" desc:"largest document in pages (after the requested page range)"`
 	PDFDPI       int    `envconfig:"PDF_DPI" default:"200" desc:"resolution PDF pages are rendered at"`
 	PDFCacheDir  string `envconfig:"PDF_CACHE_DIR" desc:"where the PDF engine's compiled WebAssembly is cached (default: the user cache folder, ocrhost/wazero)"`
+	ORTCacheDir  string `envconfig:"ORT_CACHE_DIR" desc:"where ONNX Runtime's optimised graph of each model is kept, so that a model loads without optimising again (default: the user cache folder, ocrhost/ort; off: none)"`
 
 	HTTPAddr     string   `envconfig:"HTTP_ADDR" default:":8080" desc:"HTTP listen address (CloudEvents on /, /tasks/{id}, /healthz, /readyz, and /metrics and /debug/ without OCRHOST_ADMIN_ADDR); PORT, when set, wins (Knative)"`
 	MaxBodyBytes byteSize `envconfig:"MAX_BODY_BYTES" default:"64MiB" desc:"largest HTTP request body"`
@@ -148,6 +149,21 @@ func (c config) intraOpThreads() int {
 // OCRHOST_DEFAULT_OPTIONS, checked by the same rules as a request's own.
 func (c config) defaults() (function.Options, error) {
 	return function.ParseOptions(json.RawMessage(c.DefaultOptions), function.PresetOptions(function.Preset(c.Preset)))
+}
+
+// ortCacheDir is where optimised graphs are kept ("" for none): loading one
+// takes a quarter of optimising the model again (docs/quantize.md).
+func (c config) ortCacheDir() string {
+	switch c.ORTCacheDir {
+	case "off":
+		return ""
+	case "":
+		if dir, err := os.UserCacheDir(); err == nil {
+			return filepath.Join(dir, "ocrhost", "ort")
+		}
+		return ""
+	}
+	return c.ORTCacheDir
 }
 
 // modelFiles are the models in dir: int8 for the kinds int8 lists

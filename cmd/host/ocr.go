@@ -39,7 +39,8 @@ func ocr(ctx context.Context, args []string) error {
 	if err := onnx.Init(lib); err != nil {
 		return err
 	}
-	var sessOpts []onnx.Option
+	cfg, _ := loadConfig() // only the document and cache settings; the CLI has no other configuration
+	sessOpts := []onnx.Option{onnx.WithCacheDir(cfg.ortCacheDir())}
 	if env.IntraOpThreads > 0 {
 		sessOpts = append(sessOpts, onnx.WithThreads(env.IntraOpThreads, 1))
 	}
@@ -47,7 +48,6 @@ func ocr(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg, _ := loadConfig() // only the document settings; the CLI has no other configuration
 	h, err := host.New(host.WithModelFiles(files), host.WithMaxPixels(*maxPixels),
 		host.WithSessionOptions(sessOpts...), host.WithMaxPredictions(1), host.WithQueueTimeout(time.Hour),
 		host.WithDocuments(cfg.PDFDPI, cfg.MaxBatchSize, cfg.MaxPages, cfg.pdfCacheDir()))
