@@ -151,8 +151,9 @@ func (c config) defaults() (function.Options, error) {
 	return function.ParseOptions(json.RawMessage(c.DefaultOptions), function.PresetOptions(function.Preset(c.Preset)))
 }
 
-// ortCacheDir is where optimised graphs are kept ("" for none): loading one
-// takes a quarter of optimising the model again (docs/quantize.md).
+// ortCacheDir is where optimised graphs are kept ("" for none): a model
+// loads from one without ONNX Runtime optimising it again (docs/figures.md,
+// "Model load").
 func (c config) ortCacheDir() string {
 	switch c.ORTCacheDir {
 	case "off":

@@ -363,6 +363,18 @@ func TestConfigValidation(t *testing.T) {
 			t.Errorf("%v %q", err, c.HTTPAddr)
 		}
 	})
+	t.Run("ONNX Runtime cache", func(t *testing.T) {
+		for v, want := range map[string]string{"off": "", "/c": "/c"} {
+			t.Setenv("OCRHOST_ORT_CACHE_DIR", v)
+			if c, err := loadConfig(); err != nil || c.ortCacheDir() != want {
+				t.Errorf("OCRHOST_ORT_CACHE_DIR=%q: %q, %v; want %q", v, c.ortCacheDir(), err, want)
+			}
+		}
+		t.Setenv("OCRHOST_ORT_CACHE_DIR", "")
+		if c, _ := loadConfig(); !strings.HasSuffix(c.ortCacheDir(), filepath.Join("ocrhost", "ort")) {
+			t.Errorf("default cache %q, want the user cache folder's ocrhost/ort", c.ortCacheDir())
+		}
+	})
 	t.Run("int8 models", func(t *testing.T) {
 		for v, int8 := range map[string][]function.Kind{"": function.DefaultInt8, "none": nil, "det,rec": {function.KindDet, function.KindRec}} {
 			t.Setenv("OCRHOST_INT8", v)
