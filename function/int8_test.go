@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -170,5 +171,72 @@ func TestParseKinds(t *testing.T) {
 	f := function.DefaultModelFiles("/m").Int8(function.KindRec)
 	if f.Path(function.KindRec) != "/m/ch_PP-OCRv4_rec_infer.int8.onnx" || f.Path(function.KindDet) != "/m/ch_PP-OCRv4_det_infer.onnx" {
 		t.Errorf("Int8(rec): rec %s, det %s", f.Path(function.KindRec), f.Path(function.KindDet))
+	}
+}
+
+// BenchmarkMagazineRecognition reads the dense magazine scan (133 lines) with
+// fp32 and int8 recognition and two recognition batch sizes, alternating
+// within each iteration so that every variant sees the same load; it reports
+// recognition inference and the whole call per variant, and the page's CER.
+func BenchmarkMagazineRecognition(b *testing.B) {
+	dir := testenv.Shared(b, "testdata/documents")
+	data, err := os.ReadFile(filepath.Join(dir, "tesseract_8087_054.3B.tif"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	gt, err := os.ReadFile(filepath.Join(dir, "tesseract_8087_054.3B.gt.txt"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	img, _, err := imageio.Decode(data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	fp := testenv.Models(b)
+	if _, err := os.Stat(fp.Int8(function.KindRec).Path(function.KindRec)); err != nil {
+		b.Skipf("int8 models missing (run `make deps`): %v", err)
+	}
+	load := func(files function.ModelFiles) function.Models {
+		var m function.Models
+		for _, k := range function.Kinds {
+			model, err := function.LoadModel(k, files)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { model.Close() })
+			m.Set(model)
+		}
+		return m
+	}
+	type variant struct {
+		name   string
+		models function.Models
+		batch  int
+	}
+	f32, i8 := load(fp), load(fp.Int8(function.KindRec))
+	var vs []variant
+	for _, batch := range []int{6, 12} {
+		vs = append(vs, variant{fmt.Sprintf("fp32-batch%d", batch), f32, batch}, variant{fmt.Sprintf("int8-batch%d", batch), i8, batch})
+	}
+	rec := make([]time.Duration, len(vs))
+	total := make([]time.Duration, len(vs))
+	for first := true; b.Loop(); first = false {
+		for i, v := range vs {
+			o := function.DefaultOptions()
+			o.RecBatch = v.batch
+			res, err := function.Run(context.Background(), v.models, img, o)
+			if err != nil {
+				b.Fatal(err)
+			}
+			rec[i] += res.Timings.RecInfer
+			total[i] += res.Timings.Total
+			if first {
+				b.Logf("%s: CER %.4f, %d lines", v.name, textmetric.CER(res.Text(), string(gt)), len(res.Lines))
+			}
+		}
+	}
+	for i, v := range vs {
+		b.ReportMetric(rec[i].Seconds()*1000/float64(b.N), v.name+"-rec-ms/op")
+		b.ReportMetric(total[i].Seconds()*1000/float64(b.N), v.name+"-total-ms/op")
 	}
 }
