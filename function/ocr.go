@@ -473,10 +473,27 @@ func normLine(c *imgproc.Image, dst []float32, maxW int) {
 	imgproc.NormalizeCHW(imgproc.ResizeLinear(c, rw, hgt), dst, maxW, halfNorm.mean, halfNorm.std)
 }
 
+// clsSettle lines, all classified with at least clsSure one way, settle the
+// page's orientation where the page decides (PageOrientation): the rest of
+// its lines take that orientation without the classifier. Lines go through
+// it shortest first (byAspect), so the settling ones are the least sure kind.
+const clsSettle, clsSure = 12, 0.95
+
 func classify(ctx context.Context, cls *Model, crops []*crop, o Options, t *Timings) error {
 	const clsW, clsH = 192, 48
 	idx := byAspect(crops)
 	for b := 0; b < len(idx); b += o.ClsBatch {
+		if o.PageOrientation && b >= clsSettle {
+			if flipped, ok := settled(crops, idx[:b]); ok {
+				for _, ci := range idx[b:] {
+					if flipped {
+						crops[ci].p180 = 1
+						crops[ci].flip()
+					}
+				}
+				break
+			}
+		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -521,6 +538,21 @@ func classify(ctx context.Context, cls *Model, crops []*crop, o Options, t *Timi
 		}
 	}
 	return nil
+}
+
+// settled reports whether the classified lines done all lean one way with
+// at least clsSure, and which.
+func settled(crops []*crop, done []int) (flipped, ok bool) {
+	up, down := 0, 0
+	for _, ci := range done {
+		switch p := crops[ci].p180; {
+		case p >= clsSure:
+			down++
+		case p <= 1-clsSure:
+			up++
+		}
+	}
+	return down == len(done), up == len(done) || down == len(done)
 }
 
 func (c *crop) flip() {
