@@ -16,7 +16,9 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY Makefile ./
-COPY scripts/deps.sh scripts/
+COPY scripts/deps.sh scripts/int8.sh scripts/
+COPY quantize/ quantize/
+COPY cmd/quantize/ cmd/quantize/
 RUN make deps
 COPY . .
 RUN make build

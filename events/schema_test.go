@@ -71,13 +71,17 @@ func TestSchemaMatchesAnswers(t *testing.T) {
 	sch := loadSchema(t)
 	full := cannedResponse()
 	full.Fallback = true
-	// Every optional part filled: words, blocks, dropped lines, pages, Markdown.
+	// Every optional part filled: words, blocks, tables, dropped lines, pages, Markdown.
 	full.Lines = append([]function.Line(nil), full.Lines...)
 	full.Lines[0].Words = []function.Word{{Text: "w", Confidence: 0.9, Box: full.Lines[0].Box}}
-	full.Blocks = []function.Block{{Type: "paragraph", Box: [4]float64{1, 2, 3, 4}, Lines: []int{0}}}
+	zero := 0
+	full.Blocks = []function.Block{{Type: "table", Box: [4]float64{1, 2, 3, 4}, Lines: []int{0}, Table: &zero}}
+	full.Tables = []function.Table{{Box: [4]float64{1, 2, 3, 4}, Rows: 1, Cols: 2,
+		Cells: []function.Cell{{Row: 0, Col: 0, RowSpan: 1, ColSpan: 2, Text: "head", Box: [4]float64{1, 2, 3, 4}}},
+		HTML:  `<table><tr><td colspan="2">head</td></tr></table>`, Markdown: "| head |  |\n| --- | --- |\n"}}
 	full.Dropped = 1
 	full.Markdown = "text"
-	full.Pages = []host.Page{{Number: 1, Width: 640, Height: 480, Lines: full.Lines, Blocks: full.Blocks, Dropped: 1}}
+	full.Pages = []host.Page{{Number: 1, Width: 640, Height: 480, Lines: full.Lines, Blocks: full.Blocks, Tables: full.Tables, Dropped: 1}}
 	failing := newFakeHost()
 	failing.fail = host.Fail(host.CodeBusy, fmt.Errorf("queue full"))
 	for name, data := range map[string][]byte{
@@ -104,6 +108,10 @@ func TestSchemaRejects(t *testing.T) {
 			l["box"] = l["box"].([]any)[:3]
 		},
 		"no device": func(m map[string]any) { delete(m, "device") },
+		"a cell without its span": func(m map[string]any) {
+			m["tables"] = []any{map[string]any{"box": []any{0, 0, 1, 1}, "rows": 1, "cols": 1, "html": "", "markdown": "",
+				"cells": []any{map[string]any{"row": 0, "col": 0, "text": "x", "box": []any{0, 0, 1, 1}}}}}
+		},
 		"a word without a box": func(m map[string]any) {
 			l := m["lines"].([]any)[0].(map[string]any)
 			l["words"] = []any{map[string]any{"text": "w", "confidence": 0.5}}

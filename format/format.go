@@ -173,7 +173,8 @@ func NewWriter(w io.Writer, f Format) (Writer, error) {
 }
 
 // textWriter writes each page's text, pages separated by a form feed, or
-// its Markdown, each page opening with a comment naming it.
+// its Markdown as given (a document's pages open with a comment naming
+// them, as the host writes them).
 type textWriter struct {
 	w        io.Writer
 	markdown bool
@@ -185,7 +186,7 @@ func (t *textWriter) WritePage(p Page) error {
 	var err error
 	switch {
 	case t.markdown:
-		_, err = fmt.Fprintf(t.w, "<!-- page %d -->\n\n%s", p.Number, p.Markdown)
+		_, err = io.WriteString(t.w, p.Markdown)
 	case t.pages > 1:
 		_, err = io.WriteString(t.w, "\f"+p.Text)
 	default:

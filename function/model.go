@@ -10,6 +10,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/ocrhost/ocrhost/function/onnx"
 )
@@ -48,6 +50,54 @@ func DefaultModelFiles(dir string) ModelFiles {
 		Rec:  "ch_PP-OCRv4_rec_infer.onnx",
 		Keys: "ppocr_keys_v1.txt",
 	}
+}
+
+// DefaultInt8 lists the kinds whose int8 model is the default: those where
+// int8 kept accuracy on the shared ground truth and paid in speed
+// (docs/quantize.md has the figures).
+var DefaultInt8 = []Kind{KindRec}
+
+// ErrInvalidKinds means a list of model kinds names something else.
+var ErrInvalidKinds = errors.New("function: invalid model kinds")
+
+// ParseKinds reads a comma-separated list of kinds ("det,cls,rec"); "none"
+// is the empty list.
+func ParseKinds(s string) ([]Kind, error) {
+	if strings.TrimSpace(s) == "none" {
+		return nil, nil
+	}
+	var out []Kind
+	for _, f := range strings.Split(s, ",") {
+		k := Kind(strings.TrimSpace(f))
+		if !slices.Contains(Kinds, k) {
+			return nil, fmt.Errorf("%w: %q in %q (want det, cls, rec or none)", ErrInvalidKinds, f, s)
+		}
+		if !slices.Contains(out, k) {
+			out = append(out, k)
+		}
+	}
+	return out, nil
+}
+
+// Int8 returns f with the models of kinds replaced by their int8 versions,
+// which `make deps` writes beside the fp32 ones (cmd/quantize; docs/quantize.md).
+func (f ModelFiles) Int8(kinds ...Kind) ModelFiles {
+	for _, k := range kinds {
+		switch k {
+		case KindDet:
+			f.Det = Int8Name(f.Det)
+		case KindCls:
+			f.Cls = Int8Name(f.Cls)
+		case KindRec:
+			f.Rec = Int8Name(f.Rec)
+		}
+	}
+	return f
+}
+
+// Int8Name is the int8 model's file name for the fp32 one: x.onnx → x.int8.onnx.
+func Int8Name(name string) string {
+	return strings.TrimSuffix(name, ".onnx") + ".int8.onnx"
 }
 
 // Path is the file of model kind k.

@@ -165,18 +165,25 @@ func Run(ctx context.Context, m Models, img *imgproc.Image, o Options) (*Result,
 	to := time.Now()
 	res.Lines = make([]Line, len(kept))
 	if o.Order == OrderReading && len(kept) > 0 {
-		ordered, blocks := analyzeLayout(img, kept)
+		ordered, blocks, upright := analyzeLayout(img, kept)
 		for i, c := range ordered {
 			res.Lines[i] = Line{Text: c.text, Confidence: c.conf, Box: c.box, Rotated: c.rotated, Words: c.words()}
 		}
 		res.Blocks = blocks
 		res.figureText = o.FigureText
+		if o.Tables && upright {
+			tt := time.Now()
+			if err := readTables(ctx, m, img, res, o); err != nil {
+				return nil, err
+			}
+			t.Tables = time.Since(tt)
+		}
 	} else {
 		for i, c := range kept {
 			res.Lines[i] = Line{Text: c.text, Confidence: c.conf, Box: c.box, Rotated: c.rotated, Words: c.words()}
 		}
 	}
-	t.Order = time.Since(to)
+	t.Order = time.Since(to) - t.Tables
 	t.Total = time.Since(start)
 	return res, nil
 }
@@ -186,7 +193,7 @@ func Run(ctx context.Context, m Models, img *imgproc.Image, o Options) (*Result,
 // The page is turned upright first, so a rotated page reads as an upright
 // one; pictures are looked for only on a page that needs no turn, as the
 // ink map is measured on the image as stored.
-func analyzeLayout(img *imgproc.Image, lines []*crop) ([]*crop, []Block) {
+func analyzeLayout(img *imgproc.Image, lines []*crop) ([]*crop, []Block, bool) {
 	turn := pageTurn(lines)
 	w, h := img.W, img.H
 	if turn == turnCW || turn == turnCCW {
@@ -222,7 +229,7 @@ func analyzeLayout(img *imgproc.Image, lines []*crop) ([]*crop, []Block) {
 		}
 		blocks[k] = Block{Type: string(b.Type), Box: box, Lines: idx}
 	}
-	return ordered, blocks
+	return ordered, blocks, turn == turnNone
 }
 
 // turn is how a reader would turn the page before reading it.
@@ -473,10 +480,27 @@ func lineWidth(c *imgproc.Image, maxW int) int {
 	return max(rw, 1)
 }
 
+// clsSettle lines, all classified with at least clsSure one way, settle the
+// page's orientation where the page decides (PageOrientation): the rest of
+// its lines take that orientation without the classifier. Lines go through
+// it shortest first (byAspect), so the settling ones are the least sure kind.
+const clsSettle, clsSure = 12, 0.95
+
 func classify(ctx context.Context, cls *Model, crops []*crop, o Options, t *Timings) error {
 	const clsW, clsH = 192, 48
 	idx := byAspect(crops)
 	for b := 0; b < len(idx); b += o.ClsBatch {
+		if o.PageOrientation && b >= clsSettle {
+			if flipped, ok := settled(crops, idx[:b]); ok {
+				for _, ci := range idx[b:] {
+					if flipped {
+						crops[ci].p180 = 1
+						crops[ci].flip()
+					}
+				}
+				break
+			}
+		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -521,6 +545,21 @@ func classify(ctx context.Context, cls *Model, crops []*crop, o Options, t *Timi
 		}
 	}
 	return nil
+}
+
+// settled reports whether the classified lines done all lean one way with
+// at least clsSure, and which.
+func settled(crops []*crop, done []int) (flipped, ok bool) {
+	up, down := 0, 0
+	for _, ci := range done {
+		switch p := crops[ci].p180; {
+		case p >= clsSure:
+			down++
+		case p <= 1-clsSure:
+			up++
+		}
+	}
+	return down == len(done), up == len(done) || down == len(done)
 }
 
 func (c *crop) flip() {

@@ -77,6 +77,9 @@ type Options struct {
 	// FigureText keeps text found inside pictures in the text and Markdown
 	// (it is always in the lines and blocks).
 	FigureText bool
+	// Tables reads each table block into a grid of cells (order "reading";
+	// the seed's enable_tables). Off, a table reads as lines.
+	Tables bool
 
 	// Document applies to multi-page inputs (PDF, multi-page TIFF).
 	Document DocumentOptions
@@ -102,6 +105,7 @@ func PresetOptions(p Preset) Options {
 		RecBatch:  6,
 		DropScore: 0.5,
 		Order:     OrderReading,
+		Tables:    true,
 	}
 	switch p {
 	case PresetPaddleOCR:
@@ -161,6 +165,7 @@ type wireOptions struct {
 	BatchSize       *int      `json:"batch_size"`
 	Markdown        *bool     `json:"markdown"`
 	FigureText      *bool     `json:"figure_text"`
+	Tables          *bool     `json:"tables"`
 }
 
 // ParseOptions applies the JSON object raw on top of base. Unknown fields,
@@ -187,9 +192,9 @@ func ParseOptions(raw json.RawMessage, base Options) (Options, error) {
 	if w.Preset != nil {
 		switch p := Preset(*w.Preset); p {
 		case PresetOCRHost, PresetRapidOCR, PresetPaddleOCR:
-			stages, order := o.Stages, o.Order
+			stages, order, tables := o.Stages, o.Order, o.Tables
 			o = PresetOptions(p)
-			o.Stages, o.Order = stages, order
+			o.Stages, o.Order, o.Tables = stages, order, tables
 		default:
 			return bad("preset %q (want ocrhost, rapidocr or paddleocr)", *w.Preset)
 		}
@@ -309,6 +314,9 @@ func ParseOptions(raw json.RawMessage, base Options) (Options, error) {
 	}
 	if w.Markdown != nil {
 		o.Document.Markdown = *w.Markdown
+	}
+	if w.Tables != nil {
+		o.Tables = *w.Tables
 	}
 	return o, nil
 }

@@ -51,6 +51,10 @@ func TestMagazinePageReadingOrder(t *testing.T) {
 	if res.Blocks[0].Type != "header" {
 		t.Errorf("first block is a %s, want the header", res.Blocks[0].Type)
 	}
+	// Two columns on a baseline grid align row for row, but are no table.
+	if len(res.Tables) != 0 {
+		t.Errorf("%d tables on a page without one; the first:\n%s", len(res.Tables), res.Tables[0].Markdown)
+	}
 	// The race detector slows Go code, not inference, so the share is
 	// checked without it (BenchmarkLayout reports it over more pages).
 	infer := res.Timings.DetInfer + res.Timings.ClsInfer + res.Timings.RecInfer
@@ -232,6 +236,7 @@ func TestGeneratedPageLayouts(t *testing.T) {
 			if cer := textmetric.CER(res.Text(), want); cer > 0.01 {
 				t.Errorf("CER %.4f > 0.01\n got %s\nwant %s", cer, res.Text(), want)
 			}
+			checkGeneratedPageTables(t, c, res)
 			typeOf := make([]string, len(res.Lines))
 			for _, b := range res.Blocks {
 				for _, i := range b.Lines {
@@ -247,6 +252,36 @@ func TestGeneratedPageLayouts(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// checkGeneratedPageTables: a page of text has no table; a page with one
+// reads it into its grid, row by row, the cells in the order placed.
+func checkGeneratedPageTables(t *testing.T, c *composer, res *function.Result) {
+	t.Helper()
+	var cells []string
+	for _, e := range c.elems {
+		if e.typ == "table" {
+			cells = append(cells, e.text)
+		}
+	}
+	if len(cells) == 0 {
+		if len(res.Tables) != 0 {
+			t.Errorf("%d tables on a page of text; the first:\n%s", len(res.Tables), res.Tables[0].Markdown)
+		}
+		return
+	}
+	if len(res.Tables) != 1 {
+		t.Fatalf("%d tables, want 1", len(res.Tables))
+	}
+	tb := res.Tables[0]
+	if tb.Rows*tb.Cols != len(cells) || len(tb.Cells) != len(cells) {
+		t.Fatalf("%dx%d grid of %d cells for %d placed cells:\n%s", tb.Rows, tb.Cols, len(tb.Cells), len(cells), tb.Markdown)
+	}
+	for k, cell := range tb.Cells {
+		if string(textmetric.Normalize(cell.Text)) != string(textmetric.Normalize(cells[k])) {
+			t.Errorf("cell %d,%d reads %q, want %q", cell.Row, cell.Col, cell.Text, cells[k])
+		}
 	}
 }
 

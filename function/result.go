@@ -45,7 +45,9 @@ type Timings struct {
 	Recognize time.Duration `json:"rec_ns"`
 	RecInfer  time.Duration `json:"rec_infer_ns"`
 	Order     time.Duration `json:"order_ns"`
-	Total     time.Duration `json:"total_ns"`
+	// Tables is the table analysis, beside the layout in Order.
+	Tables time.Duration `json:"tables_ns"`
+	Total  time.Duration `json:"total_ns"`
 }
 
 // Add adds o's stage times to t, as a document sums its pages'.
@@ -60,6 +62,7 @@ func (t *Timings) Add(o Timings) {
 	t.Recognize += o.Recognize
 	t.RecInfer += o.RecInfer
 	t.Order += o.Order
+	t.Tables += o.Tables
 	t.Total += o.Total
 }
 
@@ -72,6 +75,32 @@ type Block struct {
 	Box [4]float64 `json:"box"`
 	// Lines are indices into Result.Lines, in reading order.
 	Lines []int `json:"lines"`
+	// Table is the index into Result.Tables of a table block's grid.
+	Table *int `json:"table,omitempty"`
+}
+
+// Table is a table block read into a grid of cells.
+type Table struct {
+	// Box is {x0, y0, x1, y1}: the table's lines and the rulings around them.
+	Box  [4]float64 `json:"box"`
+	Rows int        `json:"rows"`
+	Cols int        `json:"cols"`
+	// Cells cover every grid position exactly once, by row then column; a
+	// spanned cell is written once, at its top-left position.
+	Cells    []Cell `json:"cells"`
+	HTML     string `json:"html"`
+	Markdown string `json:"markdown"`
+}
+
+// Cell is one cell of a Table.
+type Cell struct {
+	Row     int    `json:"row"`
+	Col     int    `json:"col"`
+	RowSpan int    `json:"row_span"`
+	ColSpan int    `json:"col_span"`
+	Text    string `json:"text"`
+	// Box is {x0, y0, x1, y1}, the cell's share of the grid.
+	Box [4]float64 `json:"box"`
 }
 
 // Result is what one call returns: lines in reading order.
@@ -81,6 +110,8 @@ type Result struct {
 	Lines  []Line `json:"lines"`
 	// Blocks group the lines in reading order (order "reading" only).
 	Blocks []Block `json:"blocks,omitempty"`
+	// Tables are the table blocks' grids in reading order (option tables).
+	Tables []Table `json:"tables,omitempty"`
 	// Dropped counts the lines detected but dropped for a recognition
 	// confidence under drop_score.
 	Dropped int     `json:"dropped_lines,omitempty"`

@@ -9,7 +9,8 @@ import (
 )
 
 // Text is the result as plain text in reading order: a line per line, a
-// blank line between blocks. Text inside pictures is left out unless the
+// blank line between blocks, a table read into a grid a row per line with
+// its cells separated by tabs. Text inside pictures is left out unless the
 // figure_text option asked for it.
 func (r *Result) Text() string {
 	var b strings.Builder
@@ -26,6 +27,10 @@ func (r *Result) Text() string {
 		if b.Len() > 0 {
 			b.WriteString("\n\n")
 		}
+		if tb := r.tableOf(blk); tb != nil {
+			b.WriteString(tb.text())
+			continue
+		}
 		for k, i := range blk.Lines {
 			if k > 0 {
 				b.WriteByte('\n')
@@ -34,6 +39,33 @@ func (r *Result) Text() string {
 		}
 	}
 	return b.String()
+}
+
+// tableOf is the grid read from a table block, nil for other blocks.
+func (r *Result) tableOf(blk Block) *Table {
+	if blk.Table == nil || *blk.Table < 0 || *blk.Table >= len(r.Tables) {
+		return nil
+	}
+	return &r.Tables[*blk.Table]
+}
+
+// text writes the table a row per line, its cells separated by tabs, a
+// spanned cell's text once at its top-left position.
+func (t *Table) text() string {
+	grid := make([][]string, t.Rows)
+	for k := range grid {
+		grid[k] = make([]string, t.Cols)
+	}
+	for _, c := range t.Cells {
+		if c.Row < t.Rows && c.Col < t.Cols {
+			grid[c.Row][c.Col] = c.Text
+		}
+	}
+	rows := make([]string, len(grid))
+	for k, row := range grid {
+		rows[k] = strings.TrimRight(strings.Join(row, "\t"), "\t")
+	}
+	return strings.Join(rows, "\n")
 }
 
 // textBlocks are the blocks Text and Markdown write.
@@ -50,7 +82,8 @@ func (r *Result) textBlocks() []Block {
 // Markdown is the result as Markdown built from its blocks: the title and
 // headings as headings (the title "#", headings "##"), paragraphs and
 // captions joined into running text with hyphenated line ends rejoined,
-// list items as items, a table's rows one per line. Running headers,
+// list items as items, a table as a GFM table where its grid was read (its
+// lines one per line otherwise). Running headers,
 // footers and page numbers are left out: they are not the document's text.
 func (r *Result) Markdown() string {
 	if len(r.Blocks) == 0 {
@@ -66,6 +99,10 @@ func (r *Result) Markdown() string {
 		lines := make([]string, len(blk.Lines))
 		for k, i := range blk.Lines {
 			lines[k] = r.Lines[i].Text
+		}
+		if tb := r.tableOf(blk); tb != nil {
+			b.WriteString(strings.TrimSuffix(tb.Markdown, "\n") + "\n\n")
+			continue
 		}
 		switch layout.BlockType(blk.Type) {
 		case layout.Header, layout.Footer, layout.PageNumber:

@@ -109,6 +109,8 @@ type Page struct {
 	Height int             `json:"height"`
 	Lines  []function.Line `json:"lines"`
 	// Blocks group the page's lines (indices into Lines) in reading order.
-	Blocks  []function.Block `json:"blocks,omitempty"`
+	Blocks []function.Block `json:"blocks,omitempty"`
+	// Tables are the page's table blocks read into grids, in reading order.
+	Tables  []function.Table `json:"tables,omitempty"`
 	Dropped int              `json:"dropped_lines,omitempty"`
 }

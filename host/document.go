@@ -94,7 +94,7 @@ func (h *Host) invokeDocument(ctx context.Context, req *Request, opts function.O
 		}
 		h.stats.result(res)
 		resp.Pages = append(resp.Pages, Page{Number: p.Number, Width: res.Width, Height: res.Height, Lines: res.Lines,
-			Blocks: res.Blocks, Dropped: res.Dropped})
+			Blocks: res.Blocks, Tables: res.Tables, Dropped: res.Dropped})
 		resp.Dropped += res.Dropped
 		resp.Lines = append(resp.Lines, res.Lines...)
 		resp.Timings.Add(res.Timings)
@@ -107,8 +107,7 @@ func (h *Host) invokeDocument(ctx context.Context, req *Request, opts function.O
 		text.WriteString(pageText)
 		var pageMD string
 		if d.Markdown {
-			pageMD = res.Markdown()
-			fmt.Fprintf(&md, "<!-- page %d -->\n\n", p.Number)
+			pageMD = fmt.Sprintf("<!-- page %d -->\n\n", p.Number) + res.Markdown()
 			md.WriteString(pageMD)
 		}
 		dpi := 0.0 // an image's pages: the format's default

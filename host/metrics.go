@@ -143,7 +143,7 @@ func (s *stats) result(res *function.Result) {
 	t := &res.Timings
 	for name, d := range map[string]time.Duration{
 		"det_pre": t.DetPre, "det_infer": t.DetInfer, "det_post": t.DetPost, "crop": t.Crop,
-		"cls": t.Classify, "rec": t.Recognize, "order": t.Order,
+		"cls": t.Classify, "rec": t.Recognize, "order": t.Order, "tables": t.Tables,
 	} {
 		if d > 0 {
 			s.stage(name, d)

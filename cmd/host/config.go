@@ -48,6 +48,7 @@ type config struct {
 	MaxPages     int    `envconfig:"MAX_PAGES" default:"500" desc:"largest document in pages (after the requested page range)"`
 	PDFDPI       int    `envconfig:"PDF_DPI" default:"200" desc:"resolution PDF pages are rendered at"`
 	PDFCacheDir  string `envconfig:"PDF_CACHE_DIR" desc:"where the PDF engine's compiled WebAssembly is cached (default: the user cache folder, ocrhost/wazero)"`
+	ORTCacheDir  string `envconfig:"ORT_CACHE_DIR" desc:"where ONNX Runtime's optimised graph of each model is kept, so that a model loads without optimising again (default: the user cache folder, ocrhost/ort; off: none)"`
 
 	HTTPAddr     string   `envconfig:"HTTP_ADDR" default:":8080" desc:"HTTP listen address (CloudEvents on /, /tasks/{id}, /healthz, /readyz, and /metrics and /debug/ without OCRHOST_ADMIN_ADDR); PORT, when set, wins (Knative)"`
 	MaxBodyBytes byteSize `envconfig:"MAX_BODY_BYTES" default:"64MiB" desc:"largest HTTP request body"`
@@ -67,6 +68,7 @@ type config struct {
 
 	ModelDir string `envconfig:"MODEL_DIR" desc:"folder with the ONNX models and ppocr_keys_v1.txt (default: third_party/models found from the working directory or the binary)"`
 	ORTLib   string `envconfig:"ORT_LIB" desc:"path of libonnxruntime.so.1 (default: third_party/lib beside the models)"`
+	Int8     string `envconfig:"INT8" desc:"models that run in int8, written by make deps beside the fp32 ones: a list of det, cls, rec, or none (empty: rec, where int8 keeps accuracy and pays; docs/quantize.md)"`
 	Device   string `envconfig:"DEVICE" default:"cpu" desc:"cpu or cuda:N"`
 	Preset   string `envconfig:"PRESET" default:"ocrhost" desc:"default pipeline configuration: ocrhost, rapidocr or paddleocr"`
 	// Per deployment what a request may choose per call: stages, batch size, DPI...
@@ -119,6 +121,7 @@ type clientConfig struct {
 	IntraOpThreads int    `envconfig:"INTRA_OP_THREADS"`
 	ModelDir       string `envconfig:"MODEL_DIR"`
 	ORTLib         string `envconfig:"ORT_LIB"`
+	Int8           string `envconfig:"INT8"`
 }
 
 // loadClientConfig reads clientConfig; a NATS URL left unset is the
@@ -159,6 +162,35 @@ func (c config) defaultFormat() format.Format {
 	name, _, _ := host.SplitFormat(json.RawMessage(c.DefaultOptions))
 	f, _ := format.Parse(name)
 	return f
+}
+
+// ortCacheDir is where optimised graphs are kept ("" for none): a model
+// loads from one without ONNX Runtime optimising it again (docs/figures.md,
+// "Model load").
+func (c config) ortCacheDir() string {
+	switch c.ORTCacheDir {
+	case "off":
+		return ""
+	case "":
+		if dir, err := os.UserCacheDir(); err == nil {
+			return filepath.Join(dir, "ocrhost", "ort")
+		}
+		return ""
+	}
+	return c.ORTCacheDir
+}
+
+// modelFiles are the models in dir: int8 for the kinds int8 lists
+// (OCRHOST_INT8), function.DefaultInt8 when it is empty, fp32 for the rest.
+func modelFiles(dir, int8 string) (function.ModelFiles, error) {
+	kinds := function.DefaultInt8
+	if int8 != "" {
+		var err error
+		if kinds, err = function.ParseKinds(int8); err != nil {
+			return function.ModelFiles{}, fmt.Errorf("OCRHOST_INT8: %w", err)
+		}
+	}
+	return function.DefaultModelFiles(dir).Int8(kinds...), nil
 }
 
 // pdfCacheDir is where compiled pdfium is kept between runs: the first
@@ -220,6 +252,9 @@ func (c config) validate() error {
 	}
 	if c.Device != "cpu" && !strings.HasPrefix(c.Device, "cuda:") {
 		bad("OCRHOST_DEVICE must be cpu or cuda:N, is %q", c.Device)
+	}
+	if _, err := modelFiles("", c.Int8); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Preset != "ocrhost" && c.Preset != "rapidocr" && c.Preset != "paddleocr" {
 		bad("OCRHOST_PRESET must be ocrhost, rapidocr or paddleocr, is %q", c.Preset)

@@ -102,6 +102,7 @@ func TestCorruptModelServed(t *testing.T) {
 	replaceFile(t, recPath, good[:len(good)/2])
 	th := startServe(t, map[string]string{
 		"OCRHOST_MODEL_DIR":          files.Dir,
+		"OCRHOST_INT8":               "none", // the copy holds the fp32 models only
 		"OCRHOST_POOL_QUEUE_TIMEOUT": "10s",
 	})
 	nc, js, results := jobClient(t, th)

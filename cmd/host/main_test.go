@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -22,6 +23,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/ocrhost/ocrhost/events"
+	"github.com/ocrhost/ocrhost/function"
 	"github.com/ocrhost/ocrhost/host"
 	"github.com/ocrhost/ocrhost/internal/testenv"
 )
@@ -350,6 +352,7 @@ func TestConfigValidation(t *testing.T) {
 		"OCRHOST_DEVICE":             "tpu",
 		"OCRHOST_MEMORY_BUDGET":      "lots",
 		"OCRHOST_DEFAULT_OPTIONS":    `{"stages":["ocr"]}`,
+		"OCRHOST_INT8":               "rec,lm",
 	} {
 		t.Run(k, func(t *testing.T) {
 			t.Setenv(k, v)
@@ -370,6 +373,40 @@ func TestConfigValidation(t *testing.T) {
 		c, err := loadConfig()
 		if err != nil || c.HTTPAddr != ":9191" {
 			t.Errorf("%v %q", err, c.HTTPAddr)
+		}
+	})
+	t.Run("ONNX Runtime cache", func(t *testing.T) {
+		for v, want := range map[string]string{"off": "", "/c": "/c"} {
+			t.Setenv("OCRHOST_ORT_CACHE_DIR", v)
+			if c, err := loadConfig(); err != nil || c.ortCacheDir() != want {
+				t.Errorf("OCRHOST_ORT_CACHE_DIR=%q: %q, %v; want %q", v, c.ortCacheDir(), err, want)
+			}
+		}
+		t.Setenv("OCRHOST_ORT_CACHE_DIR", "")
+		if c, _ := loadConfig(); !strings.HasSuffix(c.ortCacheDir(), filepath.Join("ocrhost", "ort")) {
+			t.Errorf("default cache %q, want the user cache folder's ocrhost/ort", c.ortCacheDir())
+		}
+	})
+	t.Run("int8 models", func(t *testing.T) {
+		for v, int8 := range map[string][]function.Kind{"": function.DefaultInt8, "none": nil, "det,rec": {function.KindDet, function.KindRec}} {
+			t.Setenv("OCRHOST_INT8", v)
+			c, err := loadConfig()
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := modelFiles("/m", c.Int8)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range function.Kinds {
+				want := function.DefaultModelFiles("/m").Path(k)
+				if slices.Contains(int8, k) {
+					want = function.DefaultModelFiles("/m").Int8(k).Path(k)
+				}
+				if f.Path(k) != want {
+					t.Errorf("OCRHOST_INT8=%q: %s model %s, want %s", v, k, f.Path(k), want)
+				}
+			}
 		}
 	})
 	t.Run("deployment options", func(t *testing.T) {

@@ -9,7 +9,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/ocrhost/ocrhost/function"
 	"github.com/ocrhost/ocrhost/function/onnx"
 	"github.com/ocrhost/ocrhost/host"
 )
@@ -43,12 +42,16 @@ func ocr(ctx context.Context, args []string) error {
 	if err := onnx.Init(lib); err != nil {
 		return err
 	}
-	var sessOpts []onnx.Option
+	cfg, _ := loadConfig() // only the document and cache settings; the CLI has no other configuration
+	sessOpts := []onnx.Option{onnx.WithCacheDir(cfg.ortCacheDir())}
 	if env.IntraOpThreads > 0 {
 		sessOpts = append(sessOpts, onnx.WithThreads(env.IntraOpThreads, 1))
 	}
-	cfg, _ := loadConfig() // only the document settings; the CLI has no other configuration
-	h, err := host.New(host.WithModelFiles(function.DefaultModelFiles(dir)), host.WithMaxPixels(*maxPixels),
+	files, err := modelFiles(dir, env.Int8)
+	if err != nil {
+		return err
+	}
+	h, err := host.New(host.WithModelFiles(files), host.WithMaxPixels(*maxPixels),
 		host.WithSessionOptions(sessOpts...), host.WithMaxPredictions(1), host.WithQueueTimeout(time.Hour),
 		host.WithDocuments(cfg.PDFDPI, cfg.MaxBatchSize, cfg.MaxPages, cfg.pdfCacheDir()))
 	if err != nil {

@@ -27,7 +27,7 @@ func requestOptions(options, formatName string) (json.RawMessage, error) {
 	raw := json.RawMessage(options)
 	if formatName != "" {
 		if _, err := format.Parse(formatName); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("--format %q: %w", formatName, err)
 		}
 		members := map[string]json.RawMessage{}
 		if strings.TrimSpace(options) != "" {

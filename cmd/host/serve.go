@@ -108,7 +108,10 @@ func (a *app) build() error {
 			device = "cpu"
 		}
 	}
-	files := function.DefaultModelFiles(modelDir)
+	files, err := modelFiles(modelDir, cfg.Int8)
+	if err != nil {
+		return err
+	}
 	for _, k := range function.Kinds {
 		if _, err := os.Stat(files.Path(k)); err != nil {
 			return fmt.Errorf("%w: %v (run `make deps` or set OCRHOST_MODEL_DIR)", function.ErrModelUnavailable, err)
@@ -124,7 +127,7 @@ func (a *app) build() error {
 	a.reg = prometheus.NewRegistry()
 	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	defaults, _ := cfg.defaults() // validated in loadConfig
-	sessionOpts := []onnx.Option{onnx.WithThreads(cfg.intraOpThreads(), 1)}
+	sessionOpts := []onnx.Option{onnx.WithThreads(cfg.intraOpThreads(), 1), onnx.WithCacheDir(cfg.ortCacheDir())}
 	if cfg.GPUMemLimit > 0 {
 		sessionOpts = append(sessionOpts, onnx.WithGPUMemLimit(int64(cfg.GPUMemLimit)))
 	}

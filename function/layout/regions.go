@@ -31,6 +31,9 @@ const (
 	rowTol       = 0.5  // centres closer than this (in H) form one row when reading
 	alignTol     = 0.3  // row centres this close (in H) are aligned across regions
 	tableAligned = 0.7  // fraction of aligned rows from which two regions are one table
+	maxCellRows  = 3    // a run of cells beside a table joins it when this short
+	maxHeadWords = 3    // a head or cell joining a table has at most this many words a row
+	cellGap      = 2.0  // and this close to its side
 )
 
 // buildRegions joins lines that read together: neighbours in a row with no
@@ -280,7 +283,50 @@ func (a *analysis) findTables() {
 			a.finish(r)
 		}
 	}
-	a.regions = a.absorbHeads(out)
+	a.regions = a.absorbCells(a.absorbHeads(out))
+}
+
+// absorbCells joins to each table the short runs of cells within its
+// height: beside it, close to its side, when every row lines up with one of
+// its rows (the rest of a column that empty or undetected cells, a dash the
+// detector misses, broke into pieces a gutter then kept apart); within its
+// width, wherever they sit (a head centred over two rows).
+func (a *analysis) absorbCells(rs []*region) []*region {
+	gone := make([]bool, len(rs))
+	for _, t := range rs {
+		if t.typ != Table {
+			continue
+		}
+		joined := false
+		for i, r := range rs {
+			if gone[i] || r.typ == Table || r.prose || len(r.rows) > maxCellRows || a.isFigure(r.lines[0]) ||
+				r.y0 < t.y0-0.5*a.lineH || r.y1 > t.y1+0.5*a.lineH || max(r.x0-t.x1, t.x0-r.x1) > cellGap*a.lineH {
+				continue
+			}
+			cells := true
+			for _, row := range r.rows {
+				cells = cells && len(strings.Fields(a.rowText(row))) <= maxHeadWords
+			}
+			// Beside the table its rows must line up with the table's; within
+			// its width it is a cell set between rows (a head over two).
+			inside := r.x0 >= t.x0-a.lineH && r.x1 <= t.x1+a.lineH
+			if !cells || !inside && a.aligned(r, t) < 1 {
+				continue
+			}
+			t.lines = append(t.lines, r.lines...)
+			gone[i], joined = true, true
+		}
+		if joined {
+			a.finish(t)
+		}
+	}
+	out := rs[:0]
+	for i, r := range rs {
+		if !gone[i] {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // absorbHeads joins to each table the short rows set right over it within
@@ -288,7 +334,7 @@ func (a *analysis) findTables() {
 func (a *analysis) absorbHeads(rs []*region) []*region {
 	gone := make([]bool, len(rs))
 	for ti, t := range rs {
-		if t.typ != Table {
+		if t.typ != Table || gone[ti] {
 			continue
 		}
 		// A pass takes the rows right over the table's top as it was when
@@ -299,12 +345,13 @@ func (a *analysis) absorbHeads(rs []*region) []*region {
 			grew = false
 			top := t.y0
 			for i, r := range rs {
-				if i == ti || gone[i] || r.typ == Table || len(r.rows) > 2 || a.isFigure(r.lines[0]) ||
+				// A row of heads may have paired up as a table of one row.
+				if i == ti || gone[i] || r.typ == Table && len(r.rows) > 1 || len(r.rows) > 2 || a.isFigure(r.lines[0]) ||
 					r.x0 < t.x0-a.lineH || r.x1 > t.x1+a.lineH || r.y1 > top+0.5*a.lineH || r.y1 < top-1.5*a.lineH {
 					continue
 				}
 				caption := reCaption.MatchString(strings.TrimSpace(a.rowText(r.rows[0])))
-				if !caption && len(strings.Fields(a.rowText(r.rows[0]))) > 3 || a.underPicture(r.rect) {
+				if !caption && len(strings.Fields(a.rowText(r.rows[0]))) > maxHeadWords || a.underPicture(r.rect) {
 					continue
 				}
 				t.lines = append(t.lines, r.lines...)

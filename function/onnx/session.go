@@ -102,6 +102,9 @@ type Options struct {
 	// MaxRuns caps the runs of this session at once (0: no cap), as a model
 	// server's instance count does: each run holds its own activations.
 	MaxRuns int
+	// CacheDir keeps ONNX Runtime's optimised graph of each CPU model, so
+	// that a later Open loads it without optimising again ("": no cache).
+	CacheDir string
 }
 
 // Option changes Options.
@@ -116,6 +119,7 @@ func WithArenaShrink(on bool) Option { return func(o *Options) { o.ArenaShrink =
 func WithDevice(d string) Option     { return func(o *Options) { o.Device = d } }
 func WithGPUMemLimit(b int64) Option { return func(o *Options) { o.GPUMemLimit = b } }
 func WithMaxRuns(n int) Option       { return func(o *Options) { o.MaxRuns = n } }
+func WithCacheDir(dir string) Option { return func(o *Options) { o.CacheDir = dir } }
 
 // DefaultOptions are the measured defaults (docs/figures.md, "Session options"):
 // the CPU arena on, since without it recognition runs 1.5x slower (every
@@ -150,7 +154,7 @@ func Open(path string, options ...Option) (*Session, error) {
 	if Version() == "" {
 		return nil, fmt.Errorf("%w: Init not called", ErrRuntime)
 	}
-	ins, outs, err := ort.GetInputOutputInfo(path)
+	ins, outs, err := inputOutputInfo(path)
 	if err != nil {
 		return nil, fmt.Errorf("%w %s: %v", ErrModel, path, err)
 	}
@@ -165,7 +169,7 @@ func Open(path string, options ...Option) (*Session, error) {
 	if err := configure(so, o); err != nil {
 		return nil, err
 	}
-	s, err := ort.NewDynamicAdvancedSession(path, []string{ins[0].Name}, []string{outs[0].Name}, so)
+	s, err := openCached(path, ins[0].Name, outs[0].Name, so, o)
 	if err != nil {
 		return nil, fmt.Errorf("%w %s: %v", ErrModel, path, err)
 	}
@@ -187,6 +191,25 @@ func Open(path string, options ...Option) (*Session, error) {
 		sess.runOpts = ro
 	}
 	return sess, nil
+}
+
+// inputOutputInfo reads the model's inputs and outputs. onnxruntime_go does
+// so through a temporary session: with ORT's defaults that session would
+// optimise the whole graph (and start a thread per core) only to be thrown
+// away, as long again as the real Open.
+func inputOutputInfo(path string) ([]ort.InputOutputInfo, []ort.InputOutputInfo, error) {
+	so, err := ort.NewSessionOptions()
+	if err != nil {
+		return nil, nil, err
+	}
+	defer so.Destroy()
+	if err := so.SetGraphOptimizationLevel(ort.GraphOptimizationLevelDisableAll); err != nil {
+		return nil, nil, err
+	}
+	if err := so.SetIntraOpNumThreads(1); err != nil {
+		return nil, nil, err
+	}
+	return ort.GetInputOutputInfoWithOptions(path, so)
 }
 
 func configure(so *ort.SessionOptions, o Options) error {

@@ -87,3 +87,10 @@ func BagF1(got, want string) float64 {
 	}
 	return 2 * p * r / (p + r)
 }
+
+// Distance is the edit distance between the normalised texts and the
+// longer one's length, so that Distance/Length is in [0, 1].
+func Distance(a, b string) (dist, length int) {
+	x, y := Normalize(a), Normalize(b)
+	return levenshtein(x, y), max(len(x), len(y))
+}

@@ -1,0 +1,417 @@
+// Package quantize rewrites an fp32 ONNX model into one whose weighted
+// operators run on 8-bit weights in ONNX Runtime's CPU kernels.
+//
+// It is dynamic quantization: the weights are quantized once, here, and
+// each activation that feeds them is quantized per call by
+// DynamicQuantizeLinear, so no calibration data is needed.
+//
+//   - MatMul with a constant 2-D weight becomes DynamicQuantizeLinear +
+//     MatMulInteger (int8 weight, one scale per output column) + Cast + Mul,
+//     the pattern ONNX Runtime fuses into DynamicQuantizeMatMul.
+//   - Conv with a constant weight becomes DynamicQuantizeLinear +
+//     ConvInteger + Cast + Mul (+ Add for the bias). ConvInteger takes one
+//     weight zero point per tensor only, so the weight is symmetric uint8
+//     (zero point 128) with one scale per output channel, applied after the
+//     integer convolution.
+//
+// The output is a pure function of the input model and the options: the same
+// bytes in give the same bytes out.
+package quantize
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/ocrhost/ocrhost/quantize/onnxpb"
+)
+
+// ErrUnsupported means the model uses something the rewrite cannot carry
+// over (an operator whose meaning changes with the opset upgrade, a
+// subgraph); the model is left as it was.
+var ErrUnsupported = errors.New("quantize: unsupported model")
+
+// ErrBadModel means the input is not a well-formed ONNX model.
+var ErrBadModel = errors.New("quantize: malformed model")
+
+// minOpset is the default-domain opset DynamicQuantizeLinear needs.
+const minOpset = 11
+
+// Report says what a rewrite changed.
+type Report struct {
+	MatMul, Conv int   // operators rewritten
+	Kept         int   // MatMul/Conv operators left in fp32 (dynamic weight, grouped conv when off)
+	OpsetFrom    int64 // default-domain opset before
+	OpsetTo      int64 // and after
+}
+
+type config struct {
+	matmul, conv, grouped bool
+	exclude               map[string]bool
+}
+
+// Option selects which operators are quantized.
+type Option func(*config)
+
+// WithMatMul quantizes MatMul weights (on by default).
+func WithMatMul(on bool) Option { return func(c *config) { c.matmul = on } }
+
+// WithConv quantizes convolution weights (on by default).
+func WithConv(on bool) Option { return func(c *config) { c.conv = on } }
+
+// WithGroupedConv also quantizes grouped (depthwise) convolutions (off by
+// default): ONNX Runtime's ConvInteger runs one small GEMM per group, far
+// slower than its fp32 depthwise kernel.
+func WithGroupedConv(on bool) Option { return func(c *config) { c.grouped = on } }
+
+// WithExclude leaves the named nodes in fp32, as for a model's output
+// layer whose quantization moves close decisions.
+func WithExclude(nodes ...string) Option {
+	return func(c *config) {
+		for _, n := range nodes {
+			c.exclude[n] = true
+		}
+	}
+}
+
+// Bytes decodes an ONNX model, rewrites it and encodes it deterministically.
+func Bytes(in []byte, opts ...Option) ([]byte, Report, error) {
+	var m onnxpb.ModelProto
+	if err := proto.Unmarshal(in, &m); err != nil {
+		return nil, Report{}, fmt.Errorf("%w: %v", ErrBadModel, err)
+	}
+	rep, err := Model(&m, opts...)
+	if err != nil {
+		return nil, rep, err
+	}
+	out, err := proto.MarshalOptions{Deterministic: true}.Marshal(&m)
+	if err != nil {
+		return nil, rep, fmt.Errorf("quantize: encode: %w", err)
+	}
+	return out, rep, nil
+}
+
+// Model rewrites m in place.
+func Model(m *onnxpb.ModelProto, opts ...Option) (Report, error) {
+	c := config{matmul: true, conv: true, exclude: map[string]bool{}}
+	for _, o := range opts {
+		o(&c)
+	}
+	g := m.GetGraph()
+	if g == nil {
+		return Report{}, fmt.Errorf("%w: no graph", ErrBadModel)
+	}
+	for _, n := range g.Node {
+		for _, a := range n.Attribute {
+			if a.G != nil || len(a.Graphs) > 0 {
+				return Report{}, fmt.Errorf("%w: node %q (%s) has a subgraph", ErrUnsupported, n.GetName(), n.GetOpType())
+			}
+		}
+	}
+	r := rewriter{g: g, names: map[string]bool{}, consts: map[string]*onnxpb.TensorProto{}}
+	r.index()
+	var rep Report
+	var err error
+	if rep.OpsetFrom, rep.OpsetTo, err = r.upgradeOpset(m); err != nil {
+		return rep, err
+	}
+	var nodes []*onnxpb.NodeProto
+	for _, n := range g.Node {
+		var repl []*onnxpb.NodeProto
+		switch op := n.GetOpType(); {
+		case c.exclude[n.GetName()] && (op == "MatMul" || op == "Conv"):
+			delete(c.exclude, n.GetName())
+		case op == "MatMul":
+			if c.matmul {
+				repl, err = r.matMul(n)
+			}
+			if repl != nil {
+				rep.MatMul++
+			}
+		case op == "Conv":
+			if c.conv {
+				repl, err = r.conv(n, c.grouped)
+			}
+			if repl != nil {
+				rep.Conv++
+			}
+		default:
+			nodes = append(nodes, n)
+			continue
+		}
+		if err != nil {
+			return rep, err
+		}
+		if repl == nil {
+			rep.Kept++
+			repl = []*onnxpb.NodeProto{n}
+		}
+		nodes = append(nodes, repl...)
+	}
+	if len(c.exclude) > 0 {
+		return rep, fmt.Errorf("%w: no MatMul or Conv named %v to exclude", ErrUnsupported, slices.Sorted(maps.Keys(c.exclude)))
+	}
+	g.Node = nodes
+	r.dropUnused()
+	return rep, nil
+}
+
+type rewriter struct {
+	g      *onnxpb.GraphProto
+	names  map[string]bool                // every tensor and node name in use
+	consts map[string]*onnxpb.TensorProto // initializers and Constant outputs
+}
+
+func (r *rewriter) index() {
+	for _, t := range r.g.Initializer {
+		r.names[t.GetName()] = true
+		r.consts[t.GetName()] = t
+	}
+	for _, v := range r.g.Input {
+		r.names[v.GetName()] = true
+		delete(r.consts, v.GetName()) // an initializer a caller may override is not a constant
+	}
+	for _, n := range r.g.Node {
+		r.names[n.GetName()] = true
+		for _, o := range n.Output {
+			r.names[o] = true
+		}
+		if n.GetOpType() == "Constant" && len(n.Output) == 1 {
+			for _, a := range n.Attribute {
+				if a.GetName() == "value" && a.T != nil {
+					r.consts[n.Output[0]] = a.T
+				}
+			}
+		}
+	}
+}
+
+// fresh returns an unused name derived from base.
+func (r *rewriter) fresh(base string) string {
+	name := base
+	for i := 2; r.names[name]; i++ {
+		name = fmt.Sprintf("%s_%d", base, i)
+	}
+	r.names[name] = true
+	return name
+}
+
+// floats returns a constant float32 tensor's values and dims.
+func (r *rewriter) floats(name string) ([]float32, []int64, bool) {
+	t, ok := r.consts[name]
+	if !ok || t.GetDataType() != int32(onnxpb.TensorProto_FLOAT) || t.DataLocation != nil && t.GetDataLocation() != onnxpb.TensorProto_DEFAULT {
+		return nil, nil, false
+	}
+	size := int64(1)
+	for _, d := range t.Dims {
+		size *= d
+	}
+	if len(t.RawData) > 0 {
+		if int64(len(t.RawData)) != 4*size {
+			return nil, nil, false
+		}
+		v := make([]float32, size)
+		for i := range v {
+			v[i] = math.Float32frombits(binary.LittleEndian.Uint32(t.RawData[4*i:]))
+		}
+		return v, t.Dims, true
+	}
+	if int64(len(t.FloatData)) != size {
+		return nil, nil, false
+	}
+	return t.FloatData, t.Dims, true
+}
+
+func (r *rewriter) addInit(base string, dt onnxpb.TensorProto_DataType, dims []int64, raw []byte) string {
+	name := r.fresh(base)
+	r.g.Initializer = append(r.g.Initializer, &onnxpb.TensorProto{
+		Name: proto.String(name), DataType: proto.Int32(int32(dt)), Dims: dims, RawData: raw,
+	})
+	return name
+}
+
+func floatBytes(v []float32) []byte {
+	b := make([]byte, 4*len(v))
+	for i, f := range v {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(f))
+	}
+	return b
+}
+
+func (r *rewriter) node(op, base string, in, out []string, attrs ...*onnxpb.AttributeProto) *onnxpb.NodeProto {
+	return &onnxpb.NodeProto{OpType: proto.String(op), Name: proto.String(r.fresh(base)), Input: in, Output: out, Attribute: attrs}
+}
+
+func intAttr(name string, v int64) *onnxpb.AttributeProto {
+	return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_INT.Enum(), I: proto.Int64(v)}
+}
+
+// dequantize emits DynamicQuantizeLinear(x) and the nodes that turn the
+// integer operator's int32 output yInt into the float output y:
+// y = float(yInt) · (xScale · wScale) [+ bias].
+func (r *rewriter) wrap(n *onnxpb.NodeProto, op string, w, wZero, wScale, bias string, attrs []*onnxpb.AttributeProto) []*onnxpb.NodeProto {
+	base := n.GetName()
+	if base == "" {
+		base = n.Output[0]
+	}
+	xq, xs, xz := r.fresh(base+"_xq"), r.fresh(base+"_xscale"), r.fresh(base+"_xzero")
+	yInt, yF, scale := r.fresh(base+"_int32"), r.fresh(base+"_float"), r.fresh(base+"_scale")
+	out := n.Output[0]
+	nodes := []*onnxpb.NodeProto{
+		r.node("DynamicQuantizeLinear", base+"_quant", []string{n.Input[0]}, []string{xq, xs, xz}),
+		r.node(op, base+"_int", []string{xq, w, xz, wZero}, []string{yInt}, attrs...),
+		r.node("Cast", base+"_cast", []string{yInt}, []string{yF}, intAttr("to", int64(onnxpb.TensorProto_FLOAT))),
+		r.node("Mul", base+"_scales", []string{xs, wScale}, []string{scale}),
+	}
+	if bias == "" {
+		return append(nodes, r.node("Mul", base+"_rescale", []string{yF, scale}, []string{out}))
+	}
+	y := r.fresh(base + "_nobias")
+	return append(nodes,
+		r.node("Mul", base+"_rescale", []string{yF, scale}, []string{y}),
+		r.node("Add", base+"_bias", []string{y, bias}, []string{out}))
+}
+
+// symmetricScale is the scale that maps [-max|v|, max|v|] onto [-127, 127];
+// an all-zero slice gets 1 so that it stays zero.
+func symmetricScale(v []float32) float32 {
+	var m float64
+	for _, x := range v {
+		m = math.Max(m, math.Abs(float64(x)))
+	}
+	if m == 0 {
+		return 1
+	}
+	return float32(m / 127)
+}
+
+func quantizeTo(x, scale float32) int {
+	q := int(math.RoundToEven(float64(x) / float64(scale)))
+	return max(-127, min(127, q))
+}
+
+// matMul quantizes MatMul(A, W) for a constant 2-D W [K, N], one scale per
+// column; nil when the node does not qualify.
+func (r *rewriter) matMul(n *onnxpb.NodeProto) ([]*onnxpb.NodeProto, error) {
+	if len(n.Input) != 2 || len(n.Output) != 1 {
+		return nil, fmt.Errorf("%w: MatMul %q with %d inputs", ErrBadModel, n.GetName(), len(n.Input))
+	}
+	if _, c := r.consts[n.Input[0]]; c {
+		return nil, nil
+	}
+	w, dims, ok := r.floats(n.Input[1])
+	if !ok || len(dims) != 2 {
+		return nil, nil
+	}
+	k, cols := int(dims[0]), int(dims[1])
+	scales := make([]float32, cols)
+	col := make([]float32, k)
+	q := make([]byte, k*cols)
+	for j := range cols {
+		for i := range k {
+			col[i] = w[i*cols+j]
+		}
+		scales[j] = symmetricScale(col)
+		for i := range k {
+			q[i*cols+j] = byte(int8(quantizeTo(col[i], scales[j])))
+		}
+	}
+	base := n.Input[1]
+	wq := r.addInit(base+"_int8", onnxpb.TensorProto_INT8, dims, q)
+	wz := r.addInit(base+"_zero", onnxpb.TensorProto_INT8, nil, []byte{0})
+	ws := r.addInit(base+"_scale", onnxpb.TensorProto_FLOAT, []int64{dims[1]}, floatBytes(scales))
+	return r.wrap(n, "MatMulInteger", wq, wz, ws, "", nil), nil
+}
+
+// conv quantizes Conv(X, W[, B]) for a constant W [M, C/group, kH, kW], one
+// scale per output channel; nil when the node does not qualify.
+func (r *rewriter) conv(n *onnxpb.NodeProto, grouped bool) ([]*onnxpb.NodeProto, error) {
+	if len(n.Input) < 2 || len(n.Output) != 1 {
+		return nil, fmt.Errorf("%w: Conv %q with %d inputs", ErrBadModel, n.GetName(), len(n.Input))
+	}
+	var attrs []*onnxpb.AttributeProto
+	for _, a := range n.Attribute {
+		if a.GetName() == "group" && a.GetI() != 1 && !grouped {
+			return nil, nil
+		}
+		attrs = append(attrs, a)
+	}
+	if _, c := r.consts[n.Input[0]]; c {
+		return nil, nil
+	}
+	w, dims, ok := r.floats(n.Input[1])
+	if !ok || len(dims) < 3 {
+		return nil, nil
+	}
+	outCh := int(dims[0])
+	per := len(w) / outCh
+	var bias []float32
+	if len(n.Input) > 2 && n.Input[2] != "" {
+		b, bdims, ok := r.floats(n.Input[2])
+		if !ok || len(bdims) != 1 || int(bdims[0]) != outCh {
+			return nil, nil
+		}
+		bias = b
+	}
+	scales := make([]float32, outCh)
+	q := make([]byte, len(w))
+	for m := range outCh {
+		ch := w[m*per : (m+1)*per]
+		scales[m] = symmetricScale(ch)
+		for i, x := range ch {
+			q[m*per+i] = byte(quantizeTo(x, scales[m]) + 128)
+		}
+	}
+	// [M, 1, …, 1]: broadcasts against the output [N, M, H, W].
+	chDims := make([]int64, len(dims)-1)
+	chDims[0] = dims[0]
+	for i := 1; i < len(chDims); i++ {
+		chDims[i] = 1
+	}
+	base := n.Input[1]
+	wq := r.addInit(base+"_uint8", onnxpb.TensorProto_UINT8, dims, q)
+	wz := r.addInit(base+"_zero", onnxpb.TensorProto_UINT8, nil, []byte{128})
+	ws := r.addInit(base+"_scale", onnxpb.TensorProto_FLOAT, chDims, floatBytes(scales))
+	b := ""
+	if bias != nil {
+		b = r.addInit(n.Input[2]+"_channels", onnxpb.TensorProto_FLOAT, chDims, floatBytes(bias))
+	}
+	return r.wrap(n, "ConvInteger", wq, wz, ws, b, attrs), nil
+}
+
+// dropUnused removes the fp32 weights nothing reads any more.
+func (r *rewriter) dropUnused() {
+	used := map[string]bool{}
+	for _, n := range r.g.Node {
+		for _, in := range n.Input {
+			used[in] = true
+		}
+	}
+	for _, o := range r.g.Output {
+		used[o.GetName()] = true
+	}
+	nodes := r.g.Node[:0]
+	for _, n := range r.g.Node {
+		if n.GetOpType() == "Constant" && len(n.Output) == 1 && !used[n.Output[0]] {
+			continue
+		}
+		nodes = append(nodes, n)
+	}
+	r.g.Node = nodes
+	inputs := map[string]bool{}
+	for _, v := range r.g.Input {
+		inputs[v.GetName()] = true
+	}
+	inits := r.g.Initializer[:0]
+	for _, t := range r.g.Initializer {
+		if used[t.GetName()] || inputs[t.GetName()] {
+			inits = append(inits, t)
+		}
+	}
+	r.g.Initializer = inits
+}
