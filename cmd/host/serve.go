@@ -291,6 +291,9 @@ func (a *app) start(ctx context.Context) error {
 		root = a.idle.handler(root)
 	}
 	mux.Handle("/", httpAuth.Require(root, false))
+	// The page to try the host in a browser holds no data: it is served to
+	// anyone, and its requests to POST / carry the credential typed into it.
+	mux.HandleFunc("GET /{$}", servePage)
 	if a.jsT != nil {
 		mux.Handle("GET /tasks/{id}", httpAuth.Require(a.jsT.Tasks().Handler(), false))
 	}
