@@ -618,7 +618,8 @@ func transportRows() []transportRow {
 			checkAnswer(t, "http", badRow{code: host.CodeTooLarge, status: 413}, a)
 		}},
 		{"HTTP wrong method", func(t *testing.T, e *badEnv) {
-			for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodDelete} {
+			// GET / is the page to try the host (TestPageInBrowser).
+			for _, m := range []string{http.MethodPut, http.MethodDelete, http.MethodPatch} {
 				req, _ := http.NewRequest(m, e.th.httpURL+"/", nil)
 				if resp, _ := httpDo(t, req); resp.StatusCode != http.StatusMethodNotAllowed {
 					t.Errorf("%s /: %d, want 405", m, resp.StatusCode)
