@@ -3,11 +3,9 @@ package function
 import (
 	"bufio"
 	"bytes"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -161,16 +159,11 @@ func (m *Model) Close() error {
 }
 
 func fileVersion(path string) (string, error) {
-	f, err := os.Open(path)
+	sum, err := onnx.FileDigest(path)
 	if err != nil {
 		return "", err
 	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return filepath.Base(path) + "@" + hex.EncodeToString(h.Sum(nil))[:12], nil
+	return filepath.Base(path) + "@" + hex.EncodeToString(sum)[:12], nil
 }
 
 // loadCharset builds PaddleOCR's CTC table: blank at 0, the dictionary's

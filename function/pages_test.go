@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/gofont/goregular"
@@ -289,17 +290,25 @@ func checkGeneratedPageTables(t *testing.T, c *composer, res *function.Result) {
 // types, order: Timings.Order) as a share of the page's inference time, on
 // the shared document pages and the generated ones. README: at most 2%.
 func BenchmarkLayout(b *testing.B) {
+	benchStageShare(b, []string{"tesseract_8087_054.3B.tif", "paddleocr_table_1.png", "tablebank_004.png"},
+		func(t function.Timings) time.Duration { return t.Order }, "layout")
+}
+
+// benchStageShare runs the pipeline on the named shared document pages and
+// reports one stage's time as a share of inference (<name>-%) and per page
+// (<name>-ms/page).
+func benchStageShare(b *testing.B, names []string, stage func(function.Timings) time.Duration, name string) {
 	models := testenv.LoadAll(b)
 	var imgs [][]byte
 	dir := testenv.Shared(b, "testdata/documents")
-	for _, name := range []string{"tesseract_8087_054.3B.tif", "paddleocr_table_1.png", "tablebank_004.png"} {
-		data, err := os.ReadFile(filepath.Join(dir, name))
+	for _, n := range names {
+		data, err := os.ReadFile(filepath.Join(dir, n))
 		if err != nil {
 			b.Fatal(err)
 		}
 		imgs = append(imgs, data)
 	}
-	var order, infer float64
+	var spent, infer float64
 	for b.Loop() {
 		for _, data := range imgs {
 			img, _, err := imageio.Decode(data)
@@ -311,10 +320,10 @@ func BenchmarkLayout(b *testing.B) {
 				b.Fatal(err)
 			}
 			t := res.Timings
-			order += t.Order.Seconds()
+			spent += stage(t).Seconds()
 			infer += (t.DetInfer + t.ClsInfer + t.RecInfer).Seconds()
 		}
 	}
-	b.ReportMetric(100*order/infer, "layout-%")
-	b.ReportMetric(1000*order/float64(b.N*len(imgs)), "layout-ms/page")
+	b.ReportMetric(100*spent/infer, name+"-%")
+	b.ReportMetric(1000*spent/float64(b.N*len(imgs)), name+"-ms/page")
 }

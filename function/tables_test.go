@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/image/font"
 	"golang.org/x/image/math/fixed"
@@ -515,32 +516,9 @@ func blockTypes(res *function.Result) string {
 // read: Timings.Tables) per page and as a share of the page's inference
 // time, on the shared table pages.
 func BenchmarkTables(b *testing.B) {
-	models := testenv.LoadAll(b)
-	dir := testenv.Shared(b, "testdata/documents")
-	var imgs [][]byte
+	var names []string
 	for _, st := range sharedTables {
-		data, err := os.ReadFile(filepath.Join(dir, st.image))
-		if err != nil {
-			b.Fatal(err)
-		}
-		imgs = append(imgs, data)
+		names = append(names, st.image)
 	}
-	var tables, infer float64
-	for b.Loop() {
-		for _, data := range imgs {
-			img, _, err := imageio.Decode(data)
-			if err != nil {
-				b.Fatal(err)
-			}
-			res, err := function.Run(context.Background(), models, img, function.DefaultOptions())
-			if err != nil {
-				b.Fatal(err)
-			}
-			t := res.Timings
-			tables += t.Tables.Seconds()
-			infer += (t.DetInfer + t.ClsInfer + t.RecInfer).Seconds()
-		}
-	}
-	b.ReportMetric(100*tables/infer, "tables-%")
-	b.ReportMetric(1000*tables/float64(b.N*len(imgs)), "tables-ms/page")
+	benchStageShare(b, names, func(t function.Timings) time.Duration { return t.Tables }, "tables")
 }

@@ -63,16 +63,28 @@ func openCached(path, in, out string, so *ort.SessionOptions, o Options) (*ort.D
 // bytes, the ONNX Runtime version and the CPU features its layout
 // optimisations choose kernels (and block sizes) by.
 func cacheKey(path string) (string, error) {
-	f, err := os.Open(path)
+	sum, err := FileDigest(path)
 	if err != nil {
 		return "", err
+	}
+	h := sha256.New()
+	h.Write(sum)
+	fmt.Fprintf(h, "\x00ort %s\x00avx2 %v avx512f %v avx512bw %v avx512vnni %v arm64 %v",
+		Version(), cpu.X86.HasAVX2, cpu.X86.HasAVX512F, cpu.X86.HasAVX512BW, cpu.X86.HasAVX512VNNI, cpu.ARM64.HasASIMD)
+	return filepath.Base(path) + "-" + hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+// FileDigest is the SHA-256 of a file's bytes: what names a model's
+// version and its optimised graph.
+func FileDigest(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
 	}
 	defer f.Close()
 	h := sha256.New()
 	if _, err := io.Copy(h, f); err != nil {
-		return "", err
+		return nil, err
 	}
-	fmt.Fprintf(h, "\x00ort %s\x00avx2 %v avx512f %v avx512bw %v avx512vnni %v arm64 %v",
-		Version(), cpu.X86.HasAVX2, cpu.X86.HasAVX512F, cpu.X86.HasAVX512BW, cpu.X86.HasAVX512VNNI, cpu.ARM64.HasASIMD)
-	return filepath.Base(path) + "-" + hex.EncodeToString(h.Sum(nil))[:16], nil
+	return h.Sum(nil), nil
 }
