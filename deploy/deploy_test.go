@@ -714,10 +714,10 @@ func TestResources(t *testing.T) {
 }
 
 func TestTrigger(t *testing.T) {
-	types := stringConsts(t, filepath.Join(root, "events"))
+	types := stringConsts(t, filepath.Join(root, "events", "internal", "wire"))
 	request, result, failure := types["TypeRequest"], types["TypeResult"], types["TypeFailure"]
 	if request == "" || result == "" || failure == "" {
-		t.Fatalf("events: TypeRequest %q, TypeResult %q, TypeFailure %q: all must be string constants", request, result, failure)
+		t.Fatalf("events/internal/wire: TypeRequest %q, TypeResult %q, TypeFailure %q: all must be string constants", request, result, failure)
 	}
 	objs := manifests(t)
 	var ks knativeService

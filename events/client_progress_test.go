@@ -8,6 +8,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/ocrhost/ocrhost/events/internal/wire"
 	"github.com/ocrhost/ocrhost/host"
 )
 
@@ -20,9 +21,9 @@ type progressHost struct {
 }
 
 func (p progressHost) Invoke(ctx context.Context, req *host.Request) (*host.Response, error) {
-	other := (&processor{source: "/other"}).newAnswer(nil, TypeResult, []byte(`{"id":"other"}`))
+	other := (&wire.Processor{Source: "/other"}).NewAnswer(nil, TypeResult, []byte(`{"id":"other"}`))
 	other.SetExtension(ExtRequestID, "someone-else")
-	msg, err := encodeNATS(ctx, &other, false)
+	msg, err := wire.EncodeNATS(ctx, &other, false)
 	if err != nil {
 		return nil, err
 	}
@@ -49,8 +50,7 @@ func TestRequestWithProgress(t *testing.T) {
 	ph := &progressHost{nc: srv}
 	startNATS(t, srv, ph)
 	var got []string
-	resp, err := RequestWithProgress(testCtx(t), cli, nil, DefaultRequestSubject, DefaultResultSubject, pngDoc, "image/png", nil,
-		func(done, total int) { got = append(got, fmt.Sprintf("%d/%d", done, total)) })
+	resp, err := NewClient(cli).RequestWithProgress(testCtx(t), DefaultRequestSubject, DefaultResultSubject, Document{Data: pngDoc, ContentType: "image/png"}, func(done, total int) { got = append(got, fmt.Sprintf("%d/%d", done, total)) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,12 +62,12 @@ func TestRequestWithProgress(t *testing.T) {
 	}
 
 	ph.fail = host.Fail(host.CodeInvalidInput, errors.New("broken pdf"))
-	_, err = RequestWithProgress(testCtx(t), cli, nil, DefaultRequestSubject, DefaultResultSubject, pngDoc, "", nil, nil)
+	_, err = NewClient(cli).RequestWithProgress(testCtx(t), DefaultRequestSubject, DefaultResultSubject, Document{Data: pngDoc}, nil)
 	if f := host.AsFailure(err); f.Code != host.CodeInvalidInput {
 		t.Errorf("failure %v, want invalid_input", err)
 	}
 
-	if _, err := RequestWithProgress(testCtx(t), cli, nil, "same", "same", pngDoc, "", nil, nil); !errors.Is(err, ErrInvalidOption) {
+	if _, err := NewClient(cli).RequestWithProgress(testCtx(t), "same", "same", Document{Data: pngDoc}, nil); !errors.Is(err, ErrInvalidOption) {
 		t.Errorf("request subject as result subject: %v, want ErrInvalidOption", err)
 	}
 }

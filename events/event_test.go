@@ -9,6 +9,8 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/nats-io/nats.go"
+
+	"github.com/ocrhost/ocrhost/events/internal/wire"
 )
 
 // malformedCase is a request every transport must answer invalid_input.
@@ -69,9 +71,9 @@ func natsMsgOf(c malformedCase) *nats.Msg {
 func TestDecodeMalformed(t *testing.T) {
 	for _, c := range malformedCases {
 		t.Run(c.name, func(t *testing.T) {
-			e, _, err := decodeNATS(context.Background(), natsMsgOf(c))
+			e, _, err := wire.DecodeNATS(context.Background(), natsMsgOf(c))
 			if err == nil {
-				_, err = requestFrom(e)
+				_, err = wire.RequestFrom(e)
 			}
 			if !errors.Is(err, c.want) {
 				t.Fatalf("error %v, want %v", err, c.want)
@@ -130,11 +132,11 @@ func TestDecodeRequestForms(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			e, _, err := decodeNATS(context.Background(), &nats.Msg{Header: c.headers, Data: c.body})
+			e, _, err := wire.DecodeNATS(context.Background(), &nats.Msg{Header: c.headers, Data: c.body})
 			if err != nil {
 				t.Fatal(err)
 			}
-			req, err := requestFrom(e)
+			req, err := wire.RequestFrom(e)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -160,7 +162,7 @@ func TestNATSBindingRoundTrip(t *testing.T) {
 	e.SetDataContentType("application/json")
 	e.DataEncoded = []byte(`{"id":"q1"}`)
 	for _, structured := range []bool{false, true} {
-		msg, err := encodeNATS(context.Background(), &e, structured)
+		msg, err := wire.EncodeNATS(context.Background(), &e, structured)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -171,10 +173,10 @@ func TestNATSBindingRoundTrip(t *testing.T) {
 		if structured {
 			wantCT = "application/cloudevents+json"
 		}
-		if got := msg.Header.Get(natsContentType); got != wantCT {
+		if got := msg.Header.Get(wire.HeaderContentType); got != wantCT {
 			t.Errorf("structured=%v: content-type %q, want %q", structured, got, wantCT)
 		}
-		back, gotStructured, err := decodeNATS(context.Background(), msg)
+		back, gotStructured, err := wire.DecodeNATS(context.Background(), msg)
 		if err != nil {
 			t.Fatal(err)
 		}

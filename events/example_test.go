@@ -44,7 +44,8 @@ func Example() {
 	}
 	defer t.Close(context.Background())
 
-	resp, err := events.Request(context.Background(), nc, "ocr.requests", []byte("hello"), "application/octet-stream", nil)
+	client := events.NewClient(nc)
+	resp, err := client.Request(context.Background(), "ocr.requests", events.Document{Data: []byte("hello")})
 	if err != nil {
 		panic(err)
 	}

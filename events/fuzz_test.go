@@ -13,6 +13,8 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/nats-io/nats.go"
 
+	"github.com/ocrhost/ocrhost/events/internal/wire"
+	"github.com/ocrhost/ocrhost/events/jobs"
 	"github.com/ocrhost/ocrhost/host"
 )
 
@@ -83,7 +85,7 @@ func FuzzDecodeEvent(f *testing.F) {
 	f.Add(headerBlock(good), pngDoc)
 	f.Add("ce-specversion: 1.0\nce-id: j\nce-source: /s\nce-type: t\ncontent-type: application/json\n",
 		[]byte(`{"data":"`+pngB64+`","content_type":"image/png","options":{"stages":["det"]}}`))
-	f.Add("ce-specversion: 1.0\nce-id: r\nce-source: /s\nce-type: t\ncontent-type: "+MediaObjectRef+"\n",
+	f.Add("ce-specversion: 1.0\nce-id: r\nce-source: /s\nce-type: t\ncontent-type: "+jobs.MediaObjectRef+"\n",
 		[]byte(`{"bucket":"ocr-payloads","name":"n","options":{"dpi":100}}`))
 	f.Add("content-type: application/cloudevents+json\n",
 		[]byte(`{"specversion":"1.0","id":"s","source":"/s","type":"t","datacontenttype":"image/png","data_base64":"`+pngB64+`"}`))
@@ -97,7 +99,7 @@ func FuzzDecodeEvent(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	p := processor{inv: echoInvoker{}, source: DefaultSource}
+	p := wire.Processor{Invoker: echoInvoker{}, Source: DefaultSource}
 	f.Fuzz(func(t *testing.T, headers string, body []byte) {
 		ctx := context.Background()
 		fields := parseHeaderBlock(headers)
@@ -106,14 +108,14 @@ func FuzzDecodeEvent(f *testing.F) {
 		for _, kv := range fields {
 			m.Header.Add(kv[0], kv[1])
 		}
-		in, structured, err := decodeNATS(ctx, m)
+		in, structured, err := wire.DecodeNATS(ctx, m)
 		if err == nil {
 			var req *host.Request
-			if req, err = requestFrom(in); err == nil {
+			if req, err = wire.RequestFrom(in); err == nil {
 				switch {
 				case req.ID == "" || req.Source == "" || len(req.Data) == 0:
 					t.Fatalf("request without id, source or data: %+v", req)
-				case req.ContentType == mediaJSON || req.ContentType == mediaBinary:
+				case req.ContentType == wire.MediaJSON || req.ContentType == wire.MediaBinary:
 					t.Fatalf("content type %q reached the invoker", req.ContentType)
 				}
 			}
@@ -124,16 +126,16 @@ func FuzzDecodeEvent(f *testing.F) {
 		var fail *host.Failure
 		var out event.Event
 		if err != nil {
-			out = p.failureEvent(in, host.Fail(host.CodeInvalidInput, err))
-		} else if out, fail = p.answer(ctx, in); fail != nil {
+			out = p.FailureEvent(in, host.Fail(host.CodeInvalidInput, err))
+		} else if out, fail = p.Answer(ctx, in); fail != nil {
 			t.Fatalf("echo invoker failed: %v", fail)
 		}
-		msg, err := encodeNATS(ctx, &out, structured)
+		msg, err := wire.EncodeNATS(ctx, &out, structured)
 		if err != nil {
 			t.Fatalf("answer does not encode: %v", err)
 		}
-		back, _, err := decodeNATS(ctx, msg)
-		if err != nil || !isAnswerType(back.Type()) {
+		back, _, err := wire.DecodeNATS(ctx, msg)
+		if err != nil || !wire.IsAnswerType(back.Type()) {
 			t.Fatalf("answer does not decode as an answer: %v %v", err, back)
 		}
 		if in != nil && in.ID() != "" && back.Extensions()[ExtRequestID] != in.ID() {

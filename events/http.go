@@ -15,6 +15,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 
+	"github.com/ocrhost/ocrhost/events/internal/wire"
 	"github.com/ocrhost/ocrhost/host"
 )
 
@@ -29,8 +30,8 @@ type httpConfig struct {
 // or the failure with the status its code maps to (see the package doc).
 type HTTP struct {
 	cfg        httpConfig
-	p          processor
-	gate       *gate
+	p          wire.Processor
+	gate       *wire.Gate
 	retryAfter string
 }
 
@@ -58,8 +59,8 @@ func NewHTTP(inv Invoker, opts ...HTTPOption) (*HTTP, error) {
 	}
 	return &HTTP{
 		cfg:        cfg,
-		p:          processor{inv: inv, source: cfg.source},
-		gate:       newGate(cfg.maxInFlight),
+		p:          wire.Processor{Invoker: inv, Source: cfg.source},
+		gate:       wire.NewGate(cfg.maxInFlight),
 		retryAfter: strconv.FormatInt(int64(math.Ceil(cfg.retryAfter.Seconds())), 10),
 	}, nil
 }
@@ -89,18 +90,18 @@ func (h *HTTP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, headerEvent(r), host.CodeTooLarge, h.bodyTooLarge())
 		return
 	}
-	if !h.gate.enter() {
+	if !h.gate.Enter() {
 		cause := fmt.Errorf("%d requests in flight", h.cfg.maxInFlight)
-		if h.gate.isClosing() {
+		if h.gate.IsClosing() {
 			cause = ErrClosing
 		}
 		h.fail(w, r, headerEvent(r), host.CodeBusy, cause)
 		return
 	}
-	defer h.gate.leave()
+	defer h.gate.Leave()
 
 	r.Body = http.MaxBytesReader(w, r.Body, h.cfg.maxBodyBytes)
-	in, err := decodeEvent(r.Context(), cehttp.NewMessageFromHttpRequest(r))
+	in, err := wire.DecodeEvent(r.Context(), cehttp.NewMessageFromHttpRequest(r))
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			h.fail(w, r, headerEvent(r), host.CodeTooLarge, h.bodyTooLarge())
@@ -110,10 +111,10 @@ func (h *HTTP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The invocation ends with the transport (Shutdown) or the client.
-	ctx, cancel := context.WithCancel(h.gate.life)
+	ctx, cancel := context.WithCancel(h.gate.Life)
 	defer cancel()
 	defer context.AfterFunc(r.Context(), cancel)()
-	out, f := h.p.answerAs(ctx, in, preferred(r.Header.Get("Accept")))
+	out, f := h.p.AnswerAs(ctx, in, preferred(r.Header.Get("Accept")))
 	h.write(w, r, out, f)
 }
 
@@ -159,7 +160,7 @@ func headerEvent(r *http.Request) *event.Event {
 
 func (h *HTTP) fail(w http.ResponseWriter, r *http.Request, in *event.Event, code host.Code, err error) {
 	f := host.Fail(code, err)
-	h.write(w, r, h.p.failureEvent(in, f), f)
+	h.write(w, r, h.p.FailureEvent(in, f), f)
 }
 
 func (h *HTTP) write(w http.ResponseWriter, r *http.Request, out event.Event, f *host.Failure) {
@@ -181,4 +182,4 @@ func (h *HTTP) write(w http.ResponseWriter, r *http.Request, out event.Event, f 
 // Shutdown stops admitting requests (later ones are answered busy, 429),
 // waits for those in flight until ctx ends, then cancels the rest and
 // returns once they are answered, with ErrDrainIncomplete.
-func (h *HTTP) Shutdown(ctx context.Context) error { return h.gate.close(ctx) }
+func (h *HTTP) Shutdown(ctx context.Context) error { return h.gate.Close(ctx) }

@@ -8,6 +8,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/nats-io/nats.go"
 
+	"github.com/ocrhost/ocrhost/events/internal/wire"
 	"github.com/ocrhost/ocrhost/host"
 )
 
@@ -29,8 +30,8 @@ type natsConfig struct {
 type NATS struct {
 	nc   *nats.Conn
 	cfg  natsConfig
-	p    processor
-	gate *gate
+	p    wire.Processor
+	gate *wire.Gate
 	sub  *nats.Subscription
 }
 
@@ -59,8 +60,8 @@ func StartNATS(nc *nats.Conn, inv Invoker, opts ...NATSOption) (*NATS, error) {
 	t := &NATS{
 		nc:   nc,
 		cfg:  cfg,
-		p:    processor{inv: inv, source: cfg.source},
-		gate: newGate(cfg.maxInFlight),
+		p:    wire.Processor{Invoker: inv, Source: cfg.source},
+		gate: wire.NewGate(cfg.maxInFlight),
 	}
 	var err error
 	if cfg.queueGroup == "" {
@@ -78,36 +79,36 @@ func StartNATS(nc *nats.Conn, inv Invoker, opts ...NATSOption) (*NATS, error) {
 // hands admitted work to a goroutine; the rest is refused here and now
 // rather than queued.
 func (t *NATS) onMsg(m *nats.Msg) {
-	if t.gate.enter() {
+	if t.gate.Enter() {
 		go func() {
-			defer t.gate.leave()
+			defer t.gate.Leave()
 			t.serve(m)
 		}()
 		return
 	}
-	in, structured, err := decodeNATS(t.gate.life, m)
+	in, structured, err := wire.DecodeNATS(t.gate.Life, m)
 	if err != nil {
-		t.send(m, in, structured, t.p.failureEvent(in, host.Fail(host.CodeInvalidInput, err)))
+		t.send(m, in, structured, t.p.FailureEvent(in, host.Fail(host.CodeInvalidInput, err)))
 		return
 	}
 	cause := fmt.Errorf("%d requests in flight", t.cfg.maxInFlight)
-	if t.gate.isClosing() {
+	if t.gate.IsClosing() {
 		cause = ErrClosing
 	}
-	t.send(m, in, structured, t.p.failureEvent(in, host.Fail(host.CodeBusy, cause)))
+	t.send(m, in, structured, t.p.FailureEvent(in, host.Fail(host.CodeBusy, cause)))
 }
 
 func (t *NATS) serve(m *nats.Msg) {
-	in, structured, err := decodeNATS(t.gate.life, m)
+	in, structured, err := wire.DecodeNATS(t.gate.Life, m)
 	var out event.Event
 	if err != nil {
-		out = t.p.failureEvent(in, host.Fail(host.CodeInvalidInput, err))
+		out = t.p.FailureEvent(in, host.Fail(host.CodeInvalidInput, err))
 	} else {
-		ctx := t.gate.life
+		ctx := t.gate.Life
 		if m.Reply == "" {
-			ctx = withProgress(ctx, func(e event.Event) { t.send(m, in, structured, e) })
+			ctx = wire.WithProgress(ctx, func(e event.Event) { t.send(m, in, structured, e) })
 		}
-		out, _ = t.p.answer(ctx, in)
+		out, _ = t.p.Answer(ctx, in)
 	}
 	t.send(m, in, structured, out)
 }
@@ -116,12 +117,12 @@ func (t *NATS) serve(m *nats.Msg) {
 // answer-typed event without an inbox gets no answer: publishing one could
 // feed a loop through a subscription that also matches the result subject.
 func (t *NATS) send(m *nats.Msg, in *event.Event, structured bool, out event.Event) {
-	if m.Reply == "" && in != nil && isAnswerType(in.Type()) {
+	if m.Reply == "" && in != nil && wire.IsAnswerType(in.Type()) {
 		t.cfg.log.Warn("events: dropped an answer event received as a request",
 			"subject", m.Subject, "type", in.Type(), "id", in.ID())
 		return
 	}
-	msg, err := encodeNATS(t.gate.life, &out, structured)
+	msg, err := wire.EncodeNATS(t.gate.Life, &out, structured)
 	if err == nil {
 		msg.Subject = m.Reply
 		if msg.Subject == "" {
@@ -154,5 +155,5 @@ func (t *NATS) Close(ctx context.Context) error {
 	default:
 		return fmt.Errorf("draining %q: %w", t.cfg.requestSubject, err)
 	}
-	return t.gate.close(ctx)
+	return t.gate.Close(ctx)
 }

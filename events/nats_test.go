@@ -13,6 +13,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/ocrhost/ocrhost/events/internal/wire"
 	"github.com/ocrhost/ocrhost/host"
 )
 
@@ -36,7 +37,7 @@ func startNATS(t *testing.T, nc *nats.Conn, inv Invoker, opts ...NATSOption) *NA
 // failureOf decodes a failure answer.
 func failureOf(t *testing.T, m *nats.Msg) FailureData {
 	t.Helper()
-	e, _, err := decodeNATS(context.Background(), m)
+	e, _, err := wire.DecodeNATS(context.Background(), m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +56,7 @@ func TestNATSRequestReplyBinary(t *testing.T) {
 	fh := newFakeHost()
 	startNATS(t, srvConn, fh)
 
-	resp, err := Request(testCtx(t), cli, DefaultRequestSubject, pngDoc, "image/png", nil)
+	resp, err := NewClient(cli).Request(testCtx(t), DefaultRequestSubject, Document{Data: pngDoc, ContentType: "image/png"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +146,7 @@ func TestNATSPublishWithoutReply(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, structured, err := decodeNATS(context.Background(), m)
+	e, structured, err := wire.DecodeNATS(context.Background(), m)
 	if err != nil || structured {
 		t.Fatalf("structured=%v err=%v", structured, err)
 	}
@@ -187,7 +188,7 @@ func TestNATSInvokerFailureAndOptions(t *testing.T) {
 	startNATS(t, srvConn, fh)
 
 	opts := json.RawMessage(`{"det_limit":960}`)
-	_, err := Request(testCtx(t), cli, DefaultRequestSubject, []byte("<svg/>"), "image/svg+xml", opts)
+	_, err := NewClient(cli).Request(testCtx(t), DefaultRequestSubject, Document{Data: []byte("<svg/>"), ContentType: "image/svg+xml", Options: opts})
 	var f *host.Failure
 	if !errors.As(err, &f) || f.Code != host.CodeUnsupportedFormat || f.Message != fh.fail.Message {
 		t.Fatalf("error %v, want the host's unsupported_format failure", err)
@@ -206,7 +207,7 @@ func TestNATSMaxInFlightAnswersBusyAtOnce(t *testing.T) {
 
 	first := make(chan error, 1)
 	go func() {
-		_, err := Request(testCtx(t), cli, DefaultRequestSubject, pngDoc, "image/png", nil)
+		_, err := NewClient(cli).Request(testCtx(t), DefaultRequestSubject, Document{Data: pngDoc, ContentType: "image/png"})
 		first <- err
 	}()
 	fh.waitStarted(t)
@@ -239,7 +240,7 @@ func TestNATSCloseWaitsThenStops(t *testing.T) {
 
 	first := make(chan error, 1)
 	go func() {
-		_, err := Request(testCtx(t), cli, DefaultRequestSubject, pngDoc, "", nil)
+		_, err := NewClient(cli).Request(testCtx(t), DefaultRequestSubject, Document{Data: pngDoc})
 		first <- err
 	}()
 	fh.waitStarted(t)
@@ -266,7 +267,7 @@ func TestNATSCloseWaitsThenStops(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	if _, err := Request(ctx, cli, DefaultRequestSubject, pngDoc, "", nil); !errors.Is(err, nats.ErrNoResponders) {
+	if _, err := NewClient(cli).Request(ctx, DefaultRequestSubject, Document{Data: pngDoc}); !errors.Is(err, nats.ErrNoResponders) {
 		t.Errorf("request after Close: %v, want no responders", err)
 	}
 }
@@ -279,7 +280,7 @@ func TestNATSCloseCancelsStragglers(t *testing.T) {
 
 	first := make(chan error, 1)
 	go func() {
-		_, err := Request(testCtx(t), cli, DefaultRequestSubject, pngDoc, "", nil)
+		_, err := NewClient(cli).Request(testCtx(t), DefaultRequestSubject, Document{Data: pngDoc})
 		first <- err
 	}()
 	fh.waitStarted(t)

@@ -4,23 +4,25 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/ocrhost/ocrhost/events/internal/wire"
 )
 
 // Defaults of the transports' options.
 const (
 	// DefaultSource is the source attribute of result and failure events.
-	DefaultSource = "/ocrhost"
+	DefaultSource = wire.DefaultSource
 	// DefaultMaxInFlight bounds the invocations a transport runs at once.
 	DefaultMaxInFlight = 8
 	// DefaultRequestSubject is the NATS subject requests arrive on.
-	DefaultRequestSubject = "ocr.requests"
+	DefaultRequestSubject = wire.DefaultRequestSubject
 	// DefaultResultSubject is the NATS subject answers to requests without
 	// a reply inbox are published on.
-	DefaultResultSubject = "ocr.results"
+	DefaultResultSubject = wire.DefaultResultSubject
 	// DefaultQueueGroup spreads requests over all host instances.
-	DefaultQueueGroup = "ocrhost"
+	DefaultQueueGroup = wire.DefaultQueueGroup
 	// DefaultMaxBodyBytes caps an HTTP request body.
-	DefaultMaxBodyBytes = 64 << 20
+	DefaultMaxBodyBytes = wire.DefaultMaxBodyBytes
 	// DefaultRetryAfter is the HTTP Retry-After sent with retryable failures.
 	DefaultRetryAfter = time.Second
 )

@@ -10,6 +10,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/ocrhost/ocrhost/events/internal/wire"
 	"github.com/ocrhost/ocrhost/function"
 	"github.com/ocrhost/ocrhost/host"
 )
@@ -55,8 +56,8 @@ func answerData(t *testing.T, inv Invoker) []byte {
 	in.SetType(TypeRequest)
 	in.SetDataContentType("image/png")
 	in.DataEncoded = pngDoc
-	p := processor{inv: inv, source: DefaultSource}
-	out, _ := p.answer(context.Background(), &in)
+	p := wire.Processor{Invoker: inv, Source: DefaultSource}
+	out, _ := p.Answer(context.Background(), &in)
 	return out.Data()
 }
 

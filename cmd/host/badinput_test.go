@@ -31,6 +31,7 @@ import (
 	"golang.org/x/image/tiff"
 
 	"github.com/ocrhost/ocrhost/events"
+	"github.com/ocrhost/ocrhost/events/jobs"
 	"github.com/ocrhost/ocrhost/host"
 	"github.com/ocrhost/ocrhost/internal/testenv"
 	"github.com/ocrhost/ocrhost/memory"
@@ -259,7 +260,7 @@ func badRows(t testing.TB, canary string) []badRow {
 			code: host.CodeInvalidInput, status: 400}
 	}
 	ref := func(name, data string) badRow {
-		return badRow{name: name, via: viaAll, headers: binaryReq(events.MediaObjectRef, nil), body: []byte(data),
+		return badRow{name: name, via: viaAll, headers: binaryReq(jobs.MediaObjectRef, nil), body: []byte(data),
 			code: host.CodeInvalidInput, status: 400}
 	}
 	return []badRow{
@@ -356,8 +357,8 @@ func badRows(t testing.TB, canary string) []badRow {
 			body: envelope(good, "application/json", ""), code: host.CodeInvalidInput, status: 400},
 
 		// Object references (documents too large for a message).
-		ref("object reference that does not exist", fmt.Sprintf(`{"bucket":%q,"name":"never-uploaded"}`, events.DefaultPayloadBucket)),
-		ref("object reference with a path traversal", fmt.Sprintf(`{"bucket":%q,"name":%q}`, events.DefaultPayloadBucket, traversal)),
+		ref("object reference that does not exist", fmt.Sprintf(`{"bucket":%q,"name":"never-uploaded"}`, jobs.DefaultPayloadBucket)),
+		ref("object reference with a path traversal", fmt.Sprintf(`{"bucket":%q,"name":%q}`, jobs.DefaultPayloadBucket, traversal)),
 		ref("object reference to another bucket", `{"bucket":"ocr-tasks","name":"x"}`),
 		ref("object reference that is no JSON", `{"bucket":`),
 	}
@@ -511,7 +512,7 @@ func (e *badEnv) readSample(t testing.TB) []byte {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	resp, err := events.Request(ctx, e.nc, events.DefaultRequestSubject, e.good, "", nil)
+	resp, err := events.NewClient(e.nc).Request(ctx, events.DefaultRequestSubject, events.Document{Data: e.good})
 	if err != nil {
 		t.Fatalf("host stopped serving: %v", err)
 	}
@@ -537,7 +538,7 @@ func (e *badEnv) alive(t testing.TB) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	resp, err := events.Request(ctx, e.nc, events.DefaultRequestSubject, e.line, "image/png", json.RawMessage(`{"stages":["rec"]}`))
+	resp, err := events.NewClient(e.nc).Request(ctx, events.DefaultRequestSubject, events.Document{Data: e.line, ContentType: "image/png", Options: json.RawMessage(`{"stages":["rec"]}`)})
 	if err != nil {
 		t.Fatalf("host stopped serving: %v", err)
 	}
@@ -678,8 +679,8 @@ func transportRows() []transportRow {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			if _, err := events.RequestAuto(ctx, e.nc, nil, events.DefaultRequestSubject, doc, "", nil); !errors.Is(err, events.ErrNoObjectStore) {
-				t.Errorf("RequestAuto without JetStream: %v, want ErrNoObjectStore", err)
+			if _, err := events.NewClient(e.nc).Request(ctx, events.DefaultRequestSubject, events.Document{Data: doc}); !errors.Is(err, jobs.ErrNoObjectStore) {
+				t.Errorf("Request without JetStream: %v, want ErrNoObjectStore", err)
 			}
 		}},
 		{"answer types published without a reply inbox are dropped", func(t *testing.T, e *badEnv) {
@@ -739,7 +740,7 @@ func (e *badEnv) expectQueueEmpty(t testing.TB) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	cons, err := e.js.Consumer(ctx, events.DefaultStream, events.DefaultConsumer)
+	cons, err := e.js.Consumer(ctx, jobs.DefaultStream, jobs.DefaultConsumer)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,7 +39,7 @@ func BenchmarkWarmOverhead(b *testing.B) {
 	defer nc.Close()
 	ctx := context.Background()
 	t0 := time.Now()
-	if _, err := events.Request(ctx, nc, events.DefaultRequestSubject, doc, "", nil); err != nil {
+	if _, err := events.NewClient(nc).Request(ctx, events.DefaultRequestSubject, events.Document{Data: doc}); err != nil {
 		b.Fatal(err)
 	}
 	cold := time.Since(t0)
@@ -52,7 +52,7 @@ func BenchmarkWarmOverhead(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		t0 := time.Now()
-		if _, err := events.Request(ctx, nc, events.DefaultRequestSubject, doc, "", nil); err != nil {
+		if _, err := events.NewClient(nc).Request(ctx, events.DefaultRequestSubject, events.Document{Data: doc}); err != nil {
 			b.Fatal(err)
 		}
 		e2e = append(e2e, time.Since(t0))

@@ -12,7 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/ocrhost/ocrhost/events"
+	"github.com/ocrhost/ocrhost/events/jobs"
 	"github.com/ocrhost/ocrhost/internal/testenv"
 )
 
@@ -110,18 +110,18 @@ func BenchmarkFailover(b *testing.B) {
 	nc, js := c.connect(0)
 	answers := watchAnswers(b, nc)
 	ctx := context.Background()
-	store, err := events.OpenTaskStore(ctx, js, events.WithReplicas(3))
+	store, err := jobs.OpenTaskStore(ctx, js, jobs.WithReplicas(3))
 	if err != nil {
 		b.Fatal(err)
 	}
-	jobs := clusterJobs(b, 1)
+	queued := clusterJobs(b, 1)
 	var failover, takeover time.Duration
 	b.ResetTimer()
 	for range b.N {
 		b.StopTimer()
 		hosts := startHosts(b, c.urls(0), 2)
-		runJobs(ctx, b, js, answers, []clusterJob{jobs[0], jobs[0]})
-		ids := submit(ctx, b, js, jobs)
+		runJobs(ctx, b, js, answers, []clusterJob{queued[0], queued[0]})
+		ids := submit(ctx, b, js, queued)
 		var holder *hostProc
 		for deadline := time.Now().Add(30 * time.Second); holder == nil; time.Sleep(5 * time.Millisecond) {
 			if time.Now().After(deadline) {
@@ -145,7 +145,7 @@ func BenchmarkFailover(b *testing.B) {
 		}
 		var taken time.Time
 		for _, tr := range task.History {
-			if tr.State == events.TaskProcessing {
+			if tr.State == jobs.TaskProcessing {
 				taken = tr.At
 			}
 		}

@@ -27,6 +27,7 @@ import (
 	"golang.org/x/image/math/fixed"
 
 	"github.com/ocrhost/ocrhost/events"
+	"github.com/ocrhost/ocrhost/events/jobs"
 	"github.com/ocrhost/ocrhost/host"
 	"github.com/ocrhost/ocrhost/internal/testenv"
 )
@@ -405,7 +406,7 @@ func submit(ctx context.Context, t testing.TB, js jetstream.JetStream, jobs []cl
 	t.Helper()
 	ids := make([]string, len(jobs))
 	for i, j := range jobs {
-		id, err := events.SubmitJob(ctx, js, clusterJobSubject, j.doc, j.contentType, nil)
+		id, err := events.NewClient(js.Conn(), events.WithJetStream(js)).Submit(ctx, clusterJobSubject, events.Document{Data: j.doc, ContentType: j.contentType})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -420,12 +421,12 @@ func waitDrained(ctx context.Context, t testing.TB, js jetstream.JetStream) {
 	t.Helper()
 	var last string
 	for deadline := time.Now().Add(3 * clusterAckWait); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		si, err := js.Stream(ctx, events.DefaultStream)
+		si, err := js.Stream(ctx, jobs.DefaultStream)
 		if err != nil {
 			last = err.Error()
 			continue
 		}
-		ci, err := si.Consumer(ctx, events.DefaultConsumer)
+		ci, err := si.Consumer(ctx, jobs.DefaultConsumer)
 		if err != nil {
 			last = err.Error()
 			continue
@@ -441,24 +442,24 @@ func waitDrained(ctx context.Context, t testing.TB, js jetstream.JetStream) {
 
 // checkOnce asserts that each job got exactly one answer, a result holding
 // its word, and that its task completed; it returns the tasks.
-func checkOnce(ctx context.Context, t testing.TB, js jetstream.JetStream, l *answerLog, ids []string, jobs []clusterJob) []events.Task {
+func checkOnce(ctx context.Context, t testing.TB, js jetstream.JetStream, l *answerLog, ids []string, queued []clusterJob) []jobs.Task {
 	t.Helper()
-	store, err := events.OpenTaskStore(ctx, js, events.WithReplicas(3))
+	store, err := jobs.OpenTaskStore(ctx, js, jobs.WithReplicas(3))
 	if err != nil {
 		t.Fatal(err)
 	}
-	tasks := make([]events.Task, len(ids))
+	tasks := make([]jobs.Task, len(ids))
 	for i, id := range ids {
 		got := l.get(id)
 		if len(got) != 1 {
 			t.Errorf("job %d (%s): %d answers, want exactly 1: %+v", i, id, len(got), got)
 		}
-		if len(got) > 0 && (got[0].typ != events.TypeResult || !strings.Contains(strings.ReplaceAll(got[0].text, " ", ""), jobs[i].want)) {
-			t.Errorf("job %d: answer %s %q, want a result holding %q", i, got[0].typ, got[0].text, jobs[i].want)
+		if len(got) > 0 && (got[0].typ != events.TypeResult || !strings.Contains(strings.ReplaceAll(got[0].text, " ", ""), queued[i].want)) {
+			t.Errorf("job %d: answer %s %q, want a result holding %q", i, got[0].typ, got[0].text, queued[i].want)
 		}
 		if tasks[i], err = store.Get(ctx, id); err != nil {
 			t.Errorf("job %d: task: %v", i, err)
-		} else if tasks[i].State != events.TaskCompleted {
+		} else if tasks[i].State != jobs.TaskCompleted {
 			t.Errorf("job %d: task %s, want completed", i, tasks[i].State)
 		}
 	}
@@ -468,14 +469,14 @@ func checkOnce(ctx context.Context, t testing.TB, js jetstream.JetStream, l *ans
 // waitProcessing waits until n of the tasks are processing.
 func waitProcessing(ctx context.Context, t testing.TB, js jetstream.JetStream, ids []string, n int) {
 	t.Helper()
-	store, err := events.OpenTaskStore(ctx, js, events.WithReplicas(3))
+	store, err := jobs.OpenTaskStore(ctx, js, jobs.WithReplicas(3))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		running := 0
 		for _, id := range ids {
-			if task, err := store.Get(ctx, id); err == nil && task.State == events.TaskProcessing {
+			if task, err := store.Get(ctx, id); err == nil && task.State == jobs.TaskProcessing {
 				running++
 			}
 		}
@@ -498,8 +499,8 @@ func TestClusterHostKilled(t *testing.T) {
 	defer cancel()
 	answers := watchAnswers(t, nc)
 
-	jobs := clusterJobs(t, 4)
-	ids := submit(ctx, t, js, jobs)
+	queued := clusterJobs(t, 4)
+	ids := submit(ctx, t, js, queued)
 	// Each host runs one job at a time, so with two processing each holds
 	// one; both are first jobs, loading the models, so neither is near done.
 	waitProcessing(ctx, t, js, ids, 2)
@@ -508,7 +509,7 @@ func TestClusterHostKilled(t *testing.T) {
 
 	answers.wait(t, ids, time.Minute)
 	waitDrained(ctx, t, js)
-	tasks := checkOnce(ctx, t, js, answers, ids, jobs)
+	tasks := checkOnce(ctx, t, js, answers, ids, queued)
 	rerun := 0
 	for i, task := range tasks {
 		if task.Attempts > 1 {
@@ -523,8 +524,8 @@ func TestClusterHostKilled(t *testing.T) {
 	}
 
 	// Every stream and bucket the host made keeps three copies.
-	for _, name := range []string{events.DefaultStream, events.DefaultDeadLetterStream,
-		"KV_" + events.DefaultTaskBucket, "OBJ_" + events.DefaultResultBucket, "OBJ_" + events.DefaultPayloadBucket} {
+	for _, name := range []string{jobs.DefaultStream, jobs.DefaultDeadLetterStream,
+		"KV_" + jobs.DefaultTaskBucket, "OBJ_" + jobs.DefaultResultBucket, "OBJ_" + jobs.DefaultPayloadBucket} {
 		s, err := js.Stream(ctx, name)
 		if err != nil {
 			t.Errorf("stream %s: %v", name, err)
@@ -559,17 +560,17 @@ func TestClusterServerLost(t *testing.T) {
 	answers := watchAnswers(t, watchNC)
 
 	// Labels only: the outage, not the OCR, is under test.
-	jobs := clusterJobs(t, 6)[1:]
-	ids := submit(ctx, t, js, jobs[:3])
+	queued := clusterJobs(t, 6)[1:]
+	ids := submit(ctx, t, js, queued[:3])
 	waitProcessing(ctx, t, js, ids, 1)
 	c.stop(lost)
-	// Jobs queued during the outage count once SubmitJob accepts them.
-	for _, j := range jobs[3:] {
+	// Jobs queued during the outage count once Submit accepts them.
+	for _, j := range queued[3:] {
 		for {
 			// A request that reached no JetStream leader goes unanswered:
 			// ask again, as a client would.
 			attempt, cancelAttempt := context.WithTimeout(ctx, 5*time.Second)
-			id, err := events.SubmitJob(attempt, js, clusterJobSubject, j.doc, j.contentType, nil)
+			id, err := events.NewClient(js.Conn(), events.WithJetStream(js)).Submit(attempt, clusterJobSubject, events.Document{Data: j.doc, ContentType: j.contentType})
 			cancelAttempt()
 			if err == nil {
 				ids = append(ids, id)
@@ -584,7 +585,7 @@ func TestClusterServerLost(t *testing.T) {
 
 	answers.wait(t, ids, time.Minute)
 	waitDrained(ctx, t, js)
-	checkOnce(ctx, t, js, answers, ids, jobs)
+	checkOnce(ctx, t, js, answers, ids, queued)
 	if nc.Stats().Reconnects == 0 || nc.ConnectedUrl() == fmt.Sprintf("nats://127.0.0.1:%d", c.opts[lost].Port) {
 		t.Errorf("client on the lost server did not reconnect elsewhere (%d reconnects, at %s)", nc.Stats().Reconnects, nc.ConnectedUrl())
 	}
@@ -596,7 +597,7 @@ func TestClusterServerLost(t *testing.T) {
 	name := c.opts[lost].ServerName
 	var peers string
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		s, err := js.Stream(ctx, events.DefaultStream)
+		s, err := js.Stream(ctx, jobs.DefaultStream)
 		if err == nil {
 			cl := s.CachedInfo().Cluster
 			if cl.Leader == name || slices.ContainsFunc(cl.Replicas, func(p *jetstream.PeerInfo) bool { return p.Name == name && p.Current }) {

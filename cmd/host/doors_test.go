@@ -25,6 +25,7 @@ import (
 
 	"github.com/ocrhost/ocrhost/auth"
 	"github.com/ocrhost/ocrhost/events"
+	"github.com/ocrhost/ocrhost/events/jobs"
 	"github.com/ocrhost/ocrhost/internal/natsd/natsdtest"
 	"github.com/ocrhost/ocrhost/internal/testenv"
 )
@@ -190,17 +191,17 @@ func (d *doors) knockNATS() {
 	}
 
 	// ocr.jobs.>: alice's job, OCRed; ocr.tasks.get follows it.
-	d.taskID, err = events.SubmitJob(ctx, js, "ocr.jobs.secret", d.doc, "image/tiff", nil, events.WithOwner("alice"))
+	d.taskID, err = events.NewClient(js.Conn(), events.WithJetStream(js, jobs.WithOwner("alice"))).Submit(ctx, "ocr.jobs.secret", events.Document{Data: d.doc, ContentType: "image/tiff"})
 	if err != nil {
 		t.Fatalf("ocr.jobs.secret: %v", err)
 	}
-	var task events.Task
-	for task.State != events.TaskCompleted {
+	var task jobs.Task
+	for task.State != jobs.TaskCompleted {
 		if ctx.Err() != nil {
 			t.Fatalf("task %s: %+v, not completed", d.taskID, task)
 		}
 		time.Sleep(100 * time.Millisecond)
-		if task, err = events.QueryTask(ctx, nc, events.DefaultTaskQuerySubject, d.taskID); err != nil {
+		if task, err = jobs.QueryTask(ctx, nc, jobs.DefaultTaskQuerySubject, d.taskID); err != nil {
 			t.Fatalf("ocr.tasks.get: %v", err)
 		}
 	}
@@ -209,13 +210,13 @@ func (d *doors) knockNATS() {
 	}
 
 	// ocr.tasks.get and ocr.tasks.cancel acting for bob find nothing.
-	for _, subject := range []string{events.DefaultTaskQuerySubject, events.DefaultCancelSubject} {
+	for _, subject := range []string{jobs.DefaultTaskQuerySubject, jobs.DefaultCancelSubject} {
 		m := nats.NewMsg(subject)
-		m.Header.Set(events.HeaderOwner, "bob")
+		m.Header.Set(jobs.HeaderOwner, "bob")
 		m.Data = []byte(d.taskID)
-		if subject == events.DefaultCancelSubject {
+		if subject == jobs.DefaultCancelSubject {
 			m = cancelMsg(t, d.taskID)
-			m.Header.Set(events.HeaderOwner, "bob")
+			m.Header.Set(jobs.HeaderOwner, "bob")
 		}
 		rep, err := nc.RequestMsgWithContext(ctx, m)
 		if err != nil || rep.Header.Get("Nats-Service-Error-Code") != "404" || len(rep.Data) > 0 {
@@ -223,8 +224,8 @@ func (d *doors) knockNATS() {
 		}
 	}
 	// ocr.tasks.cancel as the host's side: the task is finished.
-	if _, err := events.CancelTask(ctx, nc, events.DefaultCancelSubject, d.taskID); !errors.Is(err, events.ErrTaskFinished) {
-		t.Errorf("ocr.tasks.cancel: %v, want %v", err, events.ErrTaskFinished)
+	if _, err := jobs.CancelTask(ctx, nc, jobs.DefaultCancelSubject, d.taskID); !errors.Is(err, jobs.ErrTaskFinished) {
+		t.Errorf("ocr.tasks.cancel: %v, want %v", err, jobs.ErrTaskFinished)
 	}
 	// ocr.requests: a malformed event is answered, so the door is open.
 	if rep, err := nc.RequestWithContext(ctx, events.DefaultRequestSubject, []byte("{not json")); err != nil ||
@@ -263,14 +264,14 @@ func (d *doors) knockAsTenants() {
 		return nc
 	}
 	alice, bob := tenant("alice", aliceNATS), tenant("bob", bobNATS)
-	follow := func(nc *nats.Conn, owner, id string, done events.TaskState) events.Task {
+	follow := func(nc *nats.Conn, owner, id string, done jobs.TaskState) jobs.Task {
 		t.Helper()
 		for {
-			task, err := events.QueryTask(ctx, nc, events.DefaultTaskQuerySubject+"."+owner, id)
+			task, err := jobs.QueryTask(ctx, nc, jobs.DefaultTaskQuerySubject+"."+owner, id)
 			switch {
 			case err == nil && task.State == done:
 				return task
-			case err != nil && !errors.Is(err, events.ErrTaskNotFound): // not found: not started yet
+			case err != nil && !errors.Is(err, jobs.ErrTaskNotFound): // not found: not started yet
 				t.Fatalf("%s follows %s: %v", owner, id, err)
 			case ctx.Err() != nil:
 				t.Fatalf("%s's task %s: %+v, not %s", owner, id, task, done)
@@ -283,19 +284,19 @@ func (d *doors) knockAsTenants() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, err := events.SubmitJob(ctx, js, "ocr.jobs.alice.payslips", d.doc, "image/tiff", nil, events.AsTenant())
+	id, err := events.NewClient(js.Conn(), events.WithJetStream(js, jobs.AsTenant())).Submit(ctx, "ocr.jobs.alice.payslips", events.Document{Data: d.doc, ContentType: "image/tiff"})
 	if err != nil {
 		t.Fatalf("alice queues a job: %v", err)
 	}
 	d.tenantTaskID = id
-	if task := follow(alice, "alice", id, events.TaskCompleted); task.Owner != "alice" || !bytes.Contains(task.Result, []byte(doorWord)) {
+	if task := follow(alice, "alice", id, jobs.TaskCompleted); task.Owner != "alice" || !bytes.Contains(task.Result, []byte(doorWord)) {
 		t.Errorf("alice's task: owner %q, result %.200s", task.Owner, task.Result)
 	}
-	if _, err := events.QueryTask(ctx, bob, events.DefaultTaskQuerySubject+".bob", id); !errors.Is(err, events.ErrTaskNotFound) {
-		t.Errorf("bob asks for alice's task: %v, want %v", err, events.ErrTaskNotFound)
+	if _, err := jobs.QueryTask(ctx, bob, jobs.DefaultTaskQuerySubject+".bob", id); !errors.Is(err, jobs.ErrTaskNotFound) {
+		t.Errorf("bob asks for alice's task: %v, want %v", err, jobs.ErrTaskNotFound)
 	}
-	if _, err := events.CancelTask(ctx, bob, events.DefaultCancelSubject+".bob", id); !errors.Is(err, events.ErrTaskNotFound) {
-		t.Errorf("bob cancels alice's task: %v, want %v", err, events.ErrTaskNotFound)
+	if _, err := jobs.CancelTask(ctx, bob, jobs.DefaultCancelSubject+".bob", id); !errors.Is(err, jobs.ErrTaskNotFound) {
+		t.Errorf("bob cancels alice's task: %v, want %v", err, jobs.ErrTaskNotFound)
 	}
 
 	// bob queues a job under alice's id (a bad document, answered fast):
@@ -306,24 +307,24 @@ func (d *doors) knockAsTenants() {
 	}
 	m := nats.NewMsg("ocr.jobs.bob.scan")
 	for k, v := range map[string]string{"ce-specversion": "1.0", "ce-id": id, "ce-type": events.TypeRequest,
-		"ce-source": "/bob", "content-type": "image/png", events.HeaderOwner: "alice"} {
+		"ce-source": "/bob", "content-type": "image/png", jobs.HeaderOwner: "alice"} {
 		m.Header.Set(k, v)
 	}
 	m.Data = []byte("not a png")
 	if _, err := bobJS.PublishMsg(ctx, m); err != nil {
 		t.Fatalf("bob queues a job: %v", err)
 	}
-	if task := follow(bob, "bob", id, events.TaskFailed); task.Owner != "bob" {
+	if task := follow(bob, "bob", id, jobs.TaskFailed); task.Owner != "bob" {
 		t.Errorf("bob's task under alice's id: %+v", task)
 	}
-	if task := follow(alice, "alice", id, events.TaskCompleted); task.Attempts != 1 || !bytes.Contains(task.Result, []byte(doorWord)) {
+	if task := follow(alice, "alice", id, jobs.TaskCompleted); task.Attempts != 1 || !bytes.Contains(task.Result, []byte(doorWord)) {
 		t.Errorf("alice's task after bob reused its id: %+v", task)
 	}
 
 	// Everything else is refused to bob by the server.
-	for _, subject := range []string{events.DefaultTaskQuerySubject + ".alice", events.DefaultTaskQuerySubject,
-		events.DefaultCancelSubject, "ocr.jobs.alice.scan", "ocr.jobs.secret", "ocrhost.memory", "$JS.API.STREAM.LIST",
-		events.TaskCancelledSubject} {
+	for _, subject := range []string{jobs.DefaultTaskQuerySubject + ".alice", jobs.DefaultTaskQuerySubject,
+		jobs.DefaultCancelSubject, "ocr.jobs.alice.scan", "ocr.jobs.secret", "ocrhost.memory", "$JS.API.STREAM.LIST",
+		jobs.TaskCancelledSubject} {
 		if err := bob.Publish(subject, []byte(id)); err != nil {
 			t.Fatal(err)
 		}
@@ -355,11 +356,11 @@ func (d *doors) wantViolation(nc *nats.Conn, violations <-chan error, what strin
 	}
 }
 
-// cancelMsg is a cancel event for id, as events.CancelTask sends it.
+// cancelMsg is a cancel event for id, as jobs.CancelTask sends it.
 func cancelMsg(t *testing.T, id string) *nats.Msg {
 	t.Helper()
-	m := nats.NewMsg(events.DefaultCancelSubject)
-	for k, v := range map[string]string{"ce-specversion": "1.0", "ce-id": "cancel-" + id, "ce-type": events.TypeCancel,
+	m := nats.NewMsg(jobs.DefaultCancelSubject)
+	for k, v := range map[string]string{"ce-specversion": "1.0", "ce-id": "cancel-" + id, "ce-type": jobs.TypeCancel,
 		"ce-source": "/test", "content-type": "application/json"} {
 		m.Header.Set(k, v)
 	}
@@ -442,7 +443,7 @@ func (d *doors) knockHTTP() {
 		for _, c := range []struct{ who, token, query, owner string }{
 			{"alice", aliceToken, "", "alice"}, {"bob", bobToken, "?owner=alice", "bob"}, {"an admin", opsToken, "?owner=alice", "alice"}} {
 			status, body, _ := d.do("GET", d.p.httpURL+"/tasks/"+d.tenantTaskID+c.query, c.token, nil, nil)
-			var task events.Task
+			var task jobs.Task
 			if err := json.Unmarshal(body, &task); status != 200 || err != nil || task.Owner != c.owner ||
 				bytes.Contains(body, []byte(doorWord)) != (c.owner == "alice") {
 				t.Errorf("%s reads the tenant's task id: %d %.200s", c.who, status, body)

@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ocrhost/ocrhost/events"
+	"github.com/ocrhost/ocrhost/events/jobs"
 	"github.com/ocrhost/ocrhost/function"
 	"github.com/ocrhost/ocrhost/host"
 	"github.com/ocrhost/ocrhost/internal/testenv"
@@ -53,9 +54,9 @@ func faultPNG(t testing.TB) []byte {
 var faultRecOnly = json.RawMessage(`{"stages":["rec"]}`)
 
 // faultTask polls the task store over HTTP until the task is in state.
-func faultTask(t testing.TB, httpURL, id string, state events.TaskState) events.Task {
+func faultTask(t testing.TB, httpURL, id string, state jobs.TaskState) jobs.Task {
 	t.Helper()
-	var task events.Task
+	var task jobs.Task
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		resp, err := http.Get(httpURL + "/tasks/" + id)
 		if err != nil {
@@ -76,7 +77,7 @@ func faultJob(t testing.TB, js jetstream.JetStream, results *nats.Subscription, 
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	id, err := events.SubmitJob(ctx, js, "ocr.jobs.faults", doc, "image/png", faultRecOnly)
+	id, err := events.NewClient(js.Conn(), events.WithJetStream(js)).Submit(ctx, "ocr.jobs.faults", events.Document{Data: doc, ContentType: "image/png", Options: faultRecOnly})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +119,7 @@ func TestCorruptModelServed(t *testing.T) {
 	}
 
 	t.Run("nats request-reply fails internal", func(t *testing.T) {
-		_, err := events.Request(ctx, nc, events.DefaultRequestSubject, doc, "image/png", faultRecOnly)
+		_, err := events.NewClient(nc).Request(ctx, events.DefaultRequestSubject, events.Document{Data: doc, ContentType: "image/png", Options: faultRecOnly})
 		var f *host.Failure
 		if !errors.As(err, &f) {
 			t.Fatalf("got %v, want a failure", err)
@@ -159,11 +160,11 @@ func TestCorruptModelServed(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantInternal(t, fd.Code, fd.Retryable, fd.Message)
-		task := faultTask(t, th.httpURL, id, events.TaskFailed)
+		task := faultTask(t, th.httpURL, id, jobs.TaskFailed)
 		if task.Failure == nil || task.Failure.Code != host.CodeInternal || task.Attempts != 1 {
 			t.Errorf("task %+v, want failed internal after one attempt", task)
 		}
-		cons, err := js.Consumer(ctx, events.DefaultStream, events.DefaultConsumer)
+		cons, err := js.Consumer(ctx, jobs.DefaultStream, jobs.DefaultConsumer)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -179,7 +180,7 @@ func TestCorruptModelServed(t *testing.T) {
 		if info.NumAckPending != 0 || info.NumPending != 0 {
 			t.Errorf("job not acked: %d pending, %d unacked", info.NumPending, info.NumAckPending)
 		}
-		dead, err := js.Stream(ctx, events.DefaultDeadLetterStream)
+		dead, err := js.Stream(ctx, jobs.DefaultDeadLetterStream)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -199,7 +200,7 @@ func TestCorruptModelServed(t *testing.T) {
 				t.Errorf("%s %d with a broken model, want 200", path, resp.StatusCode)
 			}
 		}
-		resp, err := events.Request(ctx, nc, events.DefaultRequestSubject, doc, "image/png", json.RawMessage(`{"stages":["det","cls"]}`))
+		resp, err := events.NewClient(nc).Request(ctx, events.DefaultRequestSubject, events.Document{Data: doc, ContentType: "image/png", Options: json.RawMessage(`{"stages":["det","cls"]}`)})
 		if err != nil {
 			t.Fatalf("detection with rec broken: %v", err)
 		}
@@ -220,7 +221,7 @@ func TestCorruptModelServed(t *testing.T) {
 	replaceFile(t, recPath, good)
 
 	t.Run("restored file serves without a restart", func(t *testing.T) {
-		resp, err := events.Request(ctx, nc, events.DefaultRequestSubject, doc, "image/png", faultRecOnly)
+		resp, err := events.NewClient(nc).Request(ctx, events.DefaultRequestSubject, events.Document{Data: doc, ContentType: "image/png", Options: faultRecOnly})
 		if err != nil {
 			t.Fatalf("after the file was restored: %v", err)
 		}
@@ -231,6 +232,6 @@ func TestCorruptModelServed(t *testing.T) {
 		if msg.Header.Get("ce-type") != events.TypeResult {
 			t.Fatalf("job answer after restore: %s %.200s", msg.Header.Get("ce-type"), msg.Data)
 		}
-		faultTask(t, th.httpURL, id, events.TaskCompleted)
+		faultTask(t, th.httpURL, id, jobs.TaskCompleted)
 	})
 }

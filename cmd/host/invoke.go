@@ -21,7 +21,7 @@ import (
 // prints its text (or the whole result with --json). A multi-page document
 // (PDF, multi-page TIFF) is published instead when stderr is a terminal or
 // --progress is given, so that the host's progress events can draw a
-// progress bar while it runs (events.RequestWithProgress).
+// progress bar while it runs (events.Client.RequestWithProgress).
 func invoke(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("invoke", flag.ContinueOnError)
 	env, err := loadClientConfig()
@@ -58,6 +58,7 @@ func invoke(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	client := events.NewClient(nc, events.WithJetStream(js))
 	failed := 0
 	for _, path := range fs.Args() {
 		data, err := os.ReadFile(path)
@@ -78,11 +79,12 @@ func invoke(ctx context.Context, args []string) error {
 			rctx, cancel := context.WithTimeout(ctx, *timeout)
 			// Documents over the server's max payload go through the object store.
 			var resp *host.Response
+			doc := events.Document{Data: data, Options: reqOptions}
 			if bar != nil {
-				resp, err = events.RequestWithProgress(rctx, nc, js, *subject, *resultSubject, data, "", reqOptions, bar.update)
+				resp, err = client.RequestWithProgress(rctx, *subject, *resultSubject, doc, bar.update)
 				bar.done()
 			} else {
-				resp, err = events.RequestAuto(rctx, nc, js, *subject, data, "", reqOptions)
+				resp, err = client.Request(rctx, *subject, doc)
 			}
 			cancel()
 			if errors.Is(err, nats.ErrNoResponders) && time.Now().Before(deadline) {

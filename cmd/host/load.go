@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ocrhost/ocrhost/events"
+	"github.com/ocrhost/ocrhost/events/jobs"
 	"github.com/ocrhost/ocrhost/internal/loadgen"
 )
 
@@ -72,7 +73,7 @@ func runLoad(ctx context.Context, args []string, stdout io.Writer) (loadgen.Summ
 		subject     = fs.String("subject", events.DefaultRequestSubject, "request subject (nats, publish)")
 		resultSubj  = fs.String("result-subject", events.DefaultResultSubject, "result subject (publish, jetstream)")
 		jobSubject  = fs.String("job-subject", "ocr.jobs.load", "job subject, one of the work queue's (jetstream)")
-		taskSubject = fs.String("task-subject", events.DefaultTaskQuerySubject, "task query subject (jetstream)")
+		taskSubject = fs.String("task-subject", jobs.DefaultTaskQuerySubject, "task query subject (jetstream)")
 		memSubject  = fs.String("memory-subject", "ocrhost.memory", "memory report subject (OCRHOST_MEMORY_SUBJECT)")
 		maxGrowth   = fs.Float64("max-rss-growth", 0.05, "RSS growth over the second half, as a fraction of its mean, tolerated as noise")
 		check       = fs.Bool("check", false, "exit 1 unless every request got a result and RSS stays level")

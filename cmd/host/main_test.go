@@ -157,7 +157,7 @@ func TestEndToEnd(t *testing.T) {
 	defer cancel()
 
 	t.Run("nats request-reply", func(t *testing.T) {
-		resp, err := events.Request(ctx, nc, events.DefaultRequestSubject, doc, "image/tiff", nil)
+		resp, err := events.NewClient(nc).Request(ctx, events.DefaultRequestSubject, events.Document{Data: doc, ContentType: "image/tiff"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -167,7 +167,7 @@ func TestEndToEnd(t *testing.T) {
 	})
 
 	t.Run("nats request-reply with options", func(t *testing.T) {
-		resp, err := events.Request(ctx, nc, events.DefaultRequestSubject, doc, "image/tiff", json.RawMessage(`{"stages":["det"]}`))
+		resp, err := events.NewClient(nc).Request(ctx, events.DefaultRequestSubject, events.Document{Data: doc, ContentType: "image/tiff", Options: json.RawMessage(`{"stages":["det"]}`)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -235,7 +235,7 @@ func TestEndToEnd(t *testing.T) {
 		if resp.StatusCode != 200 || resp.Header.Get("content-type") != "application/alto+xml" || !bytes.Contains(body, []byte(`<String `)) {
 			t.Errorf("%d %s %.200s", resp.StatusCode, resp.Header.Get("content-type"), body)
 		}
-		out, err := events.Request(ctx, nc, events.DefaultRequestSubject, doc, "image/tiff", json.RawMessage(`{"format":"hocr"}`))
+		out, err := events.NewClient(nc).Request(ctx, events.DefaultRequestSubject, events.Document{Data: doc, ContentType: "image/tiff", Options: json.RawMessage(`{"format":"hocr"}`)})
 		if err != nil || out.OutputType != "application/xhtml+xml" || !bytes.Contains(out.Output, []byte(`class="ocrx_word"`)) {
 			t.Errorf("hOCR over NATS: %v %s %.200s", err, out.OutputType, out.Output)
 		}
@@ -262,7 +262,7 @@ func TestEndToEnd(t *testing.T) {
 		if !bytes.Contains(rep.Data, []byte(host.CodeInvalidInput)) {
 			t.Errorf("nats: %s", rep.Data)
 		}
-		if _, err := events.Request(ctx, nc, events.DefaultRequestSubject, doc, "", nil); err != nil {
+		if _, err := events.NewClient(nc).Request(ctx, events.DefaultRequestSubject, events.Document{Data: doc}); err != nil {
 			t.Errorf("host stopped serving after bad input: %v", err)
 		}
 	})
@@ -277,7 +277,7 @@ func TestEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		id, err := events.SubmitJob(ctx, js, "ocr.jobs.scan", doc, "image/tiff", nil)
+		id, err := events.NewClient(js.Conn(), events.WithJetStream(js)).Submit(ctx, "ocr.jobs.scan", events.Document{Data: doc, ContentType: "image/tiff"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -461,7 +461,7 @@ func TestSIGTERMFinishesInFlightWork(t *testing.T) {
 	var resp *host.Response
 	go func() {
 		var err error
-		resp, err = events.Request(context.Background(), nc, events.DefaultRequestSubject, sampleDoc(t), "", nil)
+		resp, err = events.NewClient(nc).Request(context.Background(), events.DefaultRequestSubject, events.Document{Data: sampleDoc(t)})
 		answer <- err
 	}()
 	// The first request loads three models and runs for over a second.

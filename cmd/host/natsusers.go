@@ -10,7 +10,7 @@ import (
 
 	"github.com/nats-io/nkeys"
 
-	"github.com/ocrhost/ocrhost/events"
+	"github.com/ocrhost/ocrhost/events/jobs"
 	"github.com/ocrhost/ocrhost/internal/natsd"
 )
 
@@ -97,9 +97,9 @@ func tenants(users []natsUser) []string {
 // name; it may subscribe to its own inbox prefix only (_INBOX.<name>, see
 // nats.CustomInboxPrefix), so that no other reply, result or bucket is
 // within its reach. The host takes a job's and a query's principal from
-// these subjects (events.WithTenants, TaskStore.ServeNATS).
+// these subjects (jobs.WithTenants, TaskStore.ServeNATS).
 func serverUsers(users []natsUser, requestSubject string) []natsd.User {
-	jobs := strings.TrimSuffix(events.DefaultJobSubjects, ">")
+	prefix := strings.TrimSuffix(jobs.DefaultJobSubjects, ">")
 	var out []natsd.User
 	for _, u := range users {
 		su := natsd.User{Name: u.name, Password: u.secret}
@@ -107,8 +107,8 @@ func serverUsers(users []natsUser, requestSubject string) []natsd.User {
 			su = natsd.User{NKey: u.secret}
 		}
 		if !u.admin {
-			su.Publish = []string{requestSubject, jobs + u.name, jobs + u.name + ".>",
-				events.DefaultTaskQuerySubject + "." + u.name, events.DefaultCancelSubject + "." + u.name}
+			su.Publish = []string{requestSubject, prefix + u.name, prefix + u.name + ".>",
+				jobs.DefaultTaskQuerySubject + "." + u.name, jobs.DefaultCancelSubject + "." + u.name}
 			su.Subscribe = []string{tenantInbox(u.name) + ".>"}
 		}
 		out = append(out, su)

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/ocrhost/ocrhost/events"
+	"github.com/ocrhost/ocrhost/events/jobs"
 	"github.com/ocrhost/ocrhost/function"
 	"github.com/ocrhost/ocrhost/function/onnx"
 	"github.com/ocrhost/ocrhost/host"
@@ -72,7 +73,7 @@ type app struct {
 	// tenants are the NATS users of OCRHOST_NATS_USERS_FILE that are not admins.
 	tenants  []string
 	nc       *nats.Conn
-	jsT      *events.JetStream
+	jsT      *jobs.Worker
 	natsT    *events.NATS
 	httpT    *events.HTTP
 	servers  []*http.Server
@@ -249,16 +250,16 @@ func (a *app) start(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("JetStream: %w", err)
 		}
-		a.jsT, err = events.StartJetStream(ctx, js, counted,
-			events.WithStream(cfg.JSStream, events.DefaultJobSubjects), events.WithConsumer(cfg.JSConsumer),
-			events.WithAckWait(cfg.JSAckWait), events.WithMaxDeliver(cfg.JSMaxDeliver),
-			events.WithJobResultSubject(cfg.ResultSubject), events.WithTaskTTL(cfg.TaskTTL),
-			events.WithReplicas(cfg.JSReplicas), events.WithKeepResults(cfg.KeepResults),
-			events.WithTenants(a.tenants...), events.WithMaxInFlight(cfg.MaxPredictions), events.WithLogger(log))
+		a.jsT, err = jobs.Start(ctx, js, counted,
+			jobs.WithStream(cfg.JSStream, jobs.DefaultJobSubjects), jobs.WithConsumer(cfg.JSConsumer),
+			jobs.WithAckWait(cfg.JSAckWait), jobs.WithMaxDeliver(cfg.JSMaxDeliver),
+			jobs.WithJobResultSubject(cfg.ResultSubject), jobs.WithTaskTTL(cfg.TaskTTL),
+			jobs.WithReplicas(cfg.JSReplicas), jobs.WithKeepResults(cfg.KeepResults),
+			jobs.WithTenants(a.tenants...), jobs.WithMaxInFlight(cfg.MaxPredictions), jobs.WithLogger(log))
 		if err != nil {
 			return fmt.Errorf("JetStream work queue: %w", err)
 		}
-		tasksSubs, err := a.jsT.Tasks().ServeNATS(nc, events.DefaultTaskQuerySubject, cfg.QueueGroup)
+		tasksSubs, err := a.jsT.Tasks().ServeNATS(nc, jobs.DefaultTaskQuerySubject, cfg.QueueGroup)
 		if err != nil {
 			return err
 		}

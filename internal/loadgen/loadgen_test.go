@@ -330,7 +330,7 @@ func TestAnswersRouting(t *testing.T) {
 	if f, ok := errors.AsType[*host.Failure](<-ch); !ok || f.Code != host.CodeTooLarge {
 		t.Errorf("failure not routed: %v", f)
 	}
-	// A job's answer may arrive before SubmitJob returns its id.
+	// A job's answer may arrive before Submit returns its id.
 	a.onMsg(answerMsg("r2", events.TypeResult, `{"text":"x"}`))
 	if err := <-a.register("r2"); err != nil {
 		t.Errorf("early answer: %v", err)

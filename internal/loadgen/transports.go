@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ocrhost/ocrhost/events"
+	"github.com/ocrhost/ocrhost/events/jobs"
 	"github.com/ocrhost/ocrhost/host"
 )
 
@@ -65,7 +66,7 @@ func header(h nats.Header, name string) string {
 }
 
 // RequestReply sends requests by NATS request-reply, documents too large
-// for a message through the object store (events.RequestAuto).
+// for a message through the object store (events.Client.Request).
 type RequestReply struct {
 	NC      *nats.Conn
 	JS      jetstream.JetStream // nil when every document fits a message
@@ -75,7 +76,8 @@ type RequestReply struct {
 
 // Send sends one request.
 func (r RequestReply) Send(ctx context.Context, doc Doc) error {
-	_, err := events.RequestAuto(ctx, r.NC, r.JS, r.Subject, doc.Data, doc.ContentType, r.Options)
+	c := events.NewClient(r.NC, events.WithJetStream(r.JS))
+	_, err := c.Request(ctx, r.Subject, events.Document{Data: doc.Data, ContentType: doc.ContentType, Options: r.Options})
 	return err
 }
 
@@ -120,7 +122,7 @@ type answers struct {
 	mu      sync.Mutex
 	waiting map[string]chan error
 	// early keeps answers whose request is not yet registered: a job's id
-	// is known only once SubmitJob returns, and its answer may be first.
+	// is known only once Submit returns, and its answer may be first.
 	// Entries older than keep are dropped, so answers to other clients on
 	// the same subject do not pile up.
 	early     map[string]earlyAnswer
@@ -261,7 +263,7 @@ type JetStream struct {
 
 // NewJetStream subscribes to resultSubject for the answers to jobs
 // submitted on subject (one of the work queue's subjects), and looks
-// tasks up on taskSubject (events.DefaultTaskQuerySubject). Close
+// tasks up on taskSubject (jobs.DefaultTaskQuerySubject). Close
 // unsubscribes.
 func NewJetStream(js jetstream.JetStream, subject, resultSubject, taskSubject string, options json.RawMessage) (*JetStream, error) {
 	j := &JetStream{js: js, subject: subject, taskSubject: taskSubject, options: options,
@@ -275,7 +277,8 @@ func NewJetStream(js jetstream.JetStream, subject, resultSubject, taskSubject st
 
 // Send submits one job and waits for its answer.
 func (j *JetStream) Send(ctx context.Context, doc Doc) error {
-	id, err := events.SubmitJob(ctx, j.js, j.subject, doc.Data, doc.ContentType, j.options)
+	id, err := events.NewClient(j.js.Conn(), events.WithJetStream(j.js)).
+		Submit(ctx, j.subject, events.Document{Data: doc.Data, ContentType: doc.ContentType, Options: j.options})
 	if err != nil {
 		return err
 	}
@@ -288,13 +291,13 @@ func (j *JetStream) Send(ctx context.Context, doc Doc) error {
 	}
 	qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), j.queryTimeout)
 	defer cancel()
-	task, qerr := events.QueryTask(qctx, j.js.Conn(), j.taskSubject, id)
+	task, qerr := jobs.QueryTask(qctx, j.js.Conn(), j.taskSubject, id)
 	switch {
 	case qerr != nil:
 		return fmt.Errorf("job %s: no answer (%w), task unknown: %v", id, context.Cause(ctx), qerr)
-	case task.State == events.TaskCompleted:
+	case task.State == jobs.TaskCompleted:
 		return nil
-	case task.State == events.TaskFailed && task.Failure != nil:
+	case task.State == jobs.TaskFailed && task.Failure != nil:
 		return &host.Failure{Code: task.Failure.Code, Message: task.Failure.Message}
 	}
 	return fmt.Errorf("job %s: no answer, task %s: %w", id, task.State, context.Cause(ctx))

@@ -1,13 +1,14 @@
-package events
+package jobs
 
 import (
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
 )
 
-// Defaults of the JetStream work queue (StartJetStream).
+// Defaults of the JetStream work queue (Start).
 const (
 	// DefaultStream is the work-queue stream jobs are stored in.
 	DefaultStream = "OCR"
@@ -16,8 +17,8 @@ const (
 	DefaultJobSubjects = "ocr.jobs.>"
 	// DefaultConsumer is the durable pull consumer all hosts share.
 	DefaultConsumer = "ocr-workers"
-	// DefaultJSMaxInFlight is the jobs one host runs at once.
-	DefaultJSMaxInFlight = 2
+	// DefaultMaxInFlight is the jobs one worker runs at once.
+	DefaultMaxInFlight = 2
 	// DefaultAckWait is how long a job may go without an ack or a
 	// progress signal before JetStream hands it to another worker.
 	DefaultAckWait = 60 * time.Second
@@ -76,7 +77,7 @@ type storeConfig struct {
 	replicas      int
 	// keepResults: a completed task keeps its result, not only its state.
 	keepResults bool
-	// owner is the principal SubmitJob queues a job for.
+	// owner is the principal Queue queues a job for.
 	owner string
 	// tenant: the connection is a tenant's (AsTenant).
 	tenant bool
@@ -108,7 +109,7 @@ func (c *storeConfig) validate() error {
 }
 
 // StoreOption names a bucket or sets its TTL. OpenTaskStore,
-// OpenPayloadStore, SubmitJob, RequestAuto and StartJetStream take them.
+// OpenPayloadStore, Start, PreparePayload and Queue take them (clients pass them to events.WithJetStream).
 type StoreOption func(*storeConfig)
 
 func (o StoreOption) applyJS(c *jsConfig) { o(&c.stores) }
@@ -141,7 +142,7 @@ func WithPayloadBucket(name string) StoreOption {
 // DefaultReplicas, at most MaxReplicas). With 3 the queue, the task states
 // and the payloads outlive the loss of any one server; a single server
 // refuses more than 1. The consumer takes the stream's replicas. Being a
-// StoreOption it is a JSOption too, and SubmitJob and RequestAuto apply it
+// StoreOption it is an Option too, and PreparePayload applies it
 // to the payload bucket they create when missing.
 func WithReplicas(n int) StoreOption { return func(c *storeConfig) { c.replicas = n } }
 
@@ -151,14 +152,14 @@ func WithReplicas(n int) StoreOption { return func(c *storeConfig) { c.replicas 
 // job of a completed task is acked without an answer.
 func WithKeepResults(keep bool) StoreOption { return func(c *storeConfig) { c.keepResults = keep } }
 
-// WithOwner makes SubmitJob queue the job for principal name (header
+// WithOwner makes Queue queue the job for principal name (header
 // HeaderOwner): the task is then shown to that principal and to admins
 // only. The host believes the header of a client that may publish on
 // every job subject (an admin, such as a gateway acting for its callers);
 // a tenant's jobs are its own by subject (WithTenants, AsTenant).
 func WithOwner(name string) StoreOption { return func(c *storeConfig) { c.owner = name } }
 
-// AsTenant makes SubmitJob work on a tenant's connection, which may
+// AsTenant makes PreparePayload and Queue work on a tenant's connection, which may
 // publish its jobs and nothing of the host's buckets: no pending task is
 // recorded (the worker records it when the job starts) and a document too
 // large for one message is refused (ErrNoObjectStore) instead of uploaded. The
@@ -167,7 +168,9 @@ func AsTenant() StoreOption { return func(c *storeConfig) { c.tenant = true } }
 
 // jsConfig configures the JetStream work queue.
 type jsConfig struct {
-	common
+	source        string
+	maxInFlight   int
+	log           *slog.Logger
 	stores        storeConfig
 	stream        string
 	subjects      []string
@@ -188,7 +191,9 @@ type jsConfig struct {
 
 func defaultJS() jsConfig {
 	c := jsConfig{
-		common:        defaultCommon(),
+		source:        DefaultSource,
+		maxInFlight:   DefaultMaxInFlight,
+		log:           slog.Default(),
 		stores:        defaultStores(),
 		stream:        DefaultStream,
 		subjects:      []string{DefaultJobSubjects},
@@ -204,13 +209,17 @@ func defaultJS() jsConfig {
 		cancelSubject: DefaultCancelSubject,
 		cancelQueue:   DefaultQueueGroup,
 	}
-	c.maxInFlight = DefaultJSMaxInFlight
 	return c
 }
 
 func (c *jsConfig) validate() error {
-	if err := c.common.validate(); err != nil {
-		return err
+	switch {
+	case c.source == "":
+		return fmt.Errorf("%w: empty source", ErrInvalidOption)
+	case c.maxInFlight < 1:
+		return fmt.Errorf("%w: max in flight %d < 1", ErrInvalidOption, c.maxInFlight)
+	case c.log == nil:
+		return fmt.Errorf("%w: nil logger", ErrInvalidOption)
 	}
 	if err := c.stores.validate(); err != nil {
 		return err
@@ -261,19 +270,28 @@ func subjectsOverlap(a, b string) bool {
 	return len(ta) == len(tb)
 }
 
-// JSOption configures StartJetStream. WithSource, WithMaxInFlight (default
-// DefaultJSMaxInFlight here), WithLogger and the StoreOptions apply too.
-type JSOption interface{ applyJS(*jsConfig) }
-
-func (o Option) applyJS(c *jsConfig) { o(&c.common) }
+// Option configures Start; the StoreOptions are Options too.
+type Option interface{ applyJS(*jsConfig) }
 
 type jsOption func(*jsConfig)
 
 func (o jsOption) applyJS(c *jsConfig) { o(c) }
 
+// WithSource sets the source attribute of result and failure events
+// (default DefaultSource).
+func WithSource(source string) Option { return jsOption(func(c *jsConfig) { c.source = source }) }
+
+// WithMaxInFlight bounds the jobs a worker runs at once (default
+// DefaultMaxInFlight); it pulls no more than that from the stream.
+func WithMaxInFlight(n int) Option { return jsOption(func(c *jsConfig) { c.maxInFlight = n }) }
+
+// WithLogger sets where failures to record, publish or ack are reported
+// (default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return jsOption(func(c *jsConfig) { c.log = l }) }
+
 // WithStream names the work-queue stream and its subjects (default
 // DefaultStream on DefaultJobSubjects).
-func WithStream(name string, subjects ...string) JSOption {
+func WithStream(name string, subjects ...string) Option {
 	return jsOption(func(c *jsConfig) { c.stream, c.subjects = name, subjects })
 }
 
@@ -283,7 +301,7 @@ func WithStream(name string, subjects ...string) JSOption {
 // say. The server's permissions let a tenant publish jobs there only
 // (see docs/security.md), so the owner is the server's word, not the
 // client's.
-func WithTenants(names ...string) JSOption {
+func WithTenants(names ...string) Option {
 	return jsOption(func(c *jsConfig) {
 		c.tenants = map[string]bool{}
 		for _, n := range names {
@@ -312,26 +330,26 @@ func (c *jsConfig) ownerOf(subject, header string) string {
 
 // WithConsumer names the durable consumer the hosts share (default
 // DefaultConsumer).
-func WithConsumer(name string) JSOption { return jsOption(func(c *jsConfig) { c.consumer = name }) }
+func WithConsumer(name string) Option { return jsOption(func(c *jsConfig) { c.consumer = name }) }
 
 // WithAckWait sets the consumer's AckWait (default DefaultAckWait).
-func WithAckWait(d time.Duration) JSOption { return jsOption(func(c *jsConfig) { c.ackWait = d }) }
+func WithAckWait(d time.Duration) Option { return jsOption(func(c *jsConfig) { c.ackWait = d }) }
 
 // WithMaxDeliver bounds the deliveries of a job before it is dead-lettered
 // (default DefaultMaxDeliver).
-func WithMaxDeliver(n int) JSOption { return jsOption(func(c *jsConfig) { c.maxDeliver = n }) }
+func WithMaxDeliver(n int) Option { return jsOption(func(c *jsConfig) { c.maxDeliver = n }) }
 
 // WithBackOff sets the consumer's BackOff: the ack wait of the n-th
 // delivery is steps[n-1] (the last step repeating) instead of AckWait, so
 // that the jobs of a worker that died come back later each time (default
 // none).
-func WithBackOff(steps ...time.Duration) JSOption {
+func WithBackOff(steps ...time.Duration) Option {
 	return jsOption(func(c *jsConfig) { c.backOff = steps })
 }
 
 // WithMaxAckPending sets the consumer's MaxAckPending (default
 // DefaultMaxAckPending).
-func WithMaxAckPending(n int) JSOption {
+func WithMaxAckPending(n int) Option {
 	return jsOption(func(c *jsConfig) { c.maxAckPending = n })
 }
 
@@ -339,13 +357,13 @@ func WithMaxAckPending(n int) JSOption {
 // insufficient_memory failure: first after the first delivery, doubling
 // with each delivery up to most (defaults DefaultRetryDelay and
 // DefaultMaxRetryDelay).
-func WithRetryDelay(first, most time.Duration) JSOption {
+func WithRetryDelay(first, most time.Duration) Option {
 	return jsOption(func(c *jsConfig) { c.retryDelay, c.maxRetryDelay = first, most })
 }
 
 // WithJobResultSubject sets the subject results and failures of jobs are
 // published on (default DefaultResultSubject).
-func WithJobResultSubject(subject string) JSOption {
+func WithJobResultSubject(subject string) Option {
 	return jsOption(func(c *jsConfig) { c.resultSubject = subject })
 }
 
@@ -353,12 +371,12 @@ func WithJobResultSubject(subject string) JSOption {
 // created to keep them (defaults DefaultDeadLetterPrefix and
 // DefaultDeadLetterStream); stream "" creates none, for deployments that
 // capture the subjects themselves.
-func WithDeadLetter(prefix, stream string) JSOption {
+func WithDeadLetter(prefix, stream string) Option {
 	return jsOption(func(c *jsConfig) { c.deadPrefix, c.deadStream = prefix, stream })
 }
 
 // WithCancelSubject sets the subject and queue group cancel events are
 // served on (defaults DefaultCancelSubject and DefaultQueueGroup).
-func WithCancelSubject(subject, queue string) JSOption {
+func WithCancelSubject(subject, queue string) Option {
 	return jsOption(func(c *jsConfig) { c.cancelSubject, c.cancelQueue = subject, queue })
 }

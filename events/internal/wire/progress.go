@@ -1,4 +1,4 @@
-package events
+package wire
 
 import (
 	"context"
@@ -21,15 +21,15 @@ type ProgressData struct {
 
 type progressKey struct{}
 
-// withProgress makes invocations under ctx send progress events through
+// WithProgress makes invocations under ctx send progress events through
 // send; transports whose answer is a single reply (request-reply, HTTP)
 // leave it unset.
-func withProgress(ctx context.Context, send func(event.Event)) context.Context {
+func WithProgress(ctx context.Context, send func(event.Event)) context.Context {
 	return context.WithValue(ctx, progressKey{}, send)
 }
 
 // progressFunc is the host.Request Progress callback for in, or nil.
-func (p *processor) progressFunc(ctx context.Context, in *event.Event) func(done, total int) {
+func (p *Processor) progressFunc(ctx context.Context, in *event.Event) func(done, total int) {
 	send, ok := ctx.Value(progressKey{}).(func(event.Event))
 	if !ok {
 		return nil
@@ -39,6 +39,6 @@ func (p *processor) progressFunc(ctx context.Context, in *event.Event) func(done
 		if err != nil {
 			return
 		}
-		send(p.newAnswer(in, TypeProgress, data))
+		send(p.NewAnswer(in, TypeProgress, data))
 	}
 }

@@ -1,4 +1,4 @@
-package events
+package jobs
 
 import (
 	"context"
@@ -21,8 +21,8 @@ func TestReplicasOption(t *testing.T) {
 	t.Run("out of range", func(t *testing.T) {
 		for _, n := range []int{0, -1, MaxReplicas + 1} {
 			opt := WithReplicas(n)
-			if _, err := StartJetStream(context.Background(), nil, newScriptHost(nil), opt); !errors.Is(err, ErrInvalidOption) {
-				t.Errorf("StartJetStream, %d replicas: %v, want ErrInvalidOption", n, err)
+			if _, err := Start(context.Background(), nil, newScriptHost(nil), opt); !errors.Is(err, ErrInvalidOption) {
+				t.Errorf("Start, %d replicas: %v, want ErrInvalidOption", n, err)
 			}
 			if _, err := OpenTaskStore(context.Background(), nil, opt); !errors.Is(err, ErrInvalidOption) {
 				t.Errorf("OpenTaskStore, %d replicas: %v, want ErrInvalidOption", n, err)
@@ -30,8 +30,12 @@ func TestReplicasOption(t *testing.T) {
 			if _, err := OpenPayloadStore(context.Background(), nil, opt); !errors.Is(err, ErrInvalidOption) {
 				t.Errorf("OpenPayloadStore, %d replicas: %v, want ErrInvalidOption", n, err)
 			}
-			if _, err := SubmitJob(context.Background(), nil, jobSubject, pngDoc, "", nil, opt); !errors.Is(err, ErrInvalidOption) {
-				t.Errorf("SubmitJob, %d replicas: %v, want ErrInvalidOption", n, err)
+			// A max payload of 0 makes any document one to upload.
+			if _, err := PreparePayload(context.Background(), nil, 0, "x", pngDoc, "", nil, opt); !errors.Is(err, ErrInvalidOption) {
+				t.Errorf("PreparePayload, %d replicas: %v, want ErrInvalidOption", n, err)
+			}
+			if err := Queue(context.Background(), nil, nats.NewMsg(jobSubject), "x", opt); !errors.Is(err, ErrInvalidOption) {
+				t.Errorf("Queue, %d replicas: %v, want ErrInvalidOption", n, err)
 			}
 		}
 	})
@@ -49,15 +53,15 @@ func TestReplicasOption(t *testing.T) {
 		}
 	}
 	three := WithReplicas(3)
-	_, err := StartJetStream(ctx, js, newScriptHost(nil), three)
-	refused("StartJetStream", err, DefaultStream)
+	_, err := Start(ctx, js, newScriptHost(nil), three)
+	refused("Start", err, DefaultStream)
 	_, err = OpenTaskStore(ctx, js, three)
 	refused("OpenTaskStore", err, DefaultTaskBucket)
 	_, err = OpenPayloadStore(ctx, js, three)
 	refused("OpenPayloadStore", err, DefaultPayloadBucket)
-	// A document over the max payload makes SubmitJob create the bucket.
-	_, err = SubmitJob(ctx, js, jobSubject, bigDoc(), "image/png", nil, three)
-	refused("SubmitJob", err, DefaultPayloadBucket)
+	// A document over the max payload makes PreparePayload create the bucket.
+	_, err = submitJob(ctx, js, jobSubject, bigDoc(), "image/png", nil, three)
+	refused("PreparePayload", err, DefaultPayloadBucket)
 
 	startJS(t, js, newScriptHost(nil), WithReplicas(1))
 	for _, name := range []string{DefaultStream, DefaultDeadLetterStream, "KV_" + DefaultTaskBucket,

@@ -1,4 +1,4 @@
-package events
+package jobs
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/ocrhost/ocrhost/events/internal/wire"
 	"github.com/ocrhost/ocrhost/host"
 )
 
@@ -20,15 +21,15 @@ func TestJetStreamJobCompletes(t *testing.T) {
 	s := jsServer(t)
 	nc, js := jsConn(t, s)
 	h := newScriptHost(nil)
-	w := startJS(t, js, h, fastJS()...)
+	w := startJS(t, js, h, fastJS(WithSource("/ocr/eu-1"))...)
 	results := subscribe(t, nc, DefaultResultSubject)
 
-	id, err := SubmitJob(testCtx(t), js, jobSubject, pngDoc, "image/png", nil)
+	id, err := submitJob(testCtx(t), js, jobSubject, pngDoc, "image/png", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e := jobAnswer(t, recv(t, results), id)
-	if e.Type() != TypeResult || e.Source() != DefaultSource {
+	if e.Type() != wire.TypeResult || e.Source() != "/ocr/eu-1" {
 		t.Fatalf("answer %s from %s: %s", e.Type(), e.Source(), e.Data())
 	}
 	var resp host.Response
@@ -66,11 +67,11 @@ func TestJetStreamBusyIsRetriedWithGrowingDelay(t *testing.T) {
 	w := startJS(t, js, h, fastJS()...)
 	results := subscribe(t, nc, DefaultResultSubject)
 
-	id, err := SubmitJob(testCtx(t), js, jobSubject, pngDoc, "image/png", nil)
+	id, err := submitJob(testCtx(t), js, jobSubject, pngDoc, "image/png", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e := jobAnswer(t, recv(t, results), id); e.Type() != TypeResult {
+	if e := jobAnswer(t, recv(t, results), id); e.Type() != wire.TypeResult {
 		t.Fatalf("answer %s: %s", e.Type(), e.Data())
 	}
 	waitDrained(t, js)
@@ -108,7 +109,7 @@ func TestJetStreamDeadLetterAfterMaxDeliver(t *testing.T) {
 	dead := subscribe(t, nc, DefaultDeadLetterPrefix+".>")
 
 	const subject = "ocr.jobs.scan.a4"
-	id, err := SubmitJob(testCtx(t), js, subject, pngDoc, "image/png", nil)
+	id, err := submitJob(testCtx(t), js, subject, pngDoc, "image/png", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +162,7 @@ func TestJetStreamDuplicateJobRunsOnce(t *testing.T) {
 	if n := h.calls(); n != 1 {
 		t.Errorf("%d invocations, want 1", n)
 	}
-	if second.Type() != TypeResult || string(second.Data()) != string(first.Data()) || second.ID() == first.ID() {
+	if second.Type() != wire.TypeResult || string(second.Data()) != string(first.Data()) || second.ID() == first.ID() {
 		t.Errorf("re-published answer %s %s %s, first %s %s", second.ID(), second.Type(), second.Data(), first.ID(), first.Data())
 	}
 	if task := getTask(t, w.Tasks(), "dup"); task.State != TaskCompleted || task.Attempts != 1 {
@@ -177,12 +178,12 @@ func TestJetStreamCancel(t *testing.T) {
 	results := subscribe(t, nc, DefaultResultSubject)
 	ctx := testCtx(t)
 
-	running, err := SubmitJob(ctx, js, jobSubject, pngDoc, "image/png", nil)
+	running, err := submitJob(ctx, js, jobSubject, pngDoc, "image/png", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	recv(t, h.started)
-	pending, err := SubmitJob(ctx, js, jobSubject, pngDoc, "image/png", nil)
+	pending, err := submitJob(ctx, js, jobSubject, pngDoc, "image/png", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +257,7 @@ func TestJetStreamPullsOnlyFreeCapacity(t *testing.T) {
 		}
 	}()
 	for range 6 {
-		if _, err := SubmitJob(testCtx(t), js, jobSubject, pngDoc, "image/png", nil); err != nil {
+		if _, err := submitJob(testCtx(t), js, jobSubject, pngDoc, "image/png", nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -285,11 +286,11 @@ func TestJetStreamClosedWorkerHandsJobOver(t *testing.T) {
 	results := subscribe(t, cli, DefaultResultSubject)
 
 	hA := newScriptHost(untilCancelled)
-	a, err := StartJetStream(testCtx(t), jsA, hA, fastJS()...)
+	a, err := Start(testCtx(t), jsA, hA, fastJS()...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, err := SubmitJob(testCtx(t), jsA, jobSubject, pngDoc, "image/png", nil)
+	id, err := submitJob(testCtx(t), jsA, jobSubject, pngDoc, "image/png", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,12 +300,12 @@ func TestJetStreamClosedWorkerHandsJobOver(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	if err := a.Close(ctx); !errors.Is(err, ErrDrainIncomplete) {
+	if err := a.Close(ctx); !errors.Is(err, wire.ErrDrainIncomplete) {
 		t.Errorf("Close = %v, want ErrDrainIncomplete", err)
 	}
 	ncA.Close()
 
-	if e := jobAnswer(t, recv(t, results), id); e.Type() != TypeResult {
+	if e := jobAnswer(t, recv(t, results), id); e.Type() != wire.TypeResult {
 		t.Fatalf("answer %s: %s", e.Type(), e.Data())
 	}
 	waitDrained(t, jsB)
@@ -329,7 +330,7 @@ func TestJetStreamLongJobKeepsItsDelivery(t *testing.T) {
 	startJS(t, js, h, fastJS()...)
 	results := subscribe(t, nc, DefaultResultSubject)
 
-	id, err := SubmitJob(testCtx(t), js, jobSubject, pngDoc, "image/png", nil)
+	id, err := submitJob(testCtx(t), js, jobSubject, pngDoc, "image/png", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -365,7 +366,7 @@ func TestJetStreamRefusesBadJobs(t *testing.T) {
 	}
 	// An answer queued as a job is dropped unanswered.
 	hd := binaryHeaders("answer")
-	hd.Set("ce-type", TypeResult)
+	hd.Set("ce-type", wire.TypeResult)
 	if _, err := js.PublishMsg(ctx, &nats.Msg{Subject: jobSubject, Header: hd, Data: []byte("{}")}); err != nil {
 		t.Fatal(err)
 	}
@@ -383,7 +384,7 @@ func TestJetStreamRefusesBadJobs(t *testing.T) {
 }
 
 func TestJetStreamOptions(t *testing.T) {
-	for name, opt := range map[string]JSOption{
+	for name, opt := range map[string]Option{
 		"max in flight":      WithMaxInFlight(0),
 		"ack wait":           WithAckWait(0),
 		"max deliver":        WithMaxDeliver(0),
@@ -401,7 +402,7 @@ func TestJetStreamOptions(t *testing.T) {
 		"payload bucket":     WithPayloadBucket(""),
 		"stream over result": WithStream("X", "ocr.>"),
 	} {
-		if _, err := StartJetStream(context.Background(), nil, newScriptHost(nil), opt); !errors.Is(err, ErrInvalidOption) {
+		if _, err := Start(context.Background(), nil, newScriptHost(nil), opt); !errors.Is(err, ErrInvalidOption) {
 			t.Errorf("%s: %v, want ErrInvalidOption", name, err)
 		}
 	}
@@ -428,7 +429,7 @@ func TestSubjectsOverlap(t *testing.T) {
 }
 
 func TestDeadSubjectAndDelays(t *testing.T) {
-	w := &JetStream{cfg: defaultJS()}
+	w := &Worker{cfg: defaultJS()}
 	w.cfg.subjects = []string{"ocr.jobs.>", "scan.*.in"}
 	for subject, want := range map[string]string{
 		"ocr.jobs.a":     "ocr.dead.a",

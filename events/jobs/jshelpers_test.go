@@ -1,4 +1,4 @@
-package events
+package jobs
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/ocrhost/ocrhost/events/internal/wire"
 	"github.com/ocrhost/ocrhost/host"
 	"github.com/ocrhost/ocrhost/internal/natsd"
 )
@@ -45,13 +46,13 @@ func jsConn(t *testing.T, s *natsd.Server) (*nats.Conn, jetstream.JetStream) {
 
 // fastJS are settings that keep the tests short: a 1 s ack wait and
 // retries after 50 ms, 100 ms, 200 ms.
-func fastJS(opts ...JSOption) []JSOption {
-	return append([]JSOption{WithAckWait(time.Second), WithRetryDelay(50*time.Millisecond, 200*time.Millisecond)}, opts...)
+func fastJS(opts ...Option) []Option {
+	return append([]Option{WithAckWait(time.Second), WithRetryDelay(50*time.Millisecond, 200*time.Millisecond)}, opts...)
 }
 
-func startJS(t *testing.T, js jetstream.JetStream, inv Invoker, opts ...JSOption) *JetStream {
+func startJS(t *testing.T, js jetstream.JetStream, inv Invoker, opts ...Option) *Worker {
 	t.Helper()
-	w, err := StartJetStream(testCtx(t), js, inv, opts...)
+	w, err := Start(testCtx(t), js, inv, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,11 +157,11 @@ func subscribe(t *testing.T, nc *nats.Conn, subject string) <-chan *nats.Msg {
 // jobAnswer decodes an answer and checks that it answers id.
 func jobAnswer(t *testing.T, m *nats.Msg, id string) *event.Event {
 	t.Helper()
-	e, _, err := decodeNATS(context.Background(), m)
+	e, _, err := wire.DecodeNATS(context.Background(), m)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := e.Extensions()[ExtRequestID]; got != id {
+	if got := e.Extensions()[wire.ExtRequestID]; got != id {
 		t.Fatalf("answer for %v, want %s", got, id)
 	}
 	return e
@@ -222,7 +223,7 @@ func consumerInfo(t *testing.T, js jetstream.JetStream) *jetstream.ConsumerInfo 
 }
 
 // publishJob queues a binary-mode request event with the given id, data
-// and content type, as a producer other than SubmitJob would.
+// and content type, as a producer other than events.Client would.
 func publishJob(t *testing.T, js jetstream.JetStream, id string, data []byte, contentType string) {
 	t.Helper()
 	h := binaryHeaders(id)

@@ -1,4 +1,4 @@
-package events
+package wire
 
 import (
 	"bytes"
@@ -20,11 +20,11 @@ import (
 // matched case-insensitively on input (NATS headers are case-sensitive and
 // clients differ) and written in lower case, as the binding spec shows them.
 const (
-	natsPrefix      = "ce-"
-	natsContentType = "content-type"
+	HeaderPrefix      = "ce-"
+	HeaderContentType = "content-type"
 )
 
-var natsSpecs = spec.WithPrefix(natsPrefix)
+var natsSpecs = spec.WithPrefix(HeaderPrefix)
 
 // natsMessage is a received *nats.Msg as a binding.Message.
 type natsMessage struct {
@@ -41,11 +41,11 @@ var (
 
 func newNATSMessage(m *nats.Msg) *natsMessage {
 	nm := &natsMessage{header: m.Header, body: m.Data}
-	if sv, ok := headerValue(m.Header, natsSpecs.PrefixedSpecVersionName()); ok {
+	if sv, ok := HeaderValue(m.Header, natsSpecs.PrefixedSpecVersionName()); ok {
 		nm.version = natsSpecs.Version(sv)
 		return nm
 	}
-	if nm.format = format.Lookup(headerOrEmpty(m.Header, natsContentType)); nm.format != nil {
+	if nm.format = format.Lookup(HeaderOrEmpty(m.Header, HeaderContentType)); nm.format != nil {
 		return nm
 	}
 	// Structured senders on NATS often set no content type at all.
@@ -55,7 +55,7 @@ func newNATSMessage(m *nats.Msg) *natsMessage {
 	return nm
 }
 
-func headerValue(h nats.Header, name string) (string, bool) {
+func HeaderValue(h nats.Header, name string) (string, bool) {
 	for k, v := range h {
 		if len(v) > 0 && strings.EqualFold(k, name) {
 			return v[0], true
@@ -64,8 +64,8 @@ func headerValue(h nats.Header, name string) (string, bool) {
 	return "", false
 }
 
-func headerOrEmpty(h nats.Header, name string) string {
-	v, _ := headerValue(h, name)
+func HeaderOrEmpty(h nats.Header, name string) string {
+	v, _ := HeaderValue(h, name)
 	return v
 }
 
@@ -99,12 +99,12 @@ func (m *natsMessage) ReadBinary(_ context.Context, w binding.BinaryWriter) erro
 		var err error
 		name := strings.ToLower(k)
 		switch {
-		case name == natsContentType:
+		case name == HeaderContentType:
 			err = w.SetAttribute(m.version.AttributeFromKind(spec.DataContentType), v[0])
 		case m.version.Attribute(name) != nil:
 			err = w.SetAttribute(m.version.Attribute(name), v[0])
-		case strings.HasPrefix(name, natsPrefix):
-			err = w.SetExtension(name[len(natsPrefix):], v[0])
+		case strings.HasPrefix(name, HeaderPrefix):
+			err = w.SetExtension(name[len(HeaderPrefix):], v[0])
 		}
 		if err != nil {
 			return err
@@ -128,16 +128,16 @@ func (m *natsMessage) GetAttribute(k spec.Kind) (spec.Attribute, any) {
 	}
 	name := a.PrefixedName()
 	if k == spec.DataContentType {
-		name = natsContentType
+		name = HeaderContentType
 	}
-	if v, ok := headerValue(m.header, name); ok {
+	if v, ok := HeaderValue(m.header, name); ok {
 		return a, v
 	}
 	return a, nil
 }
 
 func (m *natsMessage) GetExtension(name string) any {
-	if v, ok := headerValue(m.header, natsPrefix+name); ok {
+	if v, ok := HeaderValue(m.header, HeaderPrefix+name); ok {
 		return v
 	}
 	return nil
@@ -154,7 +154,7 @@ var (
 )
 
 func (w *natsWriter) SetStructuredEvent(_ context.Context, f format.Format, r io.Reader) error {
-	w.msg.Header.Set(natsContentType, f.MediaType())
+	w.msg.Header.Set(HeaderContentType, f.MediaType())
 	return w.SetData(r)
 }
 
@@ -162,15 +162,15 @@ func (w *natsWriter) Start(context.Context) error { return nil }
 func (w *natsWriter) End(context.Context) error   { return nil }
 
 func (w *natsWriter) SetAttribute(a spec.Attribute, value any) error {
-	name := natsPrefix + a.Name()
+	name := HeaderPrefix + a.Name()
 	if a.Kind() == spec.DataContentType {
-		name = natsContentType
+		name = HeaderContentType
 	}
 	return w.set(name, value)
 }
 
 func (w *natsWriter) SetExtension(name string, value any) error {
-	return w.set(natsPrefix+name, value)
+	return w.set(HeaderPrefix+name, value)
 }
 
 func (w *natsWriter) set(name string, value any) error {
@@ -192,9 +192,9 @@ func (w *natsWriter) SetData(r io.Reader) error {
 	return err
 }
 
-// encodeNATS encodes e as a NATS message without a subject, in binary mode
+// EncodeNATS encodes e as a NATS message without a subject, in binary mode
 // unless structured is set.
-func encodeNATS(ctx context.Context, e *event.Event, structured bool) (*nats.Msg, error) {
+func EncodeNATS(ctx context.Context, e *event.Event, structured bool) (*nats.Msg, error) {
 	if structured {
 		ctx = binding.WithForceStructured(ctx)
 	}
@@ -205,10 +205,10 @@ func encodeNATS(ctx context.Context, e *event.Event, structured bool) (*nats.Msg
 	return w.msg, nil
 }
 
-// decodeNATS reads the CloudEvent of m (see decodeEvent) and whether it came
+// DecodeNATS reads the CloudEvent of m (see DecodeEvent) and whether it came
 // in structured mode, which its answer then uses too.
-func decodeNATS(ctx context.Context, m *nats.Msg) (*event.Event, bool, error) {
+func DecodeNATS(ctx context.Context, m *nats.Msg) (*event.Event, bool, error) {
 	nm := newNATSMessage(m)
-	e, err := decodeEvent(ctx, nm)
+	e, err := DecodeEvent(ctx, nm)
 	return e, nm.ReadEncoding() == binding.EncodingStructured, err
 }

@@ -1,4 +1,4 @@
-package events
+package jobs
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/ocrhost/ocrhost/events/internal/wire"
 	"github.com/ocrhost/ocrhost/host"
 )
 
@@ -46,18 +47,18 @@ const (
 // errTaskCancelled is the cause of an invocation cancelled by a cancel.
 var errTaskCancelled = errors.New("task cancelled")
 
-// JetStream runs jobs from a JetStream work queue with an Invoker; the
+// Worker runs jobs from a JetStream work queue with an Invoker; the
 // package documentation ("Durable jobs") describes the queue, the task
 // states, retries, dead letters and cancellation.
-type JetStream struct {
+type Worker struct {
 	js       jetstream.JetStream
 	nc       *nats.Conn
 	cfg      jsConfig
 	cons     jetstream.Consumer
-	p        processor
+	p        wire.Processor
 	tasks    *TaskStore
 	payloads *PayloadStore
-	gate     *gate
+	gate     *wire.Gate
 	// slots holds one token per job running or requested from the server,
 	// so that a worker never pulls more jobs than it can start.
 	slots     chan struct{}
@@ -74,11 +75,10 @@ type runningJob struct {
 	cancel context.CancelCauseFunc
 }
 
-// StartJetStream creates or updates the stream, the consumer, the dead-
-// letter stream and the task, result and payload buckets, and runs jobs
-// with inv until Close. The options are the JSOptions, WithSource,
-// WithMaxInFlight, WithLogger and the StoreOptions.
-func StartJetStream(ctx context.Context, js jetstream.JetStream, inv Invoker, opts ...JSOption) (*JetStream, error) {
+// Start creates or updates the stream, the consumer, the dead-letter
+// stream and the task, result and payload buckets, and runs jobs with inv
+// until Close.
+func Start(ctx context.Context, js jetstream.JetStream, inv Invoker, opts ...Option) (*Worker, error) {
 	cfg := defaultJS()
 	for _, o := range opts {
 		o.applyJS(&cfg)
@@ -113,15 +113,15 @@ func StartJetStream(ctx context.Context, js jetstream.JetStream, inv Invoker, op
 		return nil, err
 	}
 	fetchCtx, stopFetch := context.WithCancel(context.Background())
-	t := &JetStream{
+	t := &Worker{
 		js:        js,
 		nc:        js.Conn(),
 		cfg:       cfg,
 		cons:      cons,
-		p:         processor{inv: payloads.Invoker(inv), source: cfg.source},
+		p:         wire.Processor{Invoker: payloads.Invoker(inv), Source: cfg.source},
 		tasks:     tasks,
 		payloads:  payloads,
-		gate:      newGate(cfg.maxInFlight),
+		gate:      wire.NewGate(cfg.maxInFlight),
 		slots:     make(chan struct{}, cfg.maxInFlight),
 		stopFetch: stopFetch,
 		fetchDone: make(chan struct{}),
@@ -171,13 +171,13 @@ func consumerConfig(cfg jsConfig) jetstream.ConsumerConfig {
 }
 
 // Tasks returns the task store, for its Handler and ServeNATS.
-func (t *JetStream) Tasks() *TaskStore { return t.tasks }
+func (t *Worker) Tasks() *TaskStore { return t.tasks }
 
-// Payloads returns the payload store, whose Invoker lets StartNATS serve
-// RequestAuto.
-func (t *JetStream) Payloads() *PayloadStore { return t.payloads }
+// Payloads returns the payload store, whose Invoker lets the NATS
+// transport serve requests that carry their document by reference.
+func (t *Worker) Payloads() *PayloadStore { return t.payloads }
 
-func (t *JetStream) subscribe() error {
+func (t *Worker) subscribe() error {
 	sub, err := t.nc.Subscribe(TaskCancelledSubject, t.onCancelled)
 	if err != nil {
 		return fmt.Errorf("subscribing to %q: %w", TaskCancelledSubject, err)
@@ -194,7 +194,7 @@ func (t *JetStream) subscribe() error {
 	return nil
 }
 
-func (t *JetStream) unsubscribe() {
+func (t *Worker) unsubscribe() {
 	for _, s := range t.subs {
 		_ = s.Unsubscribe()
 	}
@@ -204,7 +204,7 @@ func (t *JetStream) unsubscribe() {
 // every other free one, and asks for that many jobs. Each pull runs on
 // its own goroutine, so a slot freed while a pull waits is used by the
 // next pull at once.
-func (t *JetStream) fetch(ctx context.Context) {
+func (t *Worker) fetch(ctx context.Context) {
 	defer close(t.fetchDone)
 	for {
 		select {
@@ -258,7 +258,7 @@ func (t *JetStream) fetch(ctx context.Context) {
 	}
 }
 
-func (t *JetStream) release(n int) {
+func (t *Worker) release(n int) {
 	for range n {
 		<-t.slots
 	}
@@ -266,15 +266,15 @@ func (t *JetStream) release(n int) {
 
 // start runs a fetched job on its own goroutine, or, once closing, gives
 // it back at once for another worker.
-func (t *JetStream) start(m jetstream.Msg) {
-	if !t.gate.enter() {
+func (t *Worker) start(m jetstream.Msg) {
+	if !t.gate.Enter() {
 		_ = m.Nak()
 		t.release(1)
 		return
 	}
 	go func() {
 		defer t.release(1)
-		defer t.gate.leave()
+		defer t.gate.Leave()
 		t.handle(m)
 	}()
 }
@@ -295,7 +295,7 @@ func opCtx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), opTimeout)
 }
 
-func (t *JetStream) handle(m jetstream.Msg) {
+func (t *Worker) handle(m jetstream.Msg) {
 	meta, err := m.Metadata()
 	if err != nil {
 		t.cfg.log.Error("events: job without metadata", "subject", m.Subject(), "err", err)
@@ -307,16 +307,16 @@ func (t *JetStream) handle(m jetstream.Msg) {
 	ctx, cancel := opCtx()
 	defer cancel()
 	var derr error
-	j.in, j.structured, derr = decodeNATS(ctx, &nats.Msg{Subject: m.Subject(), Header: m.Headers(), Data: m.Data()})
+	j.in, j.structured, derr = wire.DecodeNATS(ctx, &nats.Msg{Subject: m.Subject(), Header: m.Headers(), Data: m.Data()})
 	if j.in != nil {
 		j.ref = taskRef{t.cfg.ownerOf(m.Subject(), m.Headers().Get(HeaderOwner)), j.in.ID()}
 	}
 	switch {
 	case j.in == nil || j.in.ID() == "":
 		// Nothing to key a task by: answer without one.
-		t.finish(j, t.p.failureEvent(j.in, host.Fail(host.CodeInvalidInput, derr)))
+		t.finish(j, t.p.FailureEvent(j.in, host.Fail(host.CodeInvalidInput, derr)))
 		return
-	case isAnswerType(j.in.Type()):
+	case wire.IsAnswerType(j.in.Type()):
 		t.cfg.log.Warn("events: dropped an answer event queued as a job",
 			"subject", m.Subject(), "type", j.in.Type(), "id", j.in.ID())
 		t.ack(j)
@@ -329,7 +329,7 @@ func (t *JetStream) handle(m jetstream.Msg) {
 		return
 	case derr != nil:
 		f := host.Fail(host.CodeInvalidInput, derr)
-		t.failed(j, f, t.p.failureEvent(j.in, f))
+		t.failed(j, f, t.p.FailureEvent(j.in, f))
 		return
 	case j.delivered > t.cfg.maxDeliver:
 		t.deadLetter(j, &host.Failure{Code: host.CodeInternal,
@@ -340,9 +340,9 @@ func (t *JetStream) handle(m jetstream.Msg) {
 }
 
 // run invokes a decoded job unless its task is final.
-func (t *JetStream) run(j *job) {
+func (t *Worker) run(j *job) {
 	id := j.in.ID()
-	invCtx, cancelInv := context.WithCancelCause(t.gate.life)
+	invCtx, cancelInv := context.WithCancelCause(t.gate.Life)
 	defer cancelInv(nil)
 	// Tracked before the task is read, so that a cancel landing after the
 	// read is seen here.
@@ -366,18 +366,18 @@ func (t *JetStream) run(j *job) {
 		return
 	}
 
-	progress := withProgress(invCtx, func(e event.Event) {
+	progress := wire.WithProgress(invCtx, func(e event.Event) {
 		if err := t.publish(j, e); err != nil {
 			t.cfg.log.Warn("events: progress not sent", "id", id, "err", err)
 		}
 	})
-	out, f := t.p.answer(progress, j.in)
+	out, f := t.p.Answer(progress, j.in)
 	switch {
 	case errors.Is(context.Cause(invCtx), errTaskCancelled):
 		t.dropCancelled(j)
-	case f != nil && t.gate.life.Err() != nil:
+	case f != nil && t.gate.Life.Err() != nil:
 		// Close gave up waiting: hand the job back unacked.
-		t.retried(j, host.Fail(host.CodeBusy, ErrClosing))
+		t.retried(j, host.Fail(host.CodeBusy, wire.ErrClosing))
 		t.nak(j, 0)
 	case f == nil:
 		t.completed(j, out)
@@ -392,7 +392,7 @@ func (t *JetStream) run(j *job) {
 }
 
 // retryDelay is the Nak delay after the given delivery.
-func (t *JetStream) retryDelay(delivered int) time.Duration {
+func (t *Worker) retryDelay(delivered int) time.Duration {
 	d := t.cfg.retryDelay
 	for i := 1; i < delivered && d < t.cfg.maxRetryDelay; i++ {
 		d *= 2
@@ -401,7 +401,7 @@ func (t *JetStream) retryDelay(delivered int) time.Duration {
 }
 
 // ackWait is the ack wait of the given delivery.
-func (t *JetStream) ackWait(delivered int) time.Duration {
+func (t *Worker) ackWait(delivered int) time.Duration {
 	if n := len(t.cfg.backOff); n > 0 {
 		return t.cfg.backOff[min(max(delivered, 1), n)-1]
 	}
@@ -410,7 +410,7 @@ func (t *JetStream) ackWait(delivered int) time.Duration {
 
 // heartbeat tells JetStream every half ack wait that the job is in
 // progress, until the returned func is called.
-func (t *JetStream) heartbeat(j *job) (stop func()) {
+func (t *Worker) heartbeat(j *job) (stop func()) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -433,20 +433,20 @@ func (t *JetStream) heartbeat(j *job) (stop func()) {
 	}
 }
 
-func (t *JetStream) track(seq uint64, key string, cancel context.CancelCauseFunc) {
+func (t *Worker) track(seq uint64, key string, cancel context.CancelCauseFunc) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.running[seq] = runningJob{key: key, cancel: cancel}
 }
 
-func (t *JetStream) untrack(seq uint64) {
+func (t *Worker) untrack(seq uint64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	delete(t.running, seq)
 }
 
 // onCancelled cancels the invocations of a task cancelled anywhere.
-func (t *JetStream) onCancelled(m *nats.Msg) {
+func (t *Worker) onCancelled(m *nats.Msg) {
 	key := string(m.Data)
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -459,10 +459,10 @@ func (t *JetStream) onCancelled(m *nats.Msg) {
 
 // onCancel serves a cancel event on the cancel subject, acting for owner
 // (subscribeOwned).
-func (t *JetStream) onCancel(m *nats.Msg, owner string) {
+func (t *Worker) onCancel(m *nats.Msg, owner string) {
 	ctx, cancel := opCtx()
 	defer cancel()
-	in, _, err := decodeNATS(ctx, m)
+	in, _, err := wire.DecodeNATS(ctx, m)
 	var task Task
 	if err == nil {
 		task, err = t.cancelFrom(ctx, in, owner)
@@ -473,7 +473,7 @@ func (t *JetStream) onCancel(m *nats.Msg, owner string) {
 }
 
 // cancelFrom applies a cancel event acting for owner ("": the admins).
-func (t *JetStream) cancelFrom(ctx context.Context, in *event.Event, owner string) (Task, error) {
+func (t *Worker) cancelFrom(ctx context.Context, in *event.Event, owner string) (Task, error) {
 	id, err := cancelID(in)
 	if err != nil {
 		return Task{}, err
@@ -484,7 +484,7 @@ func (t *JetStream) cancelFrom(ctx context.Context, in *event.Event, owner strin
 // completed records and publishes a job's result, then acks it. A task
 // that became final meanwhile keeps its state and its answer: a cancel
 // won, or a redelivered copy answered already.
-func (t *JetStream) completed(j *job, out event.Event) {
+func (t *Worker) completed(j *job, out event.Event) {
 	ctx, cancel := opCtx()
 	defer cancel()
 	task, wrote, err := t.tasks.complete(ctx, j.ref, out.Data(), out.DataContentType())
@@ -501,7 +501,7 @@ func (t *JetStream) completed(j *job, out event.Event) {
 }
 
 // failed records and publishes a final failure, then acks the job.
-func (t *JetStream) failed(j *job, f *host.Failure, out event.Event) {
+func (t *Worker) failed(j *job, f *host.Failure, out event.Event) {
 	ctx, cancel := opCtx()
 	defer cancel()
 	task, wrote, err := t.tasks.fail(ctx, j.ref, f)
@@ -515,7 +515,7 @@ func (t *JetStream) failed(j *job, f *host.Failure, out event.Event) {
 }
 
 // settle acks a job whose task another delivery or a cancel made final.
-func (t *JetStream) settle(j *job, task Task) {
+func (t *Worker) settle(j *job, task Task) {
 	if task.State == TaskCancelled {
 		t.dropCancelled(j)
 		return
@@ -523,7 +523,7 @@ func (t *JetStream) settle(j *job, task Task) {
 	t.ack(j)
 }
 
-func (t *JetStream) retried(j *job, f *host.Failure) {
+func (t *Worker) retried(j *job, f *host.Failure) {
 	ctx, cancel := opCtx()
 	defer cancel()
 	if _, err := t.tasks.retry(ctx, j.ref, f); err != nil {
@@ -533,15 +533,15 @@ func (t *JetStream) retried(j *job, f *host.Failure) {
 
 // replay answers a job of a completed or failed task with the stored
 // answer, without running it.
-func (t *JetStream) replay(j *job, task Task) {
+func (t *Worker) replay(j *job, task Task) {
 	var out event.Event
 	switch {
 	case task.State == TaskFailed && task.Failure != nil:
-		out = t.p.failureEvent(j.in, &host.Failure{Code: task.Failure.Code, Message: task.Failure.Message})
+		out = t.p.FailureEvent(j.in, &host.Failure{Code: task.Failure.Code, Message: task.Failure.Message})
 	case task.ResultRef != nil:
 		out = t.refAnswer(j.in, task.ResultRef)
 	case len(task.Result) > 0:
-		out = t.p.newAnswer(j.in, TypeResult, task.Result)
+		out = t.p.NewAnswer(j.in, wire.TypeResult, task.Result)
 	case task.State == TaskCompleted && !t.tasks.keep:
 		// Results are not kept: the first answer was the only one.
 		t.ack(j)
@@ -555,15 +555,15 @@ func (t *JetStream) replay(j *job, task Task) {
 }
 
 // refAnswer is a result event whose data references the stored result.
-func (t *JetStream) refAnswer(in *event.Event, ref *ObjectRef) event.Event {
+func (t *Worker) refAnswer(in *event.Event, ref *ObjectRef) event.Event {
 	data, _ := json.Marshal(ref) // strings only
-	out := t.p.newAnswer(in, TypeResult, data)
+	out := t.p.NewAnswer(in, wire.TypeResult, data)
 	out.SetDataContentType(MediaObjectRef)
 	return out
 }
 
 // dropCancelled acks a cancelled task's job unanswered.
-func (t *JetStream) dropCancelled(j *job) {
+func (t *Worker) dropCancelled(j *job) {
 	t.ack(j)
 	t.removePayload(j)
 }
@@ -571,9 +571,9 @@ func (t *JetStream) dropCancelled(j *job) {
 // finish publishes a final answer, then acks the job. An answer that was
 // not sent leaves the job unacked, with a delay: its redelivery finds the
 // task final and sends the stored answer.
-func (t *JetStream) finish(j *job, out event.Event) {
+func (t *Worker) finish(j *job, out event.Event) {
 	if err := t.publish(j, out); err != nil {
-		t.cfg.log.Error("events: answer not sent", "subject", t.cfg.resultSubject, "requestid", out.Extensions()[ExtRequestID], "err", err)
+		t.cfg.log.Error("events: answer not sent", "subject", t.cfg.resultSubject, "requestid", out.Extensions()[wire.ExtRequestID], "err", err)
 		t.nak(j, t.retryDelay(j.delivered))
 		return
 	}
@@ -583,10 +583,10 @@ func (t *JetStream) finish(j *job, out event.Event) {
 
 // publish sends an answer on the result subject and waits until the
 // server has it, so that the ack that follows cannot overtake it.
-func (t *JetStream) publish(j *job, out event.Event) error {
+func (t *Worker) publish(j *job, out event.Event) error {
 	ctx, cancel := opCtx()
 	defer cancel()
-	msg, err := encodeNATS(ctx, &out, j.structured)
+	msg, err := wire.EncodeNATS(ctx, &out, j.structured)
 	if err != nil {
 		return fmt.Errorf("encoding answer: %w", err)
 	}
@@ -601,14 +601,14 @@ func (t *JetStream) publish(j *job, out event.Event) error {
 // dead-letter subject and terminates it. When the dead letter cannot be
 // stored the job is Nak'd instead, to be dead-lettered on its next
 // delivery.
-func (t *JetStream) deadLetter(j *job, f *host.Failure) {
+func (t *Worker) deadLetter(j *job, f *host.Failure) {
 	ctx, cancel := opCtx()
 	defer cancel()
 	final := &host.Failure{Code: f.Code, Message: fmt.Sprintf("%s (after %d deliveries)", f.Message, j.delivered), Err: f}
 	if _, _, err := t.tasks.fail(ctx, j.ref, final); err != nil {
 		t.cfg.log.Error("events: recording a dead letter", "id", j.in.ID(), "err", err)
 	}
-	if err := t.publish(j, t.p.failureEvent(j.in, final)); err != nil {
+	if err := t.publish(j, t.p.FailureEvent(j.in, final)); err != nil {
 		t.cfg.log.Error("events: failure not sent", "id", j.in.ID(), "err", err)
 	}
 	msg := nats.NewMsg(t.deadSubject(j.msg.Subject()))
@@ -645,7 +645,7 @@ func (t *JetStream) deadLetter(j *job, f *host.Failure) {
 // deadSubject is the dead-letter prefix followed by the job's subject less
 // the literal head of the stream subject it matched ("ocr.jobs.a.b" →
 // "ocr.dead.a.b").
-func (t *JetStream) deadSubject(subject string) string {
+func (t *Worker) deadSubject(subject string) string {
 	tokens := strings.Split(subject, ".")
 	for _, pattern := range t.cfg.subjects {
 		head := strings.Split(pattern, ".")
@@ -664,7 +664,7 @@ func (t *JetStream) deadSubject(subject string) string {
 
 // ack acks a job and waits for the server to confirm, so that its slot is
 // freed only once JetStream no longer counts it pending.
-func (t *JetStream) ack(j *job) {
+func (t *Worker) ack(j *job) {
 	ctx, cancel := opCtx()
 	defer cancel()
 	if err := j.msg.DoubleAck(ctx); err != nil {
@@ -672,7 +672,7 @@ func (t *JetStream) ack(j *job) {
 	}
 }
 
-func (t *JetStream) nak(j *job, delay time.Duration) {
+func (t *Worker) nak(j *job, delay time.Duration) {
 	var err error
 	if delay > 0 {
 		err = j.msg.NakWithDelay(delay)
@@ -684,7 +684,7 @@ func (t *JetStream) nak(j *job, delay time.Duration) {
 	}
 }
 
-func (t *JetStream) removePayload(j *job) {
+func (t *Worker) removePayload(j *job) {
 	if j.in == nil {
 		return
 	}
@@ -696,11 +696,11 @@ func (t *JetStream) removePayload(j *job) {
 // Close stops pulling jobs and waits for those running until ctx ends;
 // the rest are then cancelled and given back unacked (Nak), so JetStream
 // hands them to another worker, and Close returns ErrDrainIncomplete.
-func (t *JetStream) Close(ctx context.Context) error {
+func (t *Worker) Close(ctx context.Context) error {
 	t.stopFetch()
 	<-t.fetchDone
 	t.fetchers.Wait()
-	err := t.gate.close(ctx)
+	err := t.gate.Close(ctx)
 	t.unsubscribe()
 	return err
 }

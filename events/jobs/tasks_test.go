@@ -1,4 +1,4 @@
-package events
+package jobs
 
 import (
 	"encoding/json"
@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/ocrhost/ocrhost/auth"
+	"github.com/ocrhost/ocrhost/events/internal/wire"
 	"github.com/ocrhost/ocrhost/host"
 )
 
@@ -45,7 +46,7 @@ func TestTasksOnlyForTheirOwner(t *testing.T) {
 	w := startJS(t, js, newScriptHost(nil), append(fastJS(), WithKeepResults(false))...)
 	results := subscribe(t, nc, DefaultResultSubject)
 	ctx := testCtx(t)
-	id, err := SubmitJob(ctx, js, jobSubject, pngDoc, "image/png", nil, WithOwner("alice"))
+	id, err := submitJob(ctx, js, jobSubject, pngDoc, "image/png", nil, WithOwner("alice"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,12 +95,12 @@ func TestTasksOnlyForTheirOwner(t *testing.T) {
 		t.Errorf("NATS query for the owner: %v", rep.Header)
 	}
 	cancel := func(owner, id string) *nats.Msg {
-		e, err := newRequestEvent("c-"+owner+id, []byte(`{"id":"`+id+`"}`), "application/json", nil)
+		e, err := wire.NewRequest("c-"+owner+id, []byte(`{"id":"`+id+`"}`), "application/json", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		e.SetType(TypeCancel)
-		msg, err := encodeNATS(ctx, &e, false)
+		msg, err := wire.EncodeNATS(ctx, &e, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -129,7 +130,7 @@ func TestTaskQueries(t *testing.T) {
 	results := subscribe(t, nc, DefaultResultSubject)
 	ctx := testCtx(t)
 
-	id, err := SubmitJob(ctx, js, jobSubject, pngDoc, "image/png", nil)
+	id, err := submitJob(ctx, js, jobSubject, pngDoc, "image/png", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package events
+package jobs
 
 import (
 	"bytes"
@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ocrhost/ocrhost/auth"
+	"github.com/ocrhost/ocrhost/events/internal/wire"
 	"github.com/ocrhost/ocrhost/host"
 )
 
@@ -425,7 +426,7 @@ func (s *TaskStore) complete(ctx context.Context, ref taskRef, result []byte, co
 	var ref2 *ObjectRef
 	// A result in another format than JSON (a PDF…) cannot sit in the
 	// task's JSON record: it is always stored as an object.
-	if len(result) > s.inlineMax || len(result) > 0 && contentType != mediaJSON {
+	if len(result) > s.inlineMax || len(result) > 0 && contentType != wire.MediaJSON {
 		meta := jetstream.ObjectMeta{
 			// A unique name: a concurrent attempt may store its own copy.
 			Name: ref.key() + "." + uuid.NewString(),
@@ -521,8 +522,8 @@ func taskStatus(err error) int {
 		return http.StatusNotFound
 	case errors.Is(err, ErrTaskFinished), errors.Is(err, ErrTaskAmbiguous):
 		return http.StatusConflict
-	case errors.Is(err, ErrInvalidTaskID), errors.Is(err, ErrNotCloudEvent),
-		errors.Is(err, ErrInvalidEvent), errors.Is(err, ErrInvalidData):
+	case errors.Is(err, ErrInvalidTaskID), errors.Is(err, wire.ErrNotCloudEvent),
+		errors.Is(err, wire.ErrInvalidEvent), errors.Is(err, wire.ErrInvalidData):
 		return http.StatusBadRequest
 	}
 	return http.StatusInternalServerError
@@ -556,7 +557,7 @@ func (s *TaskStore) serveTask(w http.ResponseWriter, r *http.Request) {
 	if err == nil && t.ResultRef != nil {
 		t.Result, err = s.Result(r.Context(), t)
 	}
-	w.Header().Set("Content-Type", mediaJSON)
+	w.Header().Set("Content-Type", wire.MediaJSON)
 	if err != nil {
 		w.WriteHeader(taskStatus(err))
 		_ = json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
@@ -617,7 +618,7 @@ func replyTask(m *nats.Msg, t Task, err error) {
 	rep := nats.NewMsg(m.Reply)
 	if t.ID != "" {
 		rep.Data, _ = json.Marshal(t) // plain data always marshals
-		rep.Header.Set(natsContentType, mediaJSON)
+		rep.Header.Set(wire.HeaderContentType, wire.MediaJSON)
 	}
 	if err != nil {
 		rep.Header.Set(headerServiceError, err.Error())
@@ -647,12 +648,12 @@ func CancelTask(ctx context.Context, nc *nats.Conn, subject, id string) (Task, e
 	}
 	e := event.New()
 	e.SetID(uuid.NewString())
-	e.SetSource(ClientSource)
+	e.SetSource(wire.ClientSource)
 	e.SetType(TypeCancel)
 	e.SetTime(time.Now())
-	e.SetDataContentType(mediaJSON)
+	e.SetDataContentType(wire.MediaJSON)
 	e.DataEncoded = data
-	msg, err := encodeNATS(ctx, &e, false)
+	msg, err := wire.EncodeNATS(ctx, &e, false)
 	if err != nil {
 		return Task{}, fmt.Errorf("encoding cancel: %w", err)
 	}
@@ -668,7 +669,7 @@ func taskFromReply(rep *nats.Msg) (Task, error) {
 	var t Task
 	if len(rep.Data) > 0 {
 		if err := json.Unmarshal(rep.Data, &t); err != nil {
-			return Task{}, fmt.Errorf("%w: %w", ErrUnexpectedReply, err)
+			return Task{}, fmt.Errorf("%w: %w", wire.ErrUnexpectedReply, err)
 		}
 	}
 	code := rep.Header.Get(headerServiceErrorCode)
@@ -693,16 +694,16 @@ type cancelData struct {
 // cancelID reads the task id of a cancel event.
 func cancelID(e *event.Event) (string, error) {
 	if e.Type() != TypeCancel {
-		return "", fmt.Errorf("%w: type %q, want %q", ErrInvalidEvent, e.Type(), TypeCancel)
+		return "", fmt.Errorf("%w: type %q, want %q", wire.ErrInvalidEvent, e.Type(), TypeCancel)
 	}
 	var d cancelData
 	dec := json.NewDecoder(bytes.NewReader(e.Data()))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&d); err != nil {
-		return "", fmt.Errorf("%w: cancel data: %w", ErrInvalidData, err)
+		return "", fmt.Errorf("%w: cancel data: %w", wire.ErrInvalidData, err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return "", fmt.Errorf("%w: trailing data after the JSON object", ErrInvalidData)
+		return "", fmt.Errorf("%w: trailing data after the JSON object", wire.ErrInvalidData)
 	}
 	if d.ID == "" {
 		return "", fmt.Errorf("%w: empty \"id\"", ErrInvalidTaskID)

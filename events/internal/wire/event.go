@@ -1,4 +1,10 @@
-package events
+// Package wire is the CloudEvents contract the events transports, the jobs
+// worker and the client share: the event types and attributes, the NATS
+// binary-mode binding, the decoding of a request event into a
+// host.Request, the building of answer events (Processor) and the gate
+// that bounds and drains invocations. Its names are re-exported where users
+// need them (events, events/jobs).
+package wire
 
 import (
 	"bytes"
@@ -29,14 +35,30 @@ const (
 	TypeFailure = "com.ocrhost.ocr.failure"
 )
 
+// Defaults the transports and the worker share.
+const (
+	// DefaultSource is the source attribute of result and failure events.
+	DefaultSource = "/ocrhost"
+	// DefaultRequestSubject is the NATS subject requests arrive on.
+	DefaultRequestSubject = "ocr.requests"
+	// DefaultResultSubject is the NATS subject answers without a reply
+	// inbox are published on.
+	DefaultResultSubject = "ocr.results"
+	// DefaultQueueGroup spreads requests over all host instances.
+	DefaultQueueGroup = "ocrhost"
+	// DefaultMaxBodyBytes caps a document: an HTTP request body, or an
+	// object a request refers to.
+	DefaultMaxBodyBytes = 64 << 20
+)
+
 // ExtRequestID is the extension attribute of answers that holds the
 // request's id.
 const ExtRequestID = "requestid"
 
 // Media types with a meaning in the contract.
 const (
-	mediaJSON   = "application/json"
-	mediaBinary = "application/octet-stream"
+	MediaJSON   = "application/json"
+	MediaBinary = "application/octet-stream"
 )
 
 var (
@@ -74,23 +96,23 @@ type FailureData struct {
 	RequestID string `json:"request_id,omitempty"`
 }
 
-// requestEnvelope is the JSON form of request data.
-type requestEnvelope struct {
+// Envelope is the JSON form of request data.
+type Envelope struct {
 	Data        []byte          `json:"data"`
 	ContentType string          `json:"content_type,omitempty"`
 	Options     json.RawMessage `json:"options,omitempty"`
 }
 
-// isAnswerType reports whether typ is one of the types we send; such events
+// IsAnswerType reports whether typ is one of the types we send; such events
 // are never taken as requests, so a misrouted answer cannot loop.
-func isAnswerType(typ string) bool {
+func IsAnswerType(typ string) bool {
 	return typ == TypeResult || typ == TypeFailure || typ == TypeProgress
 }
 
-// decodeEvent reads a CloudEvent from a transport message and checks its
+// DecodeEvent reads a CloudEvent from a transport message and checks its
 // required attributes. The event is returned, when one could be read, even
 // with an error, so that the failure can still name the request.
-func decodeEvent(ctx context.Context, m binding.Message) (*event.Event, error) {
+func DecodeEvent(ctx context.Context, m binding.Message) (*event.Event, error) {
 	switch m.ReadEncoding() {
 	case binding.EncodingBinary, binding.EncodingStructured:
 	default:
@@ -102,7 +124,7 @@ func decodeEvent(ctx context.Context, m binding.Message) (*event.Event, error) {
 	}
 	if m.ReadEncoding() == binding.EncodingStructured && e.DataContentType() == "" && !e.DataBase64 && len(e.Data()) > 0 {
 		// The JSON event format implies application/json for inline data.
-		e.SetDataContentType(mediaJSON)
+		e.SetDataContentType(MediaJSON)
 	}
 	if e.SpecVersion() != event.CloudEventsVersionV1 {
 		return e, fmt.Errorf("%w: specversion %q, want %q", ErrInvalidEvent, e.SpecVersion(), event.CloudEventsVersionV1)
@@ -113,9 +135,9 @@ func decodeEvent(ctx context.Context, m binding.Message) (*event.Event, error) {
 	return e, nil
 }
 
-// requestFrom turns a valid request event into a host.Request.
-func requestFrom(e *event.Event) (*host.Request, error) {
-	if isAnswerType(e.Type()) {
+// RequestFrom turns a valid request event into a host.Request.
+func RequestFrom(e *event.Event) (*host.Request, error) {
+	if IsAnswerType(e.Type()) {
 		return nil, fmt.Errorf("%w: type %q is an answer, not a request", ErrInvalidEvent, e.Type())
 	}
 	req := &host.Request{ID: e.ID(), Source: e.Source(), Subject: e.Subject()}
@@ -123,15 +145,15 @@ func requestFrom(e *event.Event) (*host.Request, error) {
 	if len(data) == 0 {
 		return nil, fmt.Errorf("%w: empty data", ErrInvalidData)
 	}
-	media, err := mediaType(e.DataContentType())
+	media, err := MediaType(e.DataContentType())
 	if err != nil {
 		return nil, err
 	}
-	if media != mediaJSON {
+	if media != MediaJSON {
 		req.Data, req.ContentType = data, media
 		return req, nil
 	}
-	var env requestEnvelope
+	var env Envelope
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&env); err != nil {
@@ -143,10 +165,10 @@ func requestFrom(e *event.Event) (*host.Request, error) {
 	if len(env.Data) == 0 {
 		return nil, fmt.Errorf("%w: empty \"data\"", ErrInvalidData)
 	}
-	if req.ContentType, err = mediaType(env.ContentType); err != nil {
+	if req.ContentType, err = MediaType(env.ContentType); err != nil {
 		return nil, err
 	}
-	if req.ContentType == mediaJSON {
+	if req.ContentType == MediaJSON {
 		return nil, fmt.Errorf("%w: content_type %q is not a document format", ErrInvalidData, env.ContentType)
 	}
 	req.Data = env.Data
@@ -158,7 +180,7 @@ func requestFrom(e *event.Event) (*host.Request, error) {
 
 // mediaType normalises a content type to the bare media type the host
 // expects, "" meaning "sniff it".
-func mediaType(ct string) (string, error) {
+func MediaType(ct string) (string, error) {
 	if ct == "" {
 		return "", nil
 	}
@@ -166,54 +188,54 @@ func mediaType(ct string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%w: content type %q: %w", ErrInvalidData, ct, err)
 	}
-	if mt == mediaBinary {
+	if mt == MediaBinary {
 		return "", nil
 	}
 	return mt, nil
 }
 
-// processor turns request events into answer events.
-type processor struct {
-	inv    Invoker
-	source string
+// Processor turns request events into answer events.
+type Processor struct {
+	Invoker Invoker
+	Source  string // the answers' source attribute
 }
 
-// answer runs one request event through the invoker. The failure is nil on
+// Answer runs one request event through the invoker. The failure is nil on
 // success and otherwise what the answer event carries.
-func (p *processor) answer(ctx context.Context, in *event.Event) (event.Event, *host.Failure) {
-	return p.answerAs(ctx, in, "")
+func (p *Processor) Answer(ctx context.Context, in *event.Event) (event.Event, *host.Failure) {
+	return p.AnswerAs(ctx, in, "")
 }
 
-// answerAs is answer for a client that prefers media type accept for the
+// AnswerAs is Answer for a client that prefers media type accept for the
 // result ("" for none).
-func (p *processor) answerAs(ctx context.Context, in *event.Event, accept string) (event.Event, *host.Failure) {
-	req, err := requestFrom(in)
+func (p *Processor) AnswerAs(ctx context.Context, in *event.Event, accept string) (event.Event, *host.Failure) {
+	req, err := RequestFrom(in)
 	if err != nil {
 		f := host.Fail(host.CodeInvalidInput, err)
-		return p.failureEvent(in, f), f
+		return p.FailureEvent(in, f), f
 	}
 	req.Accept = accept
 	req.Progress = p.progressFunc(ctx, in)
-	resp, err := p.inv.Invoke(ctx, req)
+	resp, err := p.Invoker.Invoke(ctx, req)
 	if err == nil && resp == nil {
 		err = fmt.Errorf("%w: request %s", ErrNoResponse, req.ID)
 	}
 	if err != nil {
 		f := host.AsFailure(err)
-		return p.failureEvent(in, f), f
+		return p.FailureEvent(in, f), f
 	}
 	if resp.OutputType != "" {
 		// The result in the format asked for (hOCR, PDF…), not JSON.
-		out := p.newAnswer(in, TypeResult, resp.Output)
+		out := p.NewAnswer(in, TypeResult, resp.Output)
 		out.SetDataContentType(resp.OutputType)
 		return out, nil
 	}
 	data, err := json.Marshal(normalized(resp, req.ID))
 	if err != nil {
 		f := host.Fail(host.CodeInternal, fmt.Errorf("encoding result: %w", err))
-		return p.failureEvent(in, f), f
+		return p.FailureEvent(in, f), f
 	}
-	return p.newAnswer(in, TypeResult, data), nil
+	return p.NewAnswer(in, TypeResult, data), nil
 }
 
 // normalized fills what the result schema requires but a response may
@@ -232,21 +254,21 @@ func normalized(resp *host.Response, id string) *host.Response {
 	return &r
 }
 
-// failureEvent builds the answer carrying f; in is nil when the request
+// FailureEvent builds the answer carrying f; in is nil when the request
 // could not be read at all.
-func (p *processor) failureEvent(in *event.Event, f *host.Failure) event.Event {
+func (p *Processor) FailureEvent(in *event.Event, f *host.Failure) event.Event {
 	d := FailureData{Code: f.Code, Message: f.Message, Retryable: f.Code.Retryable()}
 	if in != nil {
 		d.RequestID = in.ID()
 	}
 	data, _ := json.Marshal(d) // strings and a bool always marshal
-	return p.newAnswer(in, TypeFailure, data)
+	return p.NewAnswer(in, TypeFailure, data)
 }
 
-func (p *processor) newAnswer(in *event.Event, typ string, data []byte) event.Event {
+func (p *Processor) NewAnswer(in *event.Event, typ string, data []byte) event.Event {
 	out := event.New()
 	out.SetID(uuid.NewString())
-	out.SetSource(p.source)
+	out.SetSource(p.Source)
 	out.SetType(typ)
 	out.SetTime(time.Now())
 	if in != nil {
@@ -257,7 +279,7 @@ func (p *processor) newAnswer(in *event.Event, typ string, data []byte) event.Ev
 			out.SetExtension(ExtRequestID, id)
 		}
 	}
-	out.SetDataContentType(mediaJSON)
+	out.SetDataContentType(MediaJSON)
 	out.DataEncoded = data
 	return out
 }

@@ -1,9 +1,8 @@
-package events
+package jobs
 
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,10 +10,10 @@ import (
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
-	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/ocrhost/ocrhost/events/internal/wire"
 	"github.com/ocrhost/ocrhost/host"
 )
 
@@ -108,9 +107,9 @@ func openPayloadStore(ctx context.Context, js jetstream.JetStream, cfg storeConf
 // MediaObjectRef gets the referenced document (and the reference's
 // content type and options) before inv sees it. A reference to another
 // bucket, or to a missing object, fails with invalid_input; an object over
-// DefaultMaxBodyBytes with too_large. Other requests pass unchanged. Wrap
-// the host with it for StartNATS to serve RequestAuto; StartJetStream
-// does so itself.
+// wire.DefaultMaxBodyBytes with too_large. Other requests pass unchanged. Wrap
+// the host with it for the NATS transport (events.StartNATS) to serve
+// large documents sent by reference; Start does so itself.
 func (p *PayloadStore) Invoker(inv Invoker) Invoker { return &resolvingInvoker{p: p, inv: inv} }
 
 type resolvingInvoker struct {
@@ -140,11 +139,11 @@ func (p *PayloadStore) resolve(ctx context.Context, req *host.Request) (*host.Re
 		return nil, host.Fail(host.CodeInvalidInput,
 			fmt.Errorf("%w: bucket %q, only %q is served", ErrObjectRef, ref.Bucket, p.bucket))
 	}
-	ct, err := mediaType(ref.ContentType)
+	ct, err := wire.MediaType(ref.ContentType)
 	if err != nil {
 		return nil, host.Fail(host.CodeInvalidInput, err)
 	}
-	if ct == MediaObjectRef || ct == mediaJSON {
+	if ct == MediaObjectRef || ct == wire.MediaJSON {
 		return nil, host.Fail(host.CodeInvalidInput,
 			fmt.Errorf("%w: content_type %q is not a document format", ErrObjectRef, ref.ContentType))
 	}
@@ -161,9 +160,9 @@ func (p *PayloadStore) resolve(ctx context.Context, req *host.Request) (*host.Re
 	if err != nil {
 		return nil, host.Fail(host.CodeInternal, fmt.Errorf("reading object %q: %w", ref.Name, err))
 	}
-	if info.Size > DefaultMaxBodyBytes {
+	if info.Size > wire.DefaultMaxBodyBytes {
 		return nil, host.Fail(host.CodeTooLarge, fmt.Errorf("object %q has %d bytes, at most %d are accepted",
-			ref.Name, info.Size, DefaultMaxBodyBytes))
+			ref.Name, info.Size, wire.DefaultMaxBodyBytes))
 	}
 	data, err := io.ReadAll(obj)
 	if err != nil {
@@ -171,7 +170,7 @@ func (p *PayloadStore) resolve(ctx context.Context, req *host.Request) (*host.Re
 	}
 	if ct == "" && info.Headers != nil {
 		// The uploader's content type, when the reference names none.
-		if ct, err = mediaType(info.Headers.Get(natsContentType)); err != nil {
+		if ct, err = wire.MediaType(info.Headers.Get(wire.HeaderContentType)); err != nil {
 			return nil, host.Fail(host.CodeInvalidInput, err)
 		}
 	}
@@ -199,10 +198,10 @@ func (p *PayloadStore) remove(ref *ObjectRef) error {
 
 // refOf returns the object reference a request event carries, if any.
 func refOf(in *event.Event) *ObjectRef {
-	if mt, _ := mediaType(in.DataContentType()); mt != MediaObjectRef && mt != mediaJSON {
+	if mt, _ := wire.MediaType(in.DataContentType()); mt != MediaObjectRef && mt != wire.MediaJSON {
 		return nil
 	}
-	req, err := requestFrom(in)
+	req, err := wire.RequestFrom(in)
 	if err != nil || req.ContentType != MediaObjectRef {
 		return nil
 	}
@@ -211,17 +210,6 @@ func refOf(in *event.Event) *ObjectRef {
 		return nil
 	}
 	return ref
-}
-
-// fitsInline reports whether a request with doc and options fits a message
-// of at most maxPayload bytes, headers included.
-func fitsInline(maxPayload int64, doc []byte, options json.RawMessage) bool {
-	size := int64(len(doc))
-	if len(options) > 0 {
-		// The JSON form: base64 document, content type, options.
-		size = int64(base64.StdEncoding.EncodedLen(len(doc)) + len(options) + 256)
-	}
-	return size <= maxPayload-payloadHeadroom
 }
 
 // upload puts doc into the payload bucket (created with cfg's TTL when
@@ -243,7 +231,7 @@ func upload(ctx context.Context, js jetstream.JetStream, cfg storeConfig, name s
 		Opts:    &jetstream.ObjectMetaOptions{ChunkSize: chunkSize(js.Conn().MaxPayload())},
 	}
 	if contentType != "" {
-		meta.Headers.Set(natsContentType, contentType)
+		meta.Headers.Set(wire.HeaderContentType, contentType)
 	}
 	if _, err := obs.Put(ctx, meta, bytes.NewReader(doc)); err != nil {
 		return nil, fmt.Errorf("uploading %d bytes to %q: %w", len(doc), cfg.payloadBucket, err)
@@ -253,149 +241,4 @@ func upload(ctx context.Context, js jetstream.JetStream, cfg storeConfig, name s
 
 func chunkSize(maxPayload int64) uint32 {
 	return uint32(max(min(maxChunk, maxPayload-payloadHeadroom), 1<<10))
-}
-
-// deleteUploaded removes an object upload put, once its request is
-// answered; the bucket's TTL is the fallback when that fails.
-func deleteUploaded(js jetstream.JetStream, ref *ObjectRef) {
-	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
-	defer cancel()
-	if obs, err := js.ObjectStore(ctx, ref.Bucket); err == nil {
-		_ = obs.Delete(ctx, ref.Name)
-	}
-}
-
-// newRequestEvent builds a request event as Request sends it.
-func newRequestEvent(id string, doc []byte, contentType string, options json.RawMessage) (event.Event, error) {
-	e := event.New()
-	e.SetID(id)
-	e.SetSource(ClientSource)
-	e.SetType(TypeRequest)
-	e.SetTime(time.Now())
-	if len(options) == 0 {
-		if contentType == "" {
-			contentType = mediaBinary
-		}
-		e.SetDataContentType(contentType)
-		e.DataEncoded = doc
-		return e, nil
-	}
-	data, err := json.Marshal(requestEnvelope{Data: doc, ContentType: contentType, Options: options})
-	if err != nil {
-		return e, fmt.Errorf("%w: options: %w", ErrInvalidData, err)
-	}
-	e.SetDataContentType(mediaJSON)
-	e.DataEncoded = data
-	return e, nil
-}
-
-// outgoing is a request's data as it goes out: the document itself, or,
-// when it is too large for the connection's max payload, a reference to
-// it in the payload bucket (ref, for the caller to delete when done, nil
-// otherwise).
-type outgoing struct {
-	data        []byte
-	contentType string
-	options     json.RawMessage
-	ref         *ObjectRef
-}
-
-// prepare decides between sending doc inline and uploading it under name,
-// the one place that choice is made for Request, RequestWithProgress and
-// SubmitJob. js may be nil when doc surely fits.
-func prepare(ctx context.Context, maxPayload int64, js jetstream.JetStream, opts []StoreOption, name string, doc []byte, contentType string, options json.RawMessage) (outgoing, error) {
-	if fitsInline(maxPayload, doc, options) {
-		return outgoing{data: doc, contentType: contentType, options: options}, nil
-	}
-	cfg, err := storeOptions(opts)
-	if err != nil {
-		return outgoing{}, err
-	}
-	if js == nil || cfg.tenant {
-		return outgoing{}, fmt.Errorf("%w: %d bytes", ErrNoObjectStore, len(doc))
-	}
-	ref, err := upload(ctx, js, cfg, name, doc, contentType)
-	if err != nil {
-		return outgoing{}, err
-	}
-	withOptions := *ref
-	withOptions.Options = options
-	data, err := json.Marshal(withOptions)
-	if err != nil {
-		deleteUploaded(js, ref)
-		return outgoing{}, fmt.Errorf("%w: options: %w", ErrInvalidData, err)
-	}
-	return outgoing{data: data, contentType: MediaObjectRef, ref: ref}, nil
-}
-
-// SubmitJob queues doc as a job on subject (one of the work-queue stream's
-// subjects, e.g. "ocr.jobs.scan") and returns its task id, the request
-// event's id. Without options the event's data is doc with contentType;
-// with options it is the JSON form. A document too large for the
-// connection's max payload (less headroom for headers) is uploaded to the
-// payload bucket first and the event carries an ObjectRef; the worker
-// deletes the object once the task is final. When the task bucket exists
-// the task is recorded as pending before it is queued, so that it can be
-// queried and cancelled at once. The event carries Nats-Msg-Id = task id,
-// so JetStream drops a duplicate publish within the stream's window.
-func SubmitJob(ctx context.Context, js jetstream.JetStream, subject string, doc []byte, contentType string, options json.RawMessage, opts ...StoreOption) (string, error) {
-	cfg, err := storeOptions(opts)
-	if err != nil {
-		return "", err
-	}
-	id := uuid.NewString()
-	out, err := prepare(ctx, js.Conn().MaxPayload(), js, opts, id, doc, contentType, options)
-	if err != nil {
-		return "", err
-	}
-	e, err := newRequestEvent(id, out.data, out.contentType, out.options)
-	if err != nil {
-		return "", err
-	}
-	msg, err := encodeNATS(ctx, &e, false)
-	if err != nil {
-		return "", fmt.Errorf("encoding job: %w", err)
-	}
-	msg.Subject = subject
-	if cfg.owner != "" {
-		msg.Header.Set(HeaderOwner, cfg.owner)
-	}
-	var kv jetstream.KeyValue
-	if !cfg.tenant {
-		kv, err = js.KeyValue(ctx, cfg.taskBucket)
-	}
-	recorded := kv != nil
-	switch {
-	case cfg.tenant:
-	case recorded:
-		if err := recordPending(ctx, kv, id, subject, cfg.owner); err != nil {
-			return "", err
-		}
-	case !errors.Is(err, jetstream.ErrBucketNotFound):
-		return "", fmt.Errorf("task bucket %q: %w", cfg.taskBucket, err)
-	}
-	if _, err := js.PublishMsg(ctx, msg, jetstream.WithMsgID(id)); err != nil {
-		if recorded && errors.Is(err, jetstream.ErrNoStreamResponse) {
-			// No stream takes the subject: the job surely was not queued.
-			_ = kv.Purge(context.WithoutCancel(ctx), taskRef{cfg.owner, id}.key())
-		}
-		return "", fmt.Errorf("submitting job %s on %q: %w", id, subject, err)
-	}
-	return id, nil
-}
-
-// RequestAuto is Request for documents of any size: one too large for the
-// connection's max payload (less headroom for headers) is uploaded to the
-// payload bucket of js, sent as an ObjectRef, and deleted once answered.
-// The server must resolve references (PayloadStore.Invoker). js may be nil
-// when doc surely fits.
-func RequestAuto(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, subject string, doc []byte, contentType string, options json.RawMessage, opts ...StoreOption) (*host.Response, error) {
-	out, err := prepare(ctx, nc.MaxPayload(), js, opts, uuid.NewString(), doc, contentType, options)
-	if err != nil {
-		return nil, err
-	}
-	if out.ref != nil {
-		defer deleteUploaded(js, out.ref)
-	}
-	return Request(ctx, nc, subject, out.data, out.contentType, out.options)
 }

@@ -1,4 +1,4 @@
-package events
+package wire
 
 import (
 	"context"
@@ -6,11 +6,11 @@ import (
 	"sync"
 )
 
-// gate bounds the invocations in flight and drains them on close. Every
-// invocation context derives from life, so a drain past its deadline can
+// Gate bounds the invocations in flight and drains them on close. Every
+// invocation context derives from Life, so a drain past its deadline can
 // cancel the stragglers.
-type gate struct {
-	life   context.Context
+type Gate struct {
+	Life   context.Context
 	cancel context.CancelFunc
 
 	mu      sync.Mutex
@@ -22,13 +22,13 @@ type gate struct {
 	idle chan struct{}
 }
 
-func newGate(max int) *gate {
+func NewGate(max int) *Gate {
 	life, cancel := context.WithCancel(context.Background())
-	return &gate{life: life, cancel: cancel, max: max, idle: make(chan struct{})}
+	return &Gate{Life: life, cancel: cancel, max: max, idle: make(chan struct{})}
 }
 
-// enter admits one invocation unless the gate is full or closing.
-func (g *gate) enter() bool {
+// Enter admits one invocation unless the gate is full or closing.
+func (g *Gate) Enter() bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.closing || g.n >= g.max {
@@ -38,8 +38,8 @@ func (g *gate) enter() bool {
 	return true
 }
 
-// leave ends an invocation admitted by enter.
-func (g *gate) leave() {
+// Leave ends an invocation admitted by Enter.
+func (g *Gate) Leave() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.n--
@@ -48,16 +48,16 @@ func (g *gate) leave() {
 	}
 }
 
-// isClosing reports whether close has been called.
-func (g *gate) isClosing() bool {
+// IsClosing reports whether Close has been called.
+func (g *Gate) IsClosing() bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.closing
 }
 
-// close stops admitting and waits for the admitted invocations until ctx
+// Close stops admitting and waits for the admitted invocations until ctx
 // ends; then it cancels them and still waits, since each must be answered.
-func (g *gate) close(ctx context.Context) error {
+func (g *Gate) Close(ctx context.Context) error {
 	g.mu.Lock()
 	if !g.closing {
 		g.closing = true

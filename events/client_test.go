@@ -1,0 +1,166 @@
+package events
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ocrhost/ocrhost/events/internal/wire"
+	"github.com/ocrhost/ocrhost/events/jobs"
+	"github.com/ocrhost/ocrhost/internal/natsd"
+)
+
+// smallPayload is the embedded server's max payload in the tests of large
+// documents: the 200 KB documents cannot travel in a message.
+const smallPayload = 64 << 10
+
+// bigDoc is a 200 KB PNG-signed document of random bytes.
+func bigDoc() []byte {
+	doc := make([]byte, 200_000)
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range doc {
+		doc[i] = byte(r.UintN(256))
+	}
+	copy(doc, pngDoc)
+	return doc
+}
+
+// jsConns starts an embedded NATS server with JetStream and a max payload
+// of smallPayload, and connects n times to it.
+func jsConns(t *testing.T, n int) ([]*nats.Conn, []jetstream.JetStream) {
+	t.Helper()
+	s, err := natsd.Start(natsd.WithMaxPayload(smallPayload))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Shutdown)
+	var ncs []*nats.Conn
+	var jss []jetstream.JetStream
+	for range n {
+		nc, err := nats.Connect(s.ClientURL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(nc.Close)
+		js, err := jetstream.New(nc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ncs, jss = append(ncs, nc), append(jss, js)
+	}
+	return ncs, jss
+}
+
+// objectCount counts the objects left in a bucket.
+func objectCount(t *testing.T, js jetstream.JetStream, bucket string) int {
+	t.Helper()
+	obs, err := js.ObjectStore(testCtx(t), bucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	infos, err := obs.List(testCtx(t))
+	if errors.Is(err, jetstream.ErrNoObjectsFound) {
+		return 0
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(infos)
+}
+
+// TestClientSubmitsLargeDocument: Submit uploads a document too large for
+// a message, the worker reads it whole, and deletes it once the task is
+// completed.
+func TestClientSubmitsLargeDocument(t *testing.T) {
+	ncs, jss := jsConns(t, 2)
+	fh := newFakeHost()
+	w, err := jobs.Start(testCtx(t), jss[0], fh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = w.Close(context.Background()) })
+	results := make(chan *nats.Msg, 4)
+	if _, err := ncs[1].ChanSubscribe(DefaultResultSubject, results); err != nil {
+		t.Fatal(err)
+	}
+	doc := bigDoc()
+	opts := json.RawMessage(`{"lang":"en"}`)
+	if _, err := jss[1].Publish(testCtx(t), "ocr.jobs.test", doc); err == nil {
+		t.Fatal("the server took a 200 KB message; the test proves nothing")
+	}
+	if _, err := NewClient(ncs[1]).Submit(testCtx(t), "ocr.jobs.test", Document{Data: doc}); !errors.Is(err, ErrNoJetStream) {
+		t.Errorf("Submit without JetStream: %v", err)
+	}
+
+	id, err := NewClient(ncs[1], WithJetStream(jss[1])).Submit(testCtx(t), "ocr.jobs.test",
+		Document{Data: doc, ContentType: "image/png", Options: opts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, _, err := wire.DecodeNATS(testCtx(t), recv(t, results))
+	if err != nil || e.Type() != TypeResult || e.Extensions()[ExtRequestID] != id {
+		t.Fatalf("answer %v: %v", e, err)
+	}
+	reqs := fh.requests()
+	if len(reqs) != 1 || !bytes.Equal(reqs[0].Data, doc) || reqs[0].ContentType != "image/png" || string(reqs[0].Options) != string(opts) {
+		t.Fatalf("host got %d requests, first %d bytes of %q, options %s", len(reqs), len(reqs[0].Data), reqs[0].ContentType, reqs[0].Options)
+	}
+	if task, err := w.Tasks().Get(testCtx(t), id); err != nil || task.State != jobs.TaskCompleted {
+		t.Errorf("task %s (%v)", task.State, err)
+	}
+	// The payload is deleted once the job is acked, a moment after the
+	// answer is published.
+	for deadline := time.Now().Add(10 * time.Second); objectCount(t, jss[1], jobs.DefaultPayloadBucket) != 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the payload object was not deleted after the task completed")
+		}
+	}
+}
+
+// TestClientRequestUploadsLargeDocument: Request sends a small document
+// inline and a large one by reference, deleted once answered; without
+// JetStream the large one is refused before anything is sent.
+func TestClientRequestUploadsLargeDocument(t *testing.T) {
+	ncs, jss := jsConns(t, 2)
+	payloads, err := jobs.OpenPayloadStore(testCtx(t), jss[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	fh := newFakeHost()
+	startNATS(t, ncs[0], payloads.Invoker(fh))
+	doc := bigDoc()
+	plain := NewClient(ncs[1])
+	client := NewClient(ncs[1], WithJetStream(jss[1]))
+
+	if _, err := plain.Request(testCtx(t), DefaultRequestSubject, Document{Data: doc, ContentType: "image/png"}); !errors.Is(err, jobs.ErrNoObjectStore) {
+		t.Fatalf("large document without JetStream: %v", err)
+	}
+	resp, err := client.Request(testCtx(t), DefaultRequestSubject, Document{Data: doc, ContentType: "image/png"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	small, err := plain.Request(testCtx(t), DefaultRequestSubject, Document{Data: pngDoc, ContentType: "image/png"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqs := fh.requests()
+	if len(reqs) != 2 || resp.ID != reqs[0].ID || small.ID != reqs[1].ID {
+		t.Fatalf("%d requests for 2 calls", len(reqs))
+	}
+	if !bytes.Equal(reqs[0].Data, doc) || reqs[0].ContentType != "image/png" {
+		t.Errorf("host got %d bytes of %q", len(reqs[0].Data), reqs[0].ContentType)
+	}
+	if string(reqs[1].Data) != string(pngDoc) {
+		t.Errorf("small document arrived as %q", reqs[1].Data)
+	}
+	if n := objectCount(t, jss[0], jobs.DefaultPayloadBucket); n != 0 {
+		t.Errorf("%d objects left after the answer", n)
+	}
+}
