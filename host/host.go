@@ -63,7 +63,7 @@ func New(opts ...Option) (*Host, error) {
 	if cfg.files.Dir == "" {
 		return nil, fmt.Errorf("host: no model folder (WithModelFiles)")
 	}
-	tuneProcess(cfg.log)
+	tuneProcess(cfg.log, cfg.gcPercent)
 	h := &Host{cfg: cfg, slots: make(chan struct{}, cfg.maxPredictions), runFn: function.Run}
 	h.runCtx, h.cancel = context.WithCancel(context.Background())
 	h.stats = newStats(cfg.registerer)
@@ -368,23 +368,20 @@ func modelNames(kinds []function.Kind) []string {
 	return names
 }
 
-// gcPercent is the host's GOGC unless the environment sets one.
-const gcPercent = 25
-
 // tuneProcess sets the process up for loading and unloading large models
 // and for inference's short-lived tensors (docs/memory.md, has the
 // figures). It is process-wide; the seed benchmark applies it to per-task
 // loading too, to measure the pool alone.
-func tuneProcess(log *slog.Logger) {
+func tuneProcess(log *slog.Logger, gcPercent int) {
 	// Without this, glibc keeps what unloaded sessions and finished runs
 	// freed in per-thread arenas, and an evicted host stays well above a
 	// fresh one (docs/memory.md).
 	if !memory.TuneAllocator() {
 		log.Debug("C allocator not tuned (not glibc)")
 	}
-	// Collect when the heap has grown a quarter past what is live: at Go's
-	// default, freed tensors are a large share of the peak (docs/memory.md).
-	memory.TuneGC(gcPercent)
+	if gcPercent > 0 {
+		debug.SetGCPercent(gcPercent)
+	}
 	if off, err := memory.DisableTHP(); err != nil {
 		log.Warn("transparent huge pages left on", "err", err)
 	} else if off {

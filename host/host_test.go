@@ -10,6 +10,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -324,5 +325,26 @@ func TestShutdownGraceCancelsStragglers(t *testing.T) {
 	}
 	if err := <-done; AsFailure(err).Code != CodeBusy {
 		t.Errorf("straggler answered %v, want busy", err)
+	}
+}
+
+// TestGCPercent: New sets the collector's target it is given, 25 by
+// default, and leaves it alone given 0.
+func TestGCPercent(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	files := testenv.Models(t)
+	for _, c := range []struct {
+		opts []Option
+		want int
+	}{{nil, 25}, {[]Option{WithGCPercent(60)}, 60}, {[]Option{WithGCPercent(0)}, 100}} {
+		debug.SetGCPercent(100)
+		h, err := New(append(c.opts, WithModelFiles(files))...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := debug.SetGCPercent(100); got != c.want {
+			t.Errorf("%d options: GOGC %d, want %d", len(c.opts), got, c.want)
+		}
+		_ = h.Shutdown(context.Background())
 	}
 }

@@ -34,6 +34,7 @@ type config struct {
 	batchSize      int
 	maxPages       int
 	rendererCache  string
+	gcPercent      int
 	registerer     prometheus.Registerer
 	log            *slog.Logger
 }
@@ -52,8 +53,16 @@ func defaultConfig() config {
 		dpi:            document.DefaultDPI,
 		batchSize:      10,
 		maxPages:       document.DefaultMaxPages,
+		gcPercent:      25,
 	}
 }
+
+// WithGCPercent sets the Go collector's target (GOGC) the host runs at,
+// default 25: inference allocates short-lived tensors of tens of MiB, and
+// at Go's default of 100 the heap grows to twice what is live before a
+// collection (docs/memory.md has the figures). 0 leaves the collector as
+// it is, for a deployment that sets GOGC itself.
+func WithGCPercent(p int) Option { return func(c *config) { c.gcPercent = p } }
 
 // WithDocuments sets how multi-page documents are processed: the PDF
 // rendering resolution, pages per batch (the seed's max_batch_size,

@@ -341,7 +341,7 @@ func seedInChild(b *testing.B) bool {
 	switch spec.Mode {
 	case seedNaive:
 		if spec.Tuned {
-			tuneProcess(slog.New(slog.DiscardHandler))
+			tuneProcess(slog.New(slog.DiscardHandler), defaultConfig().gcPercent)
 		}
 		var texts []string
 		p, err := seedMeasure(b, spec.ClearRefs, func() (err error) {

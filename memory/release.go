@@ -1,9 +1,7 @@
 package memory
 
 import (
-	"os"
 	"runtime/debug"
-	"runtime/metrics"
 	"sync"
 )
 
@@ -39,19 +37,3 @@ var TuneAllocator = sync.OnceValue(func() bool { return tuneMalloc(2, 256<<10) }
 // huge pages off, with no measurable change in inference time
 // (docs/memory.md). Applied once per process.
 var DisableTHP = sync.OnceValues(func() (bool, error) { return disableTHP(thpModeFile) })
-
-// TuneGC sets the Go collector's target (GOGC) to percent unless the GOGC
-// environment variable says otherwise, and reports the target in effect.
-// Inference allocates short-lived tensors of tens of MiB (inputs, output
-// copies); at Go's default of 100 the heap grows to twice what is live
-// before a collection, so freed tensors made up a quarter of the host's
-// peak RSS at 2 concurrent predictions (docs/memory.md, has the figures).
-func TuneGC(percent int) int {
-	if os.Getenv("GOGC") != "" {
-		s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
-		metrics.Read(s)
-		return int(s[0].Value.Uint64())
-	}
-	debug.SetGCPercent(percent)
-	return percent
-}

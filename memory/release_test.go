@@ -1,9 +1,7 @@
 package memory
 
 import (
-	"os"
 	"runtime"
-	"runtime/debug"
 	"testing"
 )
 
@@ -32,19 +30,5 @@ func TestRelease(t *testing.T) {
 	// still run (malloc_trim included) and not report a rise as a release.
 	if again := Release(); again > size/4 {
 		t.Fatalf("second Release freed %s", FormatBytes(again))
-	}
-}
-
-func TestTuneGCHonoursTheEnvironment(t *testing.T) {
-	defer debug.SetGCPercent(debug.SetGCPercent(100))
-	t.Setenv("GOGC", "")
-	os.Unsetenv("GOGC")
-	if got := TuneGC(30); got != 30 || debug.SetGCPercent(30) != 30 {
-		t.Errorf("no GOGC set: TuneGC(30) gave %d", got)
-	}
-	t.Setenv("GOGC", "150")
-	debug.SetGCPercent(150) // what the runtime read from GOGC at start
-	if got := TuneGC(30); got != 150 || debug.SetGCPercent(150) != 150 {
-		t.Errorf("GOGC=150 set: TuneGC(30) gave %d and changed the collector", got)
 	}
 }

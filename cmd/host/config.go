@@ -112,6 +112,15 @@ func loadConfig() (config, error) {
 	return c, c.validate()
 }
 
+// hostGC leaves the Go collector to a GOGC the environment sets; without
+// one the host tunes it (host.WithGCPercent).
+func hostGC() []host.Option {
+	if _, set := os.LookupEnv("GOGC"); set {
+		return []host.Option{host.WithGCPercent(0)}
+	}
+	return nil
+}
+
 // clientConfig is what the client commands (invoke, load, ocr) take from
 // the environment: the same variables a served host reads, so that a shell
 // set up for the host reaches it.

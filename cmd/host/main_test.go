@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"syscall"
@@ -565,5 +566,28 @@ func TestDrainQuietPeriod(t *testing.T) {
 	case <-time.After(time.Minute):
 		cmd.Process.Kill()
 		t.Fatal("host did not exit after SIGTERM")
+	}
+}
+
+// TestGOGCLeftToTheEnvironment: a GOGC in the environment keeps the host
+// from setting its own collector target.
+func TestGOGCLeftToTheEnvironment(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	files := testenv.Models(t)
+	for _, gogc := range []string{"", "150"} {
+		t.Setenv("GOGC", gogc) // restored after the test
+		if gogc == "" {
+			os.Unsetenv("GOGC")
+		}
+		debug.SetGCPercent(100) // what the runtime took from the environment
+		h, err := host.New(append(hostGC(), host.WithModelFiles(files))...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := debug.SetGCPercent(100)
+		if want := map[string]int{"": 25, "150": 100}[gogc]; got != want {
+			t.Errorf("GOGC=%q: collector at %d, want %d", gogc, got, want)
+		}
+		_ = h.Shutdown(context.Background())
 	}
 }

@@ -51,9 +51,9 @@ func ocr(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	h, err := host.New(host.WithModelFiles(files), host.WithMaxPixels(*maxPixels),
+	h, err := host.New(append(hostGC(), host.WithModelFiles(files), host.WithMaxPixels(*maxPixels),
 		host.WithSessionOptions(sessOpts...), host.WithMaxPredictions(1), host.WithQueueTimeout(time.Hour),
-		host.WithDocuments(cfg.PDFDPI, cfg.MaxBatchSize, cfg.MaxPages, cfg.pdfCacheDir()))
+		host.WithDocuments(cfg.PDFDPI, cfg.MaxBatchSize, cfg.MaxPages, cfg.pdfCacheDir()))...)
 	if err != nil {
 		return err
 	}

@@ -148,6 +148,7 @@ func (a *app) build() error {
 		host.WithLogger(a.log),
 		host.WithDocuments(cfg.PDFDPI, cfg.MaxBatchSize, cfg.MaxPages, cfg.pdfCacheDir()),
 	}
+	hostOpts = append(hostOpts, hostGC()...)
 	if cfg.MemoryGuard {
 		hostOpts = append(hostOpts, host.WithMemoryGuard(probe, cfg.MemoryMonitorInterval,
 			memory.Thresholds{Warning: cfg.MemoryWarning, Critical: cfg.MemoryCritical},
