@@ -16,7 +16,8 @@ import (
 	"github.com/ocrhost/ocrhost/host"
 )
 
-// ErrNoJetStream: Submit on a Client made without WithJetStream.
+// ErrNoJetStream: Submit, or an answer in the result bucket, on a Client
+// made without WithJetStream.
 var ErrNoJetStream = errors.New("client has no JetStream context")
 
 // Document is what a client sends: the document, its format ("" lets the
@@ -80,7 +81,8 @@ func (c *Client) Request(ctx context.Context, subject string, doc Document) (*ho
 	if rid := out.Extensions()[ExtRequestID]; rid != id {
 		return nil, fmt.Errorf("%w: %s %q answers request %v, not %s", ErrUnexpectedReply, out.Type(), out.ID(), rid, id)
 	}
-	return responseOf(out)
+	// The reply inbox has one reader: a large answer is deleted once read.
+	return c.response(ctx, out, true)
 }
 
 // RequestWithProgress is Request for a caller that wants to hear how a
@@ -133,7 +135,9 @@ func (c *Client) RequestWithProgress(ctx context.Context, subject, resultSubject
 			return nil, fmt.Errorf("%w: %w", ErrUnexpectedReply, err)
 		}
 		if out.Type() != TypeProgress {
-			return responseOf(out)
+			// Other subscribers of the result subject may read a large
+			// answer too: it is left to expire.
+			return c.response(ctx, out, false)
 		}
 		var p ProgressData
 		if err := json.Unmarshal(out.Data(), &p); err != nil {
@@ -198,16 +202,29 @@ func NewRequestMsg(ctx context.Context, subject, id string, doc []byte, contentT
 	return msg, nil
 }
 
-// responseOf reads a result or failure answer.
-func responseOf(out *event.Event) (*host.Response, error) {
+// response reads a result or failure answer. A result too large for a
+// message refers to its data in the host's result bucket, read through
+// the client's JetStream and, with remove, deleted once read.
+func (c *Client) response(ctx context.Context, out *event.Event, remove bool) (*host.Response, error) {
+	data, ct := out.Data(), out.DataContentType()
+	if out.Type() == TypeResult && ct == jobs.MediaObjectRef {
+		if c.js == nil {
+			return nil, fmt.Errorf("%w: the answer is in the host's result bucket (%s)", ErrNoJetStream, data)
+		}
+		ref, b, err := jobs.Fetch(ctx, c.js, data, remove)
+		if err != nil {
+			return nil, fmt.Errorf("reading the answer to %v: %w", out.Extensions()[ExtRequestID], err)
+		}
+		data, ct = b, ref.ContentType
+	}
 	switch out.Type() {
 	case TypeResult:
-		if ct := out.DataContentType(); ct != "" && ct != wire.MediaJSON && ct != jobs.MediaObjectRef {
+		if ct != "" && ct != wire.MediaJSON {
 			// A result in the format the request asked for.
-			return &host.Response{ID: out.ID(), Output: out.Data(), OutputType: ct}, nil
+			return &host.Response{ID: out.ID(), Output: data, OutputType: ct}, nil
 		}
 		var resp host.Response
-		if err := json.Unmarshal(out.Data(), &resp); err != nil {
+		if err := json.Unmarshal(data, &resp); err != nil {
 			return nil, fmt.Errorf("%w: result data: %w", ErrUnexpectedReply, err)
 		}
 		return &resp, nil

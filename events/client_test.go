@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +15,8 @@ import (
 
 	"github.com/ocrhost/ocrhost/events/internal/wire"
 	"github.com/ocrhost/ocrhost/events/jobs"
+	"github.com/ocrhost/ocrhost/function"
+	"github.com/ocrhost/ocrhost/host"
 	"github.com/ocrhost/ocrhost/internal/natsd"
 )
 
@@ -162,5 +165,66 @@ func TestClientRequestUploadsLargeDocument(t *testing.T) {
 	}
 	if n := objectCount(t, jss[0], jobs.DefaultPayloadBucket); n != 0 {
 		t.Errorf("%d objects left after the answer", n)
+	}
+}
+
+// bigAnswerHost answers with a 200 KB PDF when asked for one, and with a
+// JSON result of about 120 KB otherwise.
+type bigAnswerHost struct{ pdf []byte }
+
+func (b bigAnswerHost) Invoke(_ context.Context, req *host.Request) (*host.Response, error) {
+	if req.Accept == "application/pdf" || strings.Contains(string(req.Options), "pdf") {
+		return &host.Response{ID: req.ID, Output: b.pdf, OutputType: "application/pdf"}, nil
+	}
+	r := &host.Response{ID: req.ID, Device: "cpu"}
+	for range 100 {
+		r.Lines = append(r.Lines, function.Line{Text: strings.Repeat("lorem ipsum ", 100), Confidence: 0.9})
+	}
+	return r, nil
+}
+
+// TestLargeAnswerThroughResultBucket: a request-reply answer larger than
+// the server's max payload travels as a reference to the result bucket;
+// the client reads it (JSON or another format) and deletes it. A client
+// without JetStream, or a host that keeps no large answers, gets a typed
+// error rather than silence.
+func TestLargeAnswerThroughResultBucket(t *testing.T) {
+	ncs, jss := jsConns(t, 3)
+	store, err := jobs.OpenTaskStore(testCtx(t), jss[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	pdf := bigDoc()
+	startNATS(t, ncs[0], bigAnswerHost{pdf}, WithLargeAnswers(store))
+	client := NewClient(ncs[1], WithJetStream(jss[1]))
+
+	resp, err := client.Request(testCtx(t), DefaultRequestSubject, Document{Data: pngDoc, Options: json.RawMessage(`{"format":"pdf"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.OutputType != "application/pdf" || !bytes.Equal(resp.Output, pdf) {
+		t.Errorf("client read %d bytes of %q, want the %d-byte PDF", len(resp.Output), resp.OutputType, len(pdf))
+	}
+	resp, err = client.Request(testCtx(t), DefaultRequestSubject, Document{Data: pngDoc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Lines) != 100 || resp.Lines[99].Text != strings.Repeat("lorem ipsum ", 100) {
+		t.Errorf("client read %d lines", len(resp.Lines))
+	}
+	if n := objectCount(t, jss[1], jobs.DefaultResultBucket); n != 0 {
+		t.Errorf("%d answers left in the result bucket after they were read", n)
+	}
+
+	if _, err := NewClient(ncs[1]).Request(testCtx(t), DefaultRequestSubject, Document{Data: pngDoc}); !errors.Is(err, ErrNoJetStream) {
+		t.Errorf("a large answer to a client without JetStream: %v, want ErrNoJetStream", err)
+	}
+
+	// A second host on its own subject keeps no large answers.
+	startNATS(t, ncs[2], bigAnswerHost{pdf}, WithRequestSubject("ocr.small"), WithResultSubject("ocr.small.results"))
+	_, err = client.Request(testCtx(t), "ocr.small", Document{Data: pngDoc})
+	var f *host.Failure
+	if !errors.As(err, &f) || f.Code != host.CodeTooLarge || !strings.Contains(f.Message, "max payload") {
+		t.Errorf("a large answer without an answer store: %v, want too_large naming the max payload", err)
 	}
 }

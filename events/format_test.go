@@ -75,7 +75,7 @@ func TestClientReadsOutput(t *testing.T) {
 	if f != nil {
 		t.Fatal(f)
 	}
-	resp, err := responseOf(&out)
+	resp, err := (&Client{}).response(context.Background(), &out, false)
 	if err != nil {
 		t.Fatal(err)
 	}

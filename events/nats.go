@@ -2,13 +2,16 @@ package events
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/nats-io/nats.go"
 
 	"github.com/ocrhost/ocrhost/events/internal/wire"
+	"github.com/ocrhost/ocrhost/events/jobs"
 	"github.com/ocrhost/ocrhost/host"
 )
 
@@ -17,6 +20,13 @@ type natsConfig struct {
 	requestSubject string
 	resultSubject  string
 	queueGroup     string
+	answers        AnswerStore
+}
+
+// AnswerStore keeps the data of an answer too large for a message;
+// jobs.TaskStore does, in its result bucket.
+type AnswerStore interface {
+	Offload(ctx context.Context, name string, data []byte, contentType string) (*jobs.ObjectRef, error)
 }
 
 // NATS serves requests from a NATS subject: a queue subscription whose
@@ -123,6 +133,10 @@ func (t *NATS) send(m *nats.Msg, in *event.Event, structured bool, out event.Eve
 		return
 	}
 	msg, err := wire.EncodeNATS(t.gate.Life, &out, structured)
+	if err == nil && msgSize(msg) > t.nc.MaxPayload() {
+		out = t.offload(in, out, msgSize(msg))
+		msg, err = wire.EncodeNATS(t.gate.Life, &out, structured)
+	}
 	if err == nil {
 		msg.Subject = m.Reply
 		if msg.Subject == "" {
@@ -134,6 +148,49 @@ func (t *NATS) send(m *nats.Msg, in *event.Event, structured bool, out event.Eve
 		t.cfg.log.Error("events: answer not sent", "subject", m.Subject, "reply", m.Reply,
 			"requestid", out.Extensions()[ExtRequestID], "err", err)
 	}
+}
+
+// offloadTimeout bounds storing one large answer.
+const offloadTimeout = 30 * time.Second
+
+// offload turns out, an answer of size bytes that no message can carry,
+// into one that refers to its data in the answer store, or, without a
+// store or when storing fails, into a too_large failure: a dropped answer
+// would leave the client waiting with no word why.
+func (t *NATS) offload(in *event.Event, out event.Event, size int64) event.Event {
+	fail := func(err error) event.Event {
+		return t.p.FailureEvent(in, host.Fail(host.CodeTooLarge, err))
+	}
+	if t.cfg.answers == nil || out.Type() != TypeResult {
+		return fail(fmt.Errorf("events: the answer has %d bytes, over the NATS max payload of %d, and the host keeps no large answers (JetStream off)",
+			size, t.nc.MaxPayload()))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), offloadTimeout)
+	defer cancel()
+	ref, err := t.cfg.answers.Offload(ctx, out.ID(), out.Data(), out.DataContentType())
+	if err != nil {
+		t.cfg.log.Error("events: large answer not stored", "requestid", out.Extensions()[ExtRequestID], "err", err)
+		return fail(fmt.Errorf("events: the answer has %d bytes, over the NATS max payload, and could not be stored: %w", size, err))
+	}
+	data, err := json.Marshal(ref)
+	if err != nil {
+		return fail(err)
+	}
+	out.SetDataContentType(jobs.MediaObjectRef)
+	out.DataEncoded = data
+	return out
+}
+
+// msgSize is what m takes of the server's max payload: its data and its
+// headers as the protocol writes them.
+func msgSize(m *nats.Msg) int64 {
+	n := len(m.Data) + len("NATS/1.0\r\n\r\n")
+	for k, vs := range m.Header {
+		for _, v := range vs {
+			n += len(k) + len(v) + len(": \r\n")
+		}
+	}
+	return int64(n)
 }
 
 // Close drains the subscription, so messages the client already holds are

@@ -97,6 +97,14 @@ func WithQueueGroup(group string) NATSOption {
 	return natsOption(func(c *natsConfig) { c.queueGroup = group })
 }
 
+// WithLargeAnswers makes answers too large for a message go through s: the
+// answer event then carries a jobs.ObjectRef (datacontenttype
+// jobs.MediaObjectRef), which a Client with JetStream reads and deletes.
+// Without it such an answer is replaced by a too_large failure.
+func WithLargeAnswers(s AnswerStore) NATSOption {
+	return natsOption(func(c *natsConfig) { c.answers = s })
+}
+
 type httpOption func(*httpConfig)
 
 func (o httpOption) applyHTTP(c *httpConfig) { o(c) }

@@ -274,9 +274,14 @@ func (a *app) start(ctx context.Context) error {
 	}
 
 	common := []events.Option{events.WithMaxInFlight(cfg.MaxInFlight), events.WithLogger(log)}
-	a.natsT, err = events.StartNATS(nc, inv,
-		events.WithRequestSubject(cfg.RequestSubject), events.WithResultSubject(cfg.ResultSubject),
-		events.WithQueueGroup(cfg.QueueGroup), common[0], common[1])
+	natsOpts := []events.NATSOption{events.WithRequestSubject(cfg.RequestSubject), events.WithResultSubject(cfg.ResultSubject),
+		events.WithQueueGroup(cfg.QueueGroup), common[0], common[1]}
+	if a.jsT != nil {
+		// Answers too large for a message (a long document's PDF) go
+		// through the result bucket.
+		natsOpts = append(natsOpts, events.WithLargeAnswers(a.jsT.Tasks()))
+	}
+	a.natsT, err = events.StartNATS(nc, inv, natsOpts...)
 	if err != nil {
 		return err
 	}

@@ -71,6 +71,30 @@ func parseObjectRef(data []byte) (*ObjectRef, error) {
 	return &ref, nil
 }
 
+// Fetch reads the object that data, MediaObjectRef data, refers to, and
+// deletes it once read when remove is set (an answer with one reader).
+func Fetch(ctx context.Context, js jetstream.JetStream, data []byte, remove bool) (*ObjectRef, []byte, error) {
+	ref, err := parseObjectRef(data)
+	if err != nil {
+		return nil, nil, err
+	}
+	obs, err := js.ObjectStore(ctx, ref.Bucket)
+	if err != nil {
+		return nil, nil, fmt.Errorf("object store %q: %w", ref.Bucket, err)
+	}
+	b, err := obs.GetBytes(ctx, ref.Name)
+	if errors.Is(err, jetstream.ErrObjectNotFound) {
+		return nil, nil, fmt.Errorf("%w: %q in bucket %q", ErrObjectNotFound, ref.Name, ref.Bucket)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading object %q: %w", ref.Name, err)
+	}
+	if remove {
+		_ = obs.Delete(context.WithoutCancel(ctx), ref.Name) // the bucket's TTL is the fallback
+	}
+	return ref, b, nil
+}
+
 // PayloadStore keeps documents too large for a NATS message in an Object
 // Store bucket, and resolves requests that reference them.
 type PayloadStore struct {

@@ -499,6 +499,22 @@ func (s *TaskStore) cancel(ctx context.Context, owner, id string) (Task, error) 
 	return t, err
 }
 
+// Offload keeps data, an answer too large for a message, in the result
+// bucket under a name made of name, expiring with the task TTL, and
+// returns its reference. It serves the NATS transport's request-reply
+// answers (events.WithLargeAnswers); the client deletes the object once it
+// has read it (Fetch).
+func (s *TaskStore) Offload(ctx context.Context, name string, data []byte, contentType string) (*ObjectRef, error) {
+	meta := jetstream.ObjectMeta{
+		Name: "answer." + keyPart(name),
+		Opts: &jetstream.ObjectMetaOptions{ChunkSize: chunkSize(s.nc.MaxPayload())},
+	}
+	if _, err := s.results.Put(ctx, meta, bytes.NewReader(data)); err != nil {
+		return nil, fmt.Errorf("storing an answer of %d bytes: %w", len(data), err)
+	}
+	return &ObjectRef{Bucket: s.resultBucket, Name: meta.Name, ContentType: contentType}, nil
+}
+
 // Result returns a completed task's result, reading it from the result
 // bucket when the task holds a reference.
 func (s *TaskStore) Result(ctx context.Context, t Task) (json.RawMessage, error) {
