@@ -69,8 +69,6 @@ func New(opts ...Option) (*Host, error) {
 	h.stats = newStats(cfg.registerer)
 	poolOpts := []warmpool.Option{
 		warmpool.WithIdleTimeout(cfg.idleTimeout),
-		warmpool.WithMaxLeasesPerDevice(cfg.maxPredictions),
-		warmpool.WithQueueTimeout(cfg.queueTimeout),
 		warmpool.WithObserver(h.stats),
 	}
 	if cfg.memoryProbe != nil {
@@ -476,7 +474,7 @@ func classifyDecode(err error) *Failure {
 
 func classifyAcquire(err error) *Failure {
 	switch {
-	case errors.Is(err, warmpool.ErrBusy), errors.Is(err, warmpool.ErrClosed),
+	case errors.Is(err, warmpool.ErrClosed),
 		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return Fail(CodeBusy, err)
 	default:

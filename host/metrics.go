@@ -19,7 +19,6 @@ type stats struct {
 	loadBytes   *prometheus.GaugeVec
 	evictions   *prometheus.CounterVec
 	inUse       *prometheus.GaugeVec
-	waiting     *prometheus.GaugeVec
 	admitWait   prometheus.Gauge
 	invocations *prometheus.CounterVec
 	duration    prometheus.Histogram
@@ -50,9 +49,6 @@ func newStats(reg prometheus.Registerer) *stats {
 		}, []string{"model", "device", "reason"}),
 		inUse: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "ocrhost_pool_leases_in_use", Help: "Model leases (service instances) in use per device.",
-		}, []string{"device"}),
-		waiting: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "ocrhost_pool_waiting", Help: "Invocations waiting for a lease per device.",
 		}, []string{"device"}),
 		admitWait: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "ocrhost_admission_waiting", Help: "Invocations waiting for a prediction slot.",
@@ -107,7 +103,7 @@ func newStats(reg prometheus.Registerer) *stats {
 		}
 		return float64(s.pool.Loaded())
 	})
-	reg.MustRegister(loaded, s.dropped, s.loads, s.loadSeconds, s.loadBytes, s.evictions, s.inUse, s.waiting,
+	reg.MustRegister(loaded, s.dropped, s.loads, s.loadSeconds, s.loadBytes, s.evictions, s.inUse,
 		s.admitWait, s.invocations, s.duration, s.stages, s.rejections, s.fallbacks, s.levels, s.warnings,
 		s.admitWaits, s.predictedB, s.grewB)
 	return s
@@ -127,8 +123,7 @@ func (s *stats) Evicted(k warmpool.Key, reason warmpool.EvictReason, _ error) {
 	s.evictions.WithLabelValues(k.Model, k.Device, string(reason)).Inc()
 }
 
-func (s *stats) Waiting(device string, n int) { s.waiting.WithLabelValues(device).Set(float64(n)) }
-func (s *stats) InUse(device string, n int)   { s.inUse.WithLabelValues(device).Set(float64(n)) }
+func (s *stats) InUse(device string, n int) { s.inUse.WithLabelValues(device).Set(float64(n)) }
 
 func (s *stats) queued(delta int) { s.admitWait.Add(float64(delta)) }
 

@@ -1,5 +1,7 @@
-// Package warmpool keeps loaded models warm between invocations and bounds how
-// many invocations use a device at once.
+// Package warmpool keeps loaded models warm between invocations: loaded
+// lazily, shared by reference count, evicted when idle or under memory
+// pressure. How many invocations run at once is the caller's admission
+// (the host's prediction slots), not the pool's.
 //
 // It is generic over the loaded value T (an ONNX Runtime session, say) so it
 // depends on no inference runtime; the caller supplies a LoadFunc and a
@@ -24,15 +26,12 @@
 //     runs. A new load of the same key waits until that destroy has returned,
 //     so at most one live value exists per key.
 //
-// # Lease slots
+// # Leases
 //
-// A Lease is what one invocation needs (e.g. det+cls+rec) on one device. Each
-// device has WithMaxLeasesPerDevice slots (default 2). Acquire reserves a slot
-// before loading anything, so a device never has more leases doing work (or
-// loading) than slots. When all slots are taken, Acquire waits in a FIFO queue
-// for up to WithQueueTimeout (default 60 s) or the context's deadline, then
-// fails with ErrBusy. A slot and its references are returned on every failure
-// path: load error, cancelled context, Teardown.
+// A Lease is what one invocation needs (e.g. det+cls+rec) on one device.
+// Acquire takes a reference on each model and waits for their loads; its
+// references are returned on every failure path: load error, cancelled
+// context, Teardown. The observer hears the leases held per device.
 //
 // # Loads run detached
 //
@@ -47,8 +46,8 @@
 //
 // # Teardown
 //
-// Teardown refuses new Acquires with ErrClosed, fails queued ones, cancels
-// running loads, destroys idle models at once and destroys each leased model
+// Teardown refuses new Acquires with ErrClosed, cancels running loads (an
+// Acquire waiting for one fails), destroys idle models at once and destroys each leased model
 // when its last lease is released. It returns when every model is destroyed,
 // with the joined destroy errors, or when its context ends.
 package warmpool

@@ -20,9 +20,7 @@ func ExamplePool() {
 		fmt.Println("destroy", k)
 		return nil
 	}
-	pool := warmpool.New(load, destroy,
-		warmpool.WithIdleTimeout(5*time.Minute),
-		warmpool.WithMaxLeasesPerDevice(2))
+	pool := warmpool.New(load, destroy, warmpool.WithIdleTimeout(5*time.Minute))
 
 	// One invocation leases the models it needs on one device; the first
 	// Acquire loads them.

@@ -2,30 +2,23 @@ package warmpool
 
 import "time"
 
-// Defaults follow the Python seed (model_idle_timeout_seconds=300) and the
-// host's sizing (two concurrent invocations per device).
+// Defaults follow the Python seed (model_idle_timeout_seconds=300).
 const (
-	DefaultIdleTimeout        = 300 * time.Second
-	DefaultMaxLeasesPerDevice = 2
-	DefaultQueueTimeout       = 60 * time.Second
-	DefaultLoadTimeout        = 5 * time.Minute
+	DefaultIdleTimeout = 300 * time.Second
+	DefaultLoadTimeout = 5 * time.Minute
 )
 
 type config struct {
-	idleTimeout  time.Duration
-	maxLeases    int
-	queueTimeout time.Duration
-	loadTimeout  time.Duration
-	probe        func() uint64
-	obs          Observer
+	idleTimeout time.Duration
+	loadTimeout time.Duration
+	probe       func() uint64
+	obs         Observer
 }
 
 func defaultConfig() config {
 	return config{
-		idleTimeout:  DefaultIdleTimeout,
-		maxLeases:    DefaultMaxLeasesPerDevice,
-		queueTimeout: DefaultQueueTimeout,
-		loadTimeout:  DefaultLoadTimeout,
+		idleTimeout: DefaultIdleTimeout,
+		loadTimeout: DefaultLoadTimeout,
 	}
 }
 
@@ -39,26 +32,6 @@ func WithIdleTimeout(d time.Duration) Option {
 	return func(c *config) {
 		if d > 0 {
 			c.idleTimeout = d
-		}
-	}
-}
-
-// WithMaxLeasesPerDevice sets how many leases may be held at once on one
-// device. n must be > 0.
-func WithMaxLeasesPerDevice(n int) Option {
-	return func(c *config) {
-		if n > 0 {
-			c.maxLeases = n
-		}
-	}
-}
-
-// WithQueueTimeout sets how long Acquire waits for a free slot before failing
-// with ErrBusy. Zero means fail at once when the device is full; d must be >= 0.
-func WithQueueTimeout(d time.Duration) Option {
-	return func(c *config) {
-		if d >= 0 {
-			c.queueTimeout = d
 		}
 	}
 }

@@ -11,9 +11,6 @@ import (
 )
 
 var (
-	// ErrBusy is returned when no lease slot on the device became free within
-	// the queue timeout or the context's deadline.
-	ErrBusy = errors.New("warmpool: device busy")
 	// ErrClosed is returned by Acquire once Teardown has started.
 	ErrClosed = errors.New("warmpool: pool closed")
 	// ErrNoModels is returned by Acquire when no model is named.
@@ -49,14 +46,13 @@ const (
 
 // Observer receives metrics events. Methods must be cheap and must not block;
 // they are called without the pool lock held, so they may call Stats.
-// Waiting and InUse report a device's current queue length and leases in use
-// after a change; the same value may be reported twice, and the last call for
-// a device always carries its current value.
+// InUse reports a device's leases in use after a change; the same value may
+// be reported twice, and the last call for a device always carries its
+// current value.
 type Observer interface {
 	Loaded(k Key, d time.Duration, bytes uint64, err error)
 	// Evicted reports a destroy; err is the DestroyFunc's error, if any.
 	Evicted(k Key, reason EvictReason, err error)
-	Waiting(device string, n int)
 	InUse(device string, n int)
 }
 
@@ -103,8 +99,8 @@ type destroyJob[T any] struct {
 	reason EvictReason
 }
 
-// Pool is a reference-counted, lazily loading pool of values of type T with
-// per-device lease slots. The zero value is not usable; call New.
+// Pool is a reference-counted, lazily loading pool of values of type T on
+// named devices. The zero value is not usable; call New.
 type Pool[T any] struct {
 	load    LoadFunc[T]
 	destroy DestroyFunc[T]
@@ -157,11 +153,11 @@ func New[T any](load LoadFunc[T], destroy DestroyFunc[T], opts ...Option) *Pool[
 	}
 }
 
-// Acquire leases models on device, loading those not yet loaded. It first
-// waits for a lease slot on the device (see ErrBusy), then for the loads.
-// Duplicate model names count once. If ctx is cancelled while waiting,
-// ctx.Err() is returned and nothing stays reserved. The lease must be
-// released.
+// Acquire leases models on device, loading those not yet loaded, and waits
+// for the loads. Duplicate model names count once. If ctx is cancelled
+// while waiting, ctx.Err() is returned and nothing stays referenced. The
+// lease must be released. The pool does not bound how many leases run at
+// once: that is the caller's admission (the host's prediction slots).
 func (p *Pool[T]) Acquire(ctx context.Context, device string, models ...string) (*Lease[T], error) {
 	if len(models) == 0 {
 		return nil, ErrNoModels
@@ -169,11 +165,7 @@ func (p *Pool[T]) Acquire(ctx context.Context, device string, models ...string) 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	d, err := p.reserve(ctx, device)
-	if err != nil {
-		return nil, err
-	}
-	return p.attach(ctx, d, dedupe(models))
+	return p.attach(ctx, device, dedupe(models))
 }
 
 func dedupe(models []string) []string {
@@ -186,21 +178,20 @@ func dedupe(models []string) []string {
 	return out
 }
 
-// attach takes a reference on each model for a lease that already holds a
-// slot on d, starting loads as needed, and gives everything back on failure.
-func (p *Pool[T]) attach(ctx context.Context, d *device, models []string) (*Lease[T], error) {
+// attach counts a lease on the named device and takes a reference on each
+// model, starting loads as needed, and gives everything back on failure.
+func (p *Pool[T]) attach(ctx context.Context, device string, models []string) (*Lease[T], error) {
 	p.mu.Lock()
 	if p.closed {
-		p.releaseSlot(d)
 		p.mu.Unlock()
-		p.report(d)
 		return nil, ErrClosed
 	}
+	d := p.take(device)
 	now := time.Now()
 	ents := make([]*entry[T], len(models))
 	calls := make([]*loadCall, 0, len(models))
 	for i, m := range models {
-		k := Key{Model: m, Device: d.name}
+		k := Key{Model: m, Device: device}
 		e := p.entries[k]
 		if e == nil {
 			e = &entry[T]{key: k}
@@ -220,6 +211,7 @@ func (p *Pool[T]) attach(ctx context.Context, d *device, models []string) (*Leas
 		calls = append(calls, e.load)
 	}
 	p.mu.Unlock()
+	p.report(d)
 
 	var err error
 	for _, c := range calls {
@@ -240,7 +232,7 @@ func (p *Pool[T]) attach(ctx context.Context, d *device, models []string) (*Leas
 	}
 	if err != nil {
 		jobs := p.unrefAll(ents, time.Now())
-		p.releaseSlot(d)
+		p.put(d)
 		p.checkDrained()
 		p.mu.Unlock()
 		p.report(d)
@@ -462,26 +454,18 @@ func (p *Pool[T]) EvictIdle(n int) int {
 	return len(jobs)
 }
 
-// Teardown closes the pool: Acquire returns ErrClosed from now on, queued
-// Acquires fail with ErrClosed, running loads are cancelled, idle models are
+// Teardown closes the pool: Acquire returns ErrClosed from now on, running
+// loads are cancelled (an Acquire waiting for one fails), idle models are
 // destroyed now and leased ones when their last lease is released. It waits
 // until every model is destroyed and returns the joined destroy errors, or
 // ctx's error (joined with those so far) if ctx ends first. It may be called
 // again to keep waiting.
 func (p *Pool[T]) Teardown(ctx context.Context) error {
-	var (
-		jobs []destroyJob[T]
-		devs []*device
-	)
+	var jobs []destroyJob[T]
 	p.mu.Lock()
 	if !p.closed {
 		p.closed = true
 		p.cancel()
-		for _, d := range p.devices {
-			if d.failWaiters(ErrClosed) {
-				devs = append(devs, d)
-			}
-		}
 		for _, e := range p.entries {
 			if e.loaded && e.refs == 0 {
 				jobs = append(jobs, *p.markDestroy(e, ReasonTeardown))
@@ -490,9 +474,6 @@ func (p *Pool[T]) Teardown(ctx context.Context) error {
 		p.checkDrained()
 	}
 	p.mu.Unlock()
-	for _, d := range devs {
-		p.report(d)
-	}
 	slices.SortFunc(jobs, func(a, b destroyJob[T]) int { return compareKeys(a.e.key, b.e.key) })
 	p.runDestroys(jobs)
 
