@@ -234,14 +234,19 @@ type lineBuilder struct {
 	line  rect
 	word  strings.Builder
 	wbox  rect
+	last  rect // the last character's box
 }
 
-// add appends character r, boxed by box, to the current word, starting a
-// new line first when its middle is outside the line's height: it is
-// drawn on another baseline.
+// add appends character r, boxed by box, to the current word. A new line
+// starts first when the character's middle is outside the line's height,
+// as it is drawn on another baseline, or when it stands apart from the
+// previous character by more than the line's height, behind it or ahead:
+// the next cell of a table row or the next column, which the detector
+// would box apart too.
 func (b *lineBuilder) add(r rune, box rect) {
 	if b.word.Len() > 0 || len(b.words) > 0 {
-		if mid := (box.y0 + box.y1) / 2; mid < b.line.y0 || mid > b.line.y1 {
+		mid, h := (box.y0+box.y1)/2, b.line.y1-b.line.y0
+		if mid < b.line.y0 || mid > b.line.y1 || box.x0-b.last.x1 > h || box.x1 < b.last.x0 {
 			b.endLine()
 		}
 	}
@@ -255,6 +260,7 @@ func (b *lineBuilder) add(r rune, box rect) {
 	} else {
 		b.line = b.line.union(box)
 	}
+	b.last = box
 	b.word.WriteRune(r)
 }
 
