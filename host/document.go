@@ -103,7 +103,9 @@ func (h *Host) invokeDocument(ctx context.Context, req *Request, opts function.O
 		var err error
 		switch p.Method {
 		case document.MethodText, document.MethodNone:
-			res = function.Arrange(p.Width, p.Height, p.Image, readLines(p.Text), opts)
+			// Without the image, rendered only for an output that draws
+			// it, so the blocks do not depend on the format asked for.
+			res = function.Arrange(p.Width, p.Height, nil, readLines(p.Text), opts)
 		case document.MethodMixed:
 			if res, err = recognise(p); err == nil {
 				res = function.Mix(readLines(p.Text), res, p.Image, opts)
