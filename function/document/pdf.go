@@ -232,7 +232,7 @@ func (s *session) render(ctx context.Context, n int, o Options) (Page, error) {
 	if w*h > float64(o.MaxPixels) {
 		return Page{}, fmt.Errorf("page %d: %w: %.0fx%.0f px at %d dpi, limit %d pixels", n, imageio.ErrTooLarge, w, h, o.DPI, o.MaxPixels)
 	}
-	page := Page{Number: n, Width: int(w), Height: int(h), WidthPt: size.Width, HeightPt: size.Height, Method: MethodOCR}
+	page := Page{Number: n, Width: int(w), Height: int(h), WidthPt: size.Width, HeightPt: size.Height}
 	page.Method, page.Text, err = s.method(ctx, ref, o.Text, size.Width, size.Height, page.Width, page.Height)
 	if err != nil {
 		return Page{}, fmt.Errorf("page %d: reading its text: %w", n, err)
