@@ -36,11 +36,12 @@ func docMeasure(b *testing.B, h *Host, m *predMeter, data []byte, options string
 	return resp, float64(rise) / (1 << 20), time.Since(start)
 }
 
-// BenchmarkDocumentPages recognises (pdf_text ocr) text PDFs of 1 to 50 pages through a warm
-// host at the default DPI and batch size (document.DefaultDPI, 10) and reports pages/s
-// over all of them and each document's peak RSS rise (peak_MB_<n>p): flat
-// when pages are held one at a time. Run with
-// -benchtime=1x, one format at a time (-bench DocumentPages/a7).
+// BenchmarkDocumentPages recognises (pdf_text ocr) text PDFs of 1 to 50
+// pages through a warm host at the default DPI and batch size
+// (document.DefaultDPI, 10) and reports pages/s over all of them and each
+// document's peak RSS rise (peak_MB_<n>p): flat when pages are held one at
+// a time. Run with -benchtime=1x, one format at a time (-bench
+// DocumentPages/a7).
 func BenchmarkDocumentPages(b *testing.B) {
 	for _, f := range docFormats {
 		b.Run(f.name, func(b *testing.B) { benchDocumentPages(b, f.w, f.h, f.lines) })
