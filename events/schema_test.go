@@ -82,7 +82,7 @@ func TestSchemaMatchesAnswers(t *testing.T) {
 		HTML:  `<table><tr><td colspan="2">head</td></tr></table>`, Markdown: "| head |  |\n| --- | --- |\n"}}
 	full.Dropped = 1
 	full.Markdown = "text"
-	full.Pages = []host.Page{{Number: 1, Width: 640, Height: 480, Lines: full.Lines, Blocks: full.Blocks, Tables: full.Tables, Dropped: 1}}
+	full.Pages = []host.Page{{Number: 1, Method: "mixed", Width: 640, Height: 480, Lines: full.Lines, Blocks: full.Blocks, Tables: full.Tables, Dropped: 1}}
 	failing := newFakeHost()
 	failing.fail = host.Fail(host.CodeBusy, fmt.Errorf("queue full"))
 	for name, data := range map[string][]byte{
@@ -117,7 +117,13 @@ func TestSchemaRejects(t *testing.T) {
 			l := m["lines"].([]any)[0].(map[string]any)
 			l["words"] = []any{map[string]any{"text": "w", "confidence": 0.5}}
 		},
-		"an undeclared member":  func(m map[string]any) { m["Width"] = 640 },
+		"an undeclared member": func(m map[string]any) { m["Width"] = 640 },
+		"a page read by an unknown method": func(m map[string]any) {
+			m["pages"] = []any{map[string]any{"number": 1, "method": "guess", "width": 1, "height": 1, "lines": []any{}}}
+		},
+		"a page without its method": func(m map[string]any) {
+			m["pages"] = []any{map[string]any{"number": 1, "width": 1, "height": 1, "lines": []any{}}}
+		},
 		"failure with bad code": func(m map[string]any) { clear(m); m["code"], m["message"], m["retryable"] = "nope", "x", false },
 	}
 	for name, mutate := range breaks {

@@ -207,29 +207,34 @@ func analyzeLayout(img *imgproc.Image, lines []*crop) ([]*crop, []Block, bool) {
 	if turn == turnNone {
 		page.Ink = layout.NewInk(img.Pix, img.W, img.H)
 	}
-	lay := layout.Analyze(in, page)
-	ordered := make([]*crop, len(lines))
+	ordered, blocks := applyLayout(layout.Analyze(in, page), lines, func(c *crop) Quad { return c.box })
+	return ordered, blocks, turn == turnNone
+}
+
+// applyLayout puts items in lay's reading order and builds lay's blocks
+// over them, their line indices pointing into the ordered items and their
+// boxes bounding the items' boxes as box gives them.
+func applyLayout[T any](lay layout.Layout, items []T, box func(T) Quad) ([]T, []Block) {
+	ordered := make([]T, len(items))
+	pos := make([]int, len(items))
 	for i, j := range lay.Order {
-		ordered[i] = lines[j]
-	}
-	pos := make([]int, len(lines))
-	for i, j := range lay.Order {
+		ordered[i] = items[j]
 		pos[j] = i
 	}
 	blocks := make([]Block, len(lay.Blocks))
 	for k, b := range lay.Blocks {
 		idx := make([]int, len(b.Lines))
-		box := [4]float64{math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)}
+		bounds := [4]float64{math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)}
 		for n, j := range b.Lines {
 			idx[n] = pos[j]
-			for _, p := range lines[j].box {
-				box[0], box[1] = min(box[0], p.X), min(box[1], p.Y)
-				box[2], box[3] = max(box[2], p.X), max(box[3], p.Y)
+			for _, p := range box(items[j]) {
+				bounds[0], bounds[1] = min(bounds[0], p.X), min(bounds[1], p.Y)
+				bounds[2], bounds[3] = max(bounds[2], p.X), max(bounds[3], p.Y)
 			}
 		}
-		blocks[k] = Block{Type: string(b.Type), Box: box, Lines: idx}
+		blocks[k] = Block{Type: string(b.Type), Box: bounds, Lines: idx}
 	}
-	return ordered, blocks, turn == turnNone
+	return ordered, blocks
 }
 
 // turn is how a reader would turn the page before reading it.

@@ -91,7 +91,21 @@ type DocumentOptions struct {
 	DPI                 int // PDF rendering resolution; 0: the deployment's default
 	BatchSize           int // pages between progress reports (rendered one at a time); 0: the deployment's default
 	Markdown            bool
+	PdfText             PdfText // what a PDF's text layer is used for; "": PdfTextAuto
 }
+
+// PdfText names what is done with the text a PDF page carries.
+type PdfText string
+
+const (
+	// PdfTextAuto reads the text of pages that have it and recognises the
+	// others; a page with text and large pictures gets both (mixed).
+	PdfTextAuto PdfText = "auto"
+	// PdfTextExtract only reads text: a page without any comes back empty.
+	PdfTextExtract PdfText = "extract"
+	// PdfTextOCR recognises every page as rendered, text layer or not.
+	PdfTextOCR PdfText = "ocr"
+)
 
 // DefaultOptions is PresetOptions(PresetOCRHost).
 func DefaultOptions() Options { return PresetOptions(PresetOCRHost) }
@@ -166,6 +180,7 @@ type wireOptions struct {
 	Markdown        *bool     `json:"markdown"`
 	FigureText      *bool     `json:"figure_text"`
 	Tables          *bool     `json:"tables"`
+	PdfText         *string   `json:"pdf_text"`
 }
 
 // ParseOptions applies the JSON object raw on top of base. Unknown fields,
@@ -308,6 +323,14 @@ func ParseOptions(raw json.RawMessage, base Options) (Options, error) {
 	}
 	if d := o.Document; d.FirstPage > 0 && d.LastPage > 0 && d.LastPage < d.FirstPage {
 		return bad("last_page %d before first_page %d", d.LastPage, d.FirstPage)
+	}
+	if w.PdfText != nil {
+		switch v := PdfText(*w.PdfText); v {
+		case PdfTextAuto, PdfTextExtract, PdfTextOCR:
+			o.Document.PdfText = v
+		default:
+			return bad("pdf_text %q (want auto, extract or ocr)", *w.PdfText)
+		}
 	}
 	if w.FigureText != nil {
 		o.FigureText = *w.FigureText

@@ -23,6 +23,7 @@ func FuzzParseOptions(f *testing.F) {
 		`{"preset":"../../etc/passwd"}`, `{"stages":[]}`, `{"stages":["cls"]}`, `[1,2]`, `{"dpi":1e300}`,
 		`{"det_thresh":NaN}`, `{} {}`, `{"dpi":100}x`, `{"preset":null,"stages":null}`, `{"DPI":100}`,
 		`{"dpi":100,"dpi":200}`, `{"det_max_side_len":31}`, `{"unclip_ratio":4.0000001}`,
+		`{"pdf_text":"extract"}`, `{"pdf_text":"OCR"}`, `{"pdf_text":1}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -78,5 +79,7 @@ func checkRanges(t *testing.T, o Options) {
 		t.Fatalf("dpi %d", d.DPI)
 	case d.BatchSize < 0 || d.BatchSize > 100:
 		t.Fatalf("batch_size %d", d.BatchSize)
+	case d.PdfText != "" && d.PdfText != PdfTextAuto && d.PdfText != PdfTextExtract && d.PdfText != PdfTextOCR:
+		t.Fatalf("pdf_text %q", d.PdfText)
 	}
 }

@@ -16,7 +16,23 @@ import (
 // on, it is recognised as one more line would be and keeps its reading when
 // that clears drop_score.
 func readTables(ctx context.Context, m Models, img *imgproc.Image, r *Result, o Options) error {
-	page := &table.Image{Pix: img.Pix, W: img.W, H: img.H}
+	grids, blocks := tableGrids(img, r)
+	if o.Stages.Recognize {
+		if err := readEmptyCells(ctx, m, img, r.Lines, grids, o); err != nil {
+			return err
+		}
+	}
+	attachTables(r, grids, blocks)
+	return nil
+}
+
+// tableGrids reads r's table blocks into grids, rulings looked for in img
+// when it is not nil, and returns them with their blocks' indices.
+func tableGrids(img *imgproc.Image, r *Result) ([]table.Table, []int) {
+	var page *table.Image
+	if img != nil {
+		page = &table.Image{Pix: img.Pix, W: img.W, H: img.H}
+	}
 	var grids []table.Table
 	var blocks []int
 	for k, blk := range r.Blocks {
@@ -34,11 +50,11 @@ func readTables(ctx context.Context, m Models, img *imgproc.Image, r *Result, o 
 		grids = append(grids, table.Analyze(lines, page))
 		blocks = append(blocks, k)
 	}
-	if o.Stages.Recognize {
-		if err := readEmptyCells(ctx, m, img, r.Lines, grids, o); err != nil {
-			return err
-		}
-	}
+	return grids, blocks
+}
+
+// attachTables puts grids on r, each pointed to by its block.
+func attachTables(r *Result, grids []table.Table, blocks []int) {
 	for k, g := range grids {
 		out := Table{Box: g.Box, Rows: g.Rows, Cols: g.Cols, Cells: make([]Cell, len(g.Cells)), HTML: g.HTML(), Markdown: g.Markdown()}
 		for c, cell := range g.Cells {
@@ -48,7 +64,6 @@ func readTables(ctx context.Context, m Models, img *imgproc.Image, r *Result, o 
 		r.Blocks[blocks[k]].Table = &idx
 		r.Tables = append(r.Tables, out)
 	}
-	return nil
 }
 
 // Where an empty cell's ink is looked for: inside the cell less this share

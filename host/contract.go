@@ -104,7 +104,12 @@ type Response struct {
 
 // Page is one page of a multi-page document.
 type Page struct {
-	Number int             `json:"number"`
+	Number int `json:"number"`
+	// Method is how the page's text was had: "ocr" (recognised), "text"
+	// (read from a PDF's text layer), "mixed" (both: the layer's text and
+	// what was recognised in its pictures) or "none" (pdf_text extract on a
+	// page without text: left empty).
+	Method string          `json:"method"`
 	Width  int             `json:"width"`
 	Height int             `json:"height"`
 	Lines  []function.Line `json:"lines"`

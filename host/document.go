@@ -39,9 +39,12 @@ func (h *Host) closeRenderer(_ warmpool.Key, r *document.Renderer) error {
 // page is rendered: A4 at the rendering resolution.
 func a4(dpi int) (int, int) { return 827 * dpi / 100, 1169 * dpi / 100 }
 
-// invokeDocument OCRs a multi-page document page by page, rendering and
+// invokeDocument reads a multi-page document page by page, rendering and
 // recognising one page at a time, so memory does not grow with the page
-// count; req.Progress hears after every batch_size pages.
+// count; req.Progress hears after every batch_size pages. A PDF page's
+// text layer is read instead where option pdf_text says so, and the
+// models are leased only when a page is to be recognised, so a PDF read
+// wholly from its text loads none.
 func (h *Host) invokeDocument(ctx context.Context, req *Request, opts function.Options, format string, out *output) (*Response, error) {
 	d := opts.Document
 	if d.DPI == 0 {
@@ -64,8 +67,15 @@ func (h *Host) invokeDocument(ctx context.Context, req *Request, opts function.O
 		return nil, err
 	}
 	defer w.release()
-	if err := h.lease(ctx, w, opts); err != nil {
-		return nil, err
+	leased := false
+	recognise := func(p document.Page) (*function.Result, error) {
+		if !leased {
+			if err := h.lease(ctx, w, opts); err != nil {
+				return nil, err
+			}
+			leased = true
+		}
+		return h.run(ctx, w.models, p.Image, opts)
 	}
 	var renderer *document.Renderer
 	if format == "pdf" {
@@ -79,7 +89,7 @@ func (h *Host) invokeDocument(ctx context.Context, req *Request, opts function.O
 		renderer = lease.Get(rendererModel)
 	}
 
-	resp := &Response{ID: req.ID, Models: w.versions, Device: w.device, Fallback: w.fallback}
+	resp := &Response{ID: req.ID, Models: w.versions, Fallback: w.fallback}
 	var text, md strings.Builder
 	// Pages are rendered one at a time and each is dropped once read
 	// (document.Pages collects it before the next), so a long document
@@ -87,14 +97,28 @@ func (h *Host) invokeDocument(ctx context.Context, req *Request, opts function.O
 	// batch_size only paces the progress events.
 	err = document.Pages(ctx, renderer, req.Data, format, document.Options{
 		DPI: d.DPI, FirstPage: d.FirstPage, LastPage: d.LastPage, MaxPages: h.cfg.maxPages, MaxPixels: h.cfg.maxPixels,
+		Text: textMode(d.PdfText), RenderAll: out.drawsPages(),
 	}, func(p document.Page, total int) error {
-		res, err := h.run(ctx, w.models, p.Image, opts)
+		var res *function.Result
+		var err error
+		switch p.Method {
+		case document.MethodText, document.MethodNone:
+			// Without the image, rendered only for an output that draws
+			// it, so the blocks do not depend on the format asked for.
+			res = function.Arrange(p.Width, p.Height, nil, readLines(p.Text), opts)
+		case document.MethodMixed:
+			if res, err = recognise(p); err == nil {
+				res = function.Mix(readLines(p.Text), res, p.Image, opts)
+			}
+		default:
+			res, err = recognise(p)
+		}
 		if err != nil {
 			return err
 		}
 		h.stats.result(res)
-		resp.Pages = append(resp.Pages, Page{Number: p.Number, Width: res.Width, Height: res.Height, Lines: res.Lines,
-			Blocks: res.Blocks, Tables: res.Tables, Dropped: res.Dropped})
+		resp.Pages = append(resp.Pages, Page{Number: p.Number, Method: string(p.Method), Width: res.Width, Height: res.Height,
+			Lines: res.Lines, Blocks: res.Blocks, Tables: res.Tables, Dropped: res.Dropped})
 		resp.Dropped += res.Dropped
 		resp.Lines = append(resp.Lines, res.Lines...)
 		resp.Timings.Add(res.Timings)
@@ -114,7 +138,7 @@ func (h *Host) invokeDocument(ctx context.Context, req *Request, opts function.O
 		if format == "pdf" {
 			dpi = float64(d.DPI)
 		}
-		if err := out.page(formatPage(p.Number, res, pageText, pageMD, dpi), p.Image, nil); err != nil {
+		if err := out.page(formatPage(p.Number, res, pageText, pageMD, dpi), p.Image, nil, p.Method != document.MethodOCR); err != nil {
 			return err
 		}
 		done := len(resp.Pages)
@@ -126,6 +150,7 @@ func (h *Host) invokeDocument(ctx context.Context, req *Request, opts function.O
 	if err != nil {
 		return nil, classifyDocument(err)
 	}
+	resp.Device = w.device // where the models ran, if any were leased
 	if resp.Lines == nil {
 		resp.Lines = []function.Line{}
 	}
@@ -139,6 +164,35 @@ func (h *Host) invokeDocument(ctx context.Context, req *Request, opts function.O
 		return nil, classifyDocument(err)
 	}
 	return resp, nil
+}
+
+// textMode is what document.Pages does with a PDF's text layer under
+// option pdf_text.
+func textMode(p function.PdfText) document.TextMode {
+	switch p {
+	case function.PdfTextOCR:
+		return document.TextIgnore
+	case function.PdfTextExtract:
+		return document.TextOnly
+	}
+	return document.TextAuto
+}
+
+// readLines are the lines of a page's text layer as result lines: read,
+// not guessed, so sure (confidence 1).
+func readLines(tl []document.TextLine) []function.Line {
+	quad := func(q [4][2]float64) function.Quad {
+		return function.Quad{{X: q[0][0], Y: q[0][1]}, {X: q[1][0], Y: q[1][1]}, {X: q[2][0], Y: q[2][1]}, {X: q[3][0], Y: q[3][1]}}
+	}
+	lines := make([]function.Line, len(tl))
+	for i, l := range tl {
+		words := make([]function.Word, len(l.Words))
+		for j, w := range l.Words {
+			words[j] = function.Word{Text: w.Text, Confidence: 1, Box: quad(w.Box)}
+		}
+		lines[i] = function.Line{Text: l.Text, Confidence: 1, Box: quad(l.Box), Words: words}
+	}
+	return lines
 }
 
 // formatPage is a document's page as the format writers take it.

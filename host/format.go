@@ -87,8 +87,10 @@ func newOutput(f format.Format) (*output, error) {
 }
 
 // page writes one page; img is dropped when the format does not draw it.
-func (o *output) page(p format.Page, img *imgproc.Image, jpeg []byte) error {
-	if o == nil {
+// hasText says the page carries text already: a PDF kept as it is gets
+// no layer over it.
+func (o *output) page(p format.Page, img *imgproc.Image, jpeg []byte, hasText bool) error {
+	if o == nil || o.keep && hasText {
 		return nil
 	}
 	if o.keep {
@@ -126,6 +128,10 @@ func (o *output) page(p format.Page, img *imgproc.Image, jpeg []byte) error {
 	}
 	return nil
 }
+
+// drawsPages reports whether the output draws each page's image, which a
+// page read from its text layer then needs rendered.
+func (o *output) drawsPages() bool { return o != nil && !o.keep && o.f.NeedsImage() }
 
 // keepPages makes a PDF asked for as a PDF keep its own pages: finishPDF
 // then adds the text layer to them.

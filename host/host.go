@@ -245,7 +245,7 @@ func (h *Host) Invoke(ctx context.Context, req *Request) (resp *Response, err er
 	}
 	page := format.Page{Number: 1, Width: res.Width, Height: res.Height, Lines: res.Lines, Blocks: res.Blocks,
 		Text: resp.Text, Markdown: resp.Markdown}
-	if err := out.page(page, img, jpg); err != nil {
+	if err := out.page(page, img, jpg, false); err != nil {
 		return nil, err
 	}
 	if err := out.finish(resp); err != nil {

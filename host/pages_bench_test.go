@@ -36,11 +36,12 @@ func docMeasure(b *testing.B, h *Host, m *predMeter, data []byte, options string
 	return resp, float64(rise) / (1 << 20), time.Since(start)
 }
 
-// BenchmarkDocumentPages reads text PDFs of 1 to 50 pages through a warm
-// host at the default DPI and batch size (document.DefaultDPI, 10) and reports pages/s
-// over all of them and each document's peak RSS rise (peak_MB_<n>p): flat
-// when pages are held one at a time. Run with
-// -benchtime=1x, one format at a time (-bench DocumentPages/a7).
+// BenchmarkDocumentPages recognises (pdf_text ocr) text PDFs of 1 to 50
+// pages through a warm host at the default DPI and batch size
+// (document.DefaultDPI, 10) and reports pages/s over all of them and each
+// document's peak RSS rise (peak_MB_<n>p): flat when pages are held one at
+// a time. Run with -benchtime=1x, one format at a time (-bench
+// DocumentPages/a7).
 func BenchmarkDocumentPages(b *testing.B) {
 	for _, f := range docFormats {
 		b.Run(f.name, func(b *testing.B) { benchDocumentPages(b, f.w, f.h, f.lines) })
@@ -55,7 +56,7 @@ func benchDocumentPages(b *testing.B, w, ht float64, lines int) {
 		var busy time.Duration
 		for _, n := range []int{1, 5, 10, 25, 50} {
 			doc := textDoc(n, w, ht, lines)
-			resp, rise, took := docMeasure(b, h, m, docPDF(doc), "")
+			resp, rise, took := docMeasure(b, h, m, docPDF(doc), `{"pdf_text":"ocr"}`)
 			var cer float64
 			for i, p := range resp.Pages {
 				cer += textmetric.CER(pageText(p), doc[i].want()) / float64(n)
@@ -84,7 +85,7 @@ func BenchmarkPDFDPI(b *testing.B) {
 	for _, dpi := range []int{100, 130, 170, 200, 250, 300} {
 		b.Run(fmt.Sprintf("dpi=%d", dpi), func(b *testing.B) {
 			for b.Loop() {
-				resp, rise, took := docMeasure(b, h, m, data, fmt.Sprintf(`{"dpi": %d}`, dpi))
+				resp, rise, took := docMeasure(b, h, m, data, fmt.Sprintf(`{"dpi": %d, "pdf_text": "ocr"}`, dpi))
 				var got, want, smallGot, smallWant []string
 				for i, p := range resp.Pages {
 					got, want = append(got, pageText(p)), append(want, doc[i].want())

@@ -134,7 +134,8 @@ func pageText(p Page) string {
 }
 
 // docHost is a warm host for document measurements: models and the PDF
-// engine loaded, one document run, the allocator tuned as predWarmHost
+// engine loaded, one document recognised (pdf_text ocr: read from its
+// text layer, it would load no model), the allocator tuned as predWarmHost
 // does. The engine's compiled code is cached beside the user's, so that
 // only the first run of the package compiles it.
 func docHost(t testing.TB, warm []byte, opts ...Option) *Host {
@@ -145,7 +146,7 @@ func docHost(t testing.TB, warm []byte, opts ...Option) *Host {
 		cache = filepath.Join(dir, "ocrhost", "wazero")
 	}
 	h := newHost(t, append([]Option{WithMaxPredictions(1), WithDocuments(0, 0, 0, cache)}, opts...)...)
-	if _, err := h.Invoke(context.Background(), &Request{Data: warm}); err != nil {
+	if _, err := h.Invoke(context.Background(), &Request{Data: warm, Options: []byte(`{"pdf_text":"ocr"}`)}); err != nil {
 		t.Fatal(err)
 	}
 	return h
@@ -156,7 +157,8 @@ func docHost(t testing.TB, warm []byte, opts ...Option) *Host {
 // 50-page PDF (five batches of 10) must stay within 1.2× that of a 2-page
 // one. The pages are A7 text pages (a heading, 10-14 pt body text, 8-9 pt
 // small print) at the default DPI, small enough that 52 pages take about a
-// minute on 2 cores; A4 figures are BenchmarkDocumentPages'.
+// minute on 2 cores; A4 figures are BenchmarkDocumentPages'. The pages are
+// recognised (pdf_text ocr), which is what holds memory.
 func TestPeakRSSFlatInPageCount(t *testing.T) {
 	if testenv.Race() {
 		t.Skip("-race build: the race detector's shadow memory grows with every allocation, so RSS says nothing " +
@@ -178,7 +180,7 @@ func TestPeakRSSFlatInPageCount(t *testing.T) {
 		var resp *Response
 		rise, err := m.rise(func() error {
 			var err error
-			resp, err = hst.Invoke(context.Background(), &Request{Data: data})
+			resp, err = hst.Invoke(context.Background(), &Request{Data: data, Options: []byte(`{"pdf_text":"ocr"}`)})
 			return err
 		})
 		if err != nil {

@@ -14,7 +14,7 @@ import (
 // Clean text PDFs lose no line: the direction classifier flips some upright
 // lines of such pages, and each line it disagrees with the page on is read
 // both ways. Three fonts at the sizes that lost lines, at three DPIs, 20
-// pages each.
+// pages each, recognised (pdf_text ocr), not read from their text layer.
 func TestTextPDFsLoseNoLine(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: OCRs 180 pages")
@@ -54,7 +54,7 @@ func TestTextPDFsLoseNoLine(t *testing.T) {
 		data := pdfgen.WriteFont(doc, f.name)
 		for _, dpi := range []int{150, 200, 300} {
 			t.Run(fmt.Sprintf("%s-%gpt-%ddpi", f.name, f.pt, dpi), func(t *testing.T) {
-				resp, err := h.Invoke(context.Background(), &Request{Data: data, Options: []byte(fmt.Sprintf(`{"dpi":%d}`, dpi))})
+				resp, err := h.Invoke(context.Background(), &Request{Data: data, Options: []byte(fmt.Sprintf(`{"dpi":%d,"pdf_text":"ocr"}`, dpi))})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -56,6 +56,12 @@ type Options struct {
 	// imageio.DefaultMaxPixels), checked before the page is rendered or
 	// decoded.
 	MaxPixels int64
+	// Text is what is done with a PDF page's text layer; other formats'
+	// pages are always recognised.
+	Text TextMode
+	// RenderAll renders every page, those whose text is read too, for an
+	// output that draws the page.
+	RenderAll bool
 }
 
 func (o Options) withDefaults() Options {
@@ -93,7 +99,16 @@ func (o Options) selection(total int) (first, last int, err error) {
 type Page struct {
 	// Number is the 1-based page number in the document.
 	Number int
-	Image  *imgproc.Image
+	// Image is the page's pixels; nil for a page whose text is read from
+	// its text layer (Method text or none) unless Options.RenderAll.
+	Image *imgproc.Image
+	// Width and Height are the page's size in pixels, rendered or not.
+	Width, Height int
+	// Method is how the page's text is had; Text holds the lines of its
+	// text layer for methods text and mixed, in the order PDFium reads
+	// them.
+	Method Method
+	Text   []TextLine
 	// WidthPt and HeightPt are the PDF page size in points (1/72 in) as
 	// displayed (after /Rotate), the scale from image pixels back to page
 	// coordinates. Raster pages state no physical size and report 0.
@@ -217,7 +232,12 @@ func (s *tiffSource) page(_ context.Context, n int) (Page, error) {
 	if err != nil {
 		return Page{}, fmt.Errorf("page %d: %w", n, err)
 	}
-	return Page{Number: n, Image: img}, nil
+	return rasterPage(n, img), nil
+}
+
+// rasterPage is a decoded image's page: recognised, having no text layer.
+func rasterPage(n int, img *imgproc.Image) Page {
+	return Page{Number: n, Image: img, Width: img.W, Height: img.H, Method: MethodOCR}
 }
 
 // imageSource is a single-image upload: one page, decoded as the
@@ -239,5 +259,5 @@ func (s imageSource) page(context.Context, int) (Page, error) {
 	if err != nil {
 		return Page{}, err
 	}
-	return Page{Number: 1, Image: img}, nil
+	return rasterPage(1, img), nil
 }

@@ -214,7 +214,9 @@ func (p pdfSource) page(ctx context.Context, n int) (Page, error) {
 	return s.render(ctx, n, p.o)
 }
 
-// render renders page n (1-based) after checking its size at the DPI.
+// render renders page n (1-based) after checking its size at the DPI,
+// reading its text layer first under o.Text; a page whose text is all
+// read is not rendered unless o.RenderAll.
 func (s *session) render(ctx context.Context, n int, o Options) (Page, error) {
 	ref := requests.Page{ByIndex: &requests.PageByIndex{Document: s.doc, Index: n - 1}}
 	size, err := s.inst.GetPageSize(&requests.GetPageSize{Page: ref})
@@ -230,6 +232,14 @@ func (s *session) render(ctx context.Context, n int, o Options) (Page, error) {
 	if w*h > float64(o.MaxPixels) {
 		return Page{}, fmt.Errorf("page %d: %w: %.0fx%.0f px at %d dpi, limit %d pixels", n, imageio.ErrTooLarge, w, h, o.DPI, o.MaxPixels)
 	}
+	page := Page{Number: n, Width: int(w), Height: int(h), WidthPt: size.Width, HeightPt: size.Height}
+	page.Method, page.Text, err = s.method(ctx, ref, o.Text, size.Width, size.Height, page.Width, page.Height)
+	if err != nil {
+		return Page{}, fmt.Errorf("page %d: reading its text: %w", n, err)
+	}
+	if !o.RenderAll && (page.Method == MethodText || page.Method == MethodNone) {
+		return page, nil
+	}
 	res, err := s.inst.RenderPageInDPI(&requests.RenderPageInDPI{Page: ref, DPI: o.DPI, RenderFlags: renderFlags})
 	if err != nil {
 		return Page{}, fmt.Errorf("page %d: %w", n, classifyPDF(ctx, err))
@@ -239,7 +249,8 @@ func (s *session) render(ctx context.Context, n int, o Options) (Page, error) {
 	if !ok {
 		return Page{}, fmt.Errorf("page %d: %w: render returned %T", n, ErrBrokenPDF, res.Result.RenderedImage)
 	}
-	return Page{Number: n, Image: rgbaOnWhite(m), WidthPt: size.Width, HeightPt: size.Height}, nil
+	page.Image = rgbaOnWhite(m)
+	return page, nil
 }
 
 // rgbaOnWhite converts PDFium's straight-alpha RGBA to BGR on white paper.

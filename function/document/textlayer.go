@@ -75,30 +75,10 @@ func (r *Renderer) AddText(ctx context.Context, data []byte, pages []TextPage, t
 
 func (s *session) addText(ctx context.Context, font references.FPDF_FONT, p TextPage) error {
 	ref := requests.Page{ByIndex: &requests.PageByIndex{Document: s.doc, Index: p.Number - 1}}
-	// Device pixels to page space is affine: three points fix it,
-	// whatever the page's rotation and boxes.
-	toPage := func(x, y int) ([2]float64, error) {
-		res, err := s.inst.FPDF_DeviceToPage(&requests.FPDF_DeviceToPage{Page: ref, SizeX: p.Width, SizeY: p.Height,
-			Rotate: enums.FPDF_PAGE_ROTATION_NONE, DeviceX: x, DeviceY: y})
-		if err != nil {
-			return [2]float64{}, classifyPDF(ctx, err)
-		}
-		return [2]float64{res.PageX, res.PageY}, nil
-	}
-	o, err := toPage(0, 0)
+	dev, err := s.pixelsToPage(ctx, ref, p.Width, p.Height)
 	if err != nil {
 		return err
 	}
-	ex, err := toPage(p.Width, 0)
-	if err != nil {
-		return err
-	}
-	ey, err := toPage(0, p.Height)
-	if err != nil {
-		return err
-	}
-	dev := [6]float64{(ex[0] - o[0]) / float64(p.Width), (ex[1] - o[1]) / float64(p.Width),
-		(ey[0] - o[0]) / float64(p.Height), (ey[1] - o[1]) / float64(p.Height), o[0], o[1]}
 	for _, run := range p.Runs {
 		obj, err := s.inst.FPDFPageObj_CreateTextObj(&requests.FPDFPageObj_CreateTextObj{Document: s.doc, Font: font, FontSize: float32(run.Size)})
 		if err != nil {
