@@ -1,6 +1,7 @@
 package function
 
 import (
+	"fmt"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -203,3 +204,37 @@ func escapeMarkdown(s string) string {
 	}
 	return t
 }
+
+// DocumentText joins a document's pages as one result gives them: the text
+// with a form feed between pages, and, when asked for, the Markdown with a
+// comment naming each page before it.
+type DocumentText struct {
+	markdown bool
+	pages    int
+	text, md strings.Builder
+}
+
+// NewDocumentText starts a document's text; markdown says whether its
+// Markdown is wanted too.
+func NewDocumentText(markdown bool) *DocumentText { return &DocumentText{markdown: markdown} }
+
+// Add appends page number n's result and returns that page's text and
+// Markdown ("" when not wanted).
+func (d *DocumentText) Add(n int, r *Result) (text, md string) {
+	if d.pages++; d.pages > 1 {
+		d.text.WriteString("\f")
+	}
+	text = r.Text()
+	d.text.WriteString(text)
+	if d.markdown {
+		md = fmt.Sprintf("<!-- page %d -->\n\n", n) + r.Markdown()
+		d.md.WriteString(md)
+	}
+	return text, md
+}
+
+// Text is the document's text so far.
+func (d *DocumentText) Text() string { return d.text.String() }
+
+// Markdown is the document's Markdown so far ("" when not wanted).
+func (d *DocumentText) Markdown() string { return d.md.String() }

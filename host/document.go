@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	fmtpkg "github.com/ocrhost/ocrhost/format"
 	"github.com/ocrhost/ocrhost/function"
@@ -90,7 +89,7 @@ func (h *Host) invokeDocument(ctx context.Context, req *Request, opts function.O
 	}
 
 	resp := &Response{ID: req.ID, Models: w.versions, Fallback: w.fallback}
-	var text, md strings.Builder
+	doc := function.NewDocumentText(d.Markdown)
 	// Pages are rendered one at a time and each is dropped once read
 	// (document.Pages collects it before the next), so a long document
 	// costs about what one page does (TestPeakRSSFlatInPageCount);
@@ -124,16 +123,8 @@ func (h *Host) invokeDocument(ctx context.Context, req *Request, opts function.O
 		resp.Timings.Add(res.Timings)
 		if len(resp.Pages) == 1 {
 			resp.Width, resp.Height = res.Width, res.Height
-		} else {
-			text.WriteString("\f")
 		}
-		pageText := res.Text()
-		text.WriteString(pageText)
-		var pageMD string
-		if d.Markdown {
-			pageMD = fmt.Sprintf("<!-- page %d -->\n\n", p.Number) + res.Markdown()
-			md.WriteString(pageMD)
-		}
+		pageText, pageMD := doc.Add(p.Number, res)
 		dpi := 0.0 // an image's pages: the format's default
 		if format == "pdf" {
 			dpi = float64(d.DPI)
@@ -154,7 +145,7 @@ func (h *Host) invokeDocument(ctx context.Context, req *Request, opts function.O
 	if resp.Lines == nil {
 		resp.Lines = []function.Line{}
 	}
-	resp.Text, resp.Markdown = text.String(), md.String()
+	resp.Text, resp.Markdown = doc.Text(), doc.Markdown()
 	if out != nil && out.keep {
 		err = out.finishPDF(ctx, renderer, req.Data, resp)
 	} else {
