@@ -11,15 +11,15 @@ import (
 	"io"
 	"math"
 	"strings"
-	"unicode"
+	"unicode/utf8"
 
 	"codeberg.org/go-pdf/fpdf"
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/gofont/goregular"
 	"golang.org/x/image/font/sfnt"
 	"golang.org/x/image/math/fixed"
-	"golang.org/x/text/unicode/norm"
 
+	"github.com/ocrhost/ocrhost/format/glyphless"
 	"github.com/ocrhost/ocrhost/function"
 	"github.com/ocrhost/ocrhost/function/imgproc"
 )
@@ -243,14 +243,14 @@ func EmbeddableJPEG(data []byte, orientation int) bool {
 	return cfg.ColorModel == color.GrayModel || cfg.ColorModel == color.YCbCrModel
 }
 
-// FontTTF is the font Runs are measured in: a text layer must be set in it.
-var FontTTF = goregular.TTF
-
 // Run is one word of invisible text placed on its box, for a text layer
 // added to a page that is kept as it is: Text at font size Size (pixels),
 // its text space (baseline along x, up along y) mapped into the page
 // image's pixels (y down) by Matrix, [a b c d e f] in PDF's order. A
-// space follows every word but a line's last.
+// space follows every word but a line's last. Runs are set in a glyphless
+// font (package glyphless): every character advances the same, and the
+// type stands glyphless.Ascent above the baseline and glyphless.Descent
+// below.
 type Run struct {
 	Text   string
 	Size   float64
@@ -261,43 +261,25 @@ type Run struct {
 // size makes ascent plus descent the box's height, a horizontal scale its
 // width the box's length, the baseline runs along the line.
 func Runs(p Page) []Run {
-	f, err := sfnt.Parse(FontTTF)
-	if err != nil {
-		return nil // the font is compiled in
-	}
-	var buf sfnt.Buffer
-	upem := fixed.I(int(f.UnitsPerEm()))
-	advance := func(s string) float64 {
-		var sum fixed.Int26_6
-		for _, r := range s {
-			g, err := f.GlyphIndex(&buf, r)
-			if err != nil {
-				continue
-			}
-			a, err := f.GlyphAdvance(&buf, g, upem, font.HintingNone)
-			if err == nil {
-				sum += a
-			}
-		}
-		return float64(sum) / float64(upem) // in ems
-	}
+	const (
+		advance = float64(glyphless.Advance) / glyphless.UnitsPerEm
+		ascent  = float64(glyphless.Ascent) / glyphless.UnitsPerEm
+		descent = float64(glyphless.Descent) / glyphless.UnitsPerEm
+	)
 	var runs []Run
 	for _, l := range p.Lines {
 		ws := words(l)
 		for i, w := range ws {
-			text := strings.TrimSpace(layerText(f, &buf, w.Text))
+			text := strings.TrimSpace(w.Text)
 			fr := textFrame(l, w.Box)
 			if text == "" || fr.height <= 0 || fr.length <= 0 {
 				continue
 			}
-			size := fr.height / (fontAscent + fontDescent)
-			natural := advance(text) * size
-			if natural <= 0 {
-				continue
-			}
+			size := fr.height / (ascent + descent)
+			natural := float64(utf8.RuneCountInString(text)) * advance * size
 			up, dir := fr.up(), fr.dir()
 			s := fr.length / natural
-			bx, by := fr.bl.X+up.X*fontDescent*size, fr.bl.Y+up.Y*fontDescent*size
+			bx, by := fr.bl.X+up.X*descent*size, fr.bl.Y+up.Y*descent*size
 			if i < len(ws)-1 {
 				text += " "
 			}
@@ -305,44 +287,4 @@ func Runs(p Page) []Run {
 		}
 	}
 	return runs
-}
-
-// Carries reports whether FontTTF has a glyph for every character of the
-// page's words, as Runs sets them, so that a text layer in it keeps all of
-// their text.
-func Carries(p Page) bool {
-	f, err := sfnt.Parse(FontTTF)
-	if err != nil {
-		return false
-	}
-	var buf sfnt.Buffer
-	for _, l := range p.Lines {
-		for _, w := range words(l) {
-			if !covered(f, &buf, layerText(f, &buf, w.Text)) {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-// covered reports whether f has a glyph for every character of s.
-func covered(f *sfnt.Font, buf *sfnt.Buffer, s string) bool {
-	for _, r := range s {
-		if g, err := f.GlyphIndex(buf, r); err != nil || g == 0 && !unicode.IsSpace(r) {
-			return false
-		}
-	}
-	return true
-}
-
-// layerText is a word as a text layer in f sets it: as read, or, when f
-// lacks one of its characters, in NFKC form, which turns the full-width
-// Latin letters and punctuation the Chinese recogniser sometimes reads
-// into the ASCII the font has (searches match them either way).
-func layerText(f *sfnt.Font, buf *sfnt.Buffer, s string) string {
-	if covered(f, buf, s) {
-		return s
-	}
-	return norm.NFKC.String(s)
 }

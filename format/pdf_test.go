@@ -14,8 +14,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/ocrhost/ocrhost/format"
+	"github.com/ocrhost/ocrhost/format/glyphless"
 	"github.com/ocrhost/ocrhost/function"
 	"github.com/ocrhost/ocrhost/function/imageio"
 	"github.com/ocrhost/ocrhost/function/imgproc"
@@ -290,18 +292,22 @@ func TestPDFTextBeyondTheFont(t *testing.T) {
 	}
 }
 
-// TestCarriesAndRuns: the text-layer font carries Latin, Greek and
-// Cyrillic, and full-width Latin in its NFKC form, but not CJK (a layer
-// added with PDFium would drop it), and the
-// runs of the sample are its words, a space after all but each line's
-// last, scaled to their boxes' lengths.
-func TestCarriesAndRuns(t *testing.T) {
-	page := func(text string) format.Page {
-		return format.Page{Lines: []function.Line{{Text: text, Box: function.Quad{{X: 0, Y: 0}, {X: 100, Y: 0}, {X: 100, Y: 20}, {X: 0, Y: 20}}}}}
-	}
-	for text, want := range map[string]bool{"Hello wörld": true, "Привет κόσμε": true, "ｆｕｌｌ：ｗｉｄｔｈ": true, "中文识别": false, "abc 中": false} {
-		if got := format.Carries(page(text)); got != want {
-			t.Errorf("Carries(%q) = %v", text, got)
+// TestRuns: the runs of the sample are its words, a space after all but
+// each line's last, scaled to their boxes' lengths in the glyphless
+// font's uniform advance; text in any script (CJK, full-width Latin) is
+// kept as read.
+func TestRuns(t *testing.T) {
+	box := function.Quad{{X: 0, Y: 0}, {X: 100, Y: 0}, {X: 100, Y: 20}, {X: 0, Y: 20}}
+	for _, text := range []string{"中文识别", "ｆｕｌｌ：ｗｉｄｔｈ", "𝔸𠀀"} {
+		runs := format.Runs(format.Page{Lines: []function.Line{{Text: text, Box: box}}})
+		if len(runs) != 1 || runs[0].Text != text {
+			t.Fatalf("runs of %q: %+v", text, runs)
+		}
+		r := runs[0]
+		// Height 20 px is the size (ascent plus descent make an em); the
+		// advance is half an em per character.
+		if got := r.Matrix[0] * r.Size * float64(glyphless.Advance) / glyphless.UnitsPerEm * float64(utf8.RuneCountInString(text)); r.Size != 20 || math.Abs(got-100) > 1e-9 {
+			t.Errorf("%q: size %v, set %v px long, want 20 and 100", text, r.Size, got)
 		}
 	}
 	s := readSample(t)

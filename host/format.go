@@ -95,27 +95,8 @@ func (o *output) page(p format.Page, img *imgproc.Image, jpeg []byte, hasText bo
 	}
 	if o.keep {
 		tp := document.TextPage{Number: p.Number, Width: p.Width, Height: p.Height}
-		if !format.Carries(p) {
-			// Text the layer's font has no glyphs for (CJK) would be
-			// dropped by PDFium: the page is rebuilt from its image instead.
-			p.Image = img
-			var page bytes.Buffer
-			w, err := format.NewWriter(&page, format.PDF)
-			if err == nil {
-				err = w.WritePage(p)
-			}
-			if err == nil {
-				err = w.Close()
-			}
-			if err != nil {
-				return fmt.Errorf("host: rebuilding page %d: %w", p.Number, err)
-			}
-			tp.Replacement = page.Bytes()
-		}
-		if tp.Replacement == nil {
-			for _, r := range format.Runs(p) {
-				tp.Runs = append(tp.Runs, document.TextRun{Text: r.Text, Size: r.Size, Matrix: r.Matrix})
-			}
+		for _, r := range format.Runs(p) {
+			tp.Runs = append(tp.Runs, document.TextRun{Text: r.Text, Size: r.Size, Matrix: r.Matrix})
 		}
 		o.layer = append(o.layer, tp)
 		return nil
@@ -145,7 +126,7 @@ func (o *output) keepPages() {
 // the file as it was otherwise (an incremental update), and puts it on
 // resp.
 func (o *output) finishPDF(ctx context.Context, r *document.Renderer, data []byte, resp *Response) error {
-	out, err := r.AddText(ctx, data, o.layer, format.FontTTF)
+	out, err := r.AddText(ctx, data, o.layer)
 	if err != nil {
 		return fmt.Errorf("host: adding the text layer: %w", err)
 	}

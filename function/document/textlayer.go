@@ -9,6 +9,8 @@ import (
 	"github.com/klippa-app/go-pdfium/references"
 	"github.com/klippa-app/go-pdfium/requests"
 	"github.com/klippa-app/go-pdfium/structs"
+
+	"github.com/ocrhost/ocrhost/format/glyphless"
 )
 
 // TextRun is a run of invisible text to lay over a page as it was
@@ -22,48 +24,60 @@ type TextRun struct {
 }
 
 // TextPage is the text to lay over page Number (1-based), rendered at
-// Width × Height pixels; or, when Replacement is set, a one-page PDF that
-// takes the page's place (for text the font cannot carry: PDFium drops
-// characters its font has no glyph for).
+// Width × Height pixels.
 type TextPage struct {
 	Number        int
 	Width, Height int
 	Runs          []TextRun
-	Replacement   []byte
 }
 
 // AddText returns PDF data with each page's runs added as invisible text
-// (rendering mode 3) in the TrueType font ttf. The other pages keep their
+// (rendering mode 3) in a glyphless font made for the runs' characters
+// (package glyphless): PDFium embeds a font whole, and drops a character
+// its font has no glyph for, so the font has a glyph for each character
+// used and nothing else; runs are measured in its uniform advance
+// (glyphless.Advance per glyphless.UnitsPerEm). The other pages keep their
 // objects: same numbers, streams byte for byte (PDFium writes a stream it
 // did not change as it read it). The file is saved whole: PDFium's
 // incremental save appended a second copy of every object, doubling the
 // file. A page that already carries text is left as it is: it is
 // searchable, and a second layer would double its text.
-func (r *Renderer) AddText(ctx context.Context, data []byte, pages []TextPage, ttf []byte) ([]byte, error) {
+func (r *Renderer) AddText(ctx context.Context, data []byte, pages []TextPage) ([]byte, error) {
 	s, end, err := r.open(ctx, data)
 	if err != nil {
 		return nil, err
 	}
 	defer end()
-	font, err := s.inst.FPDFText_LoadFont(&requests.FPDFText_LoadFont{Document: s.doc, Data: ttf, FontType: enums.FPDF_FONT_TRUETYPE, CID: true})
-	if err != nil {
-		return nil, fmt.Errorf("document: loading the text font: %w", classifyPDF(ctx, err))
-	}
-	defer s.inst.FPDFFont_Close(&requests.FPDFFont_Close{Font: font.Font})
+	// The font is made for, and added with, the pages that get text.
+	var todo []TextPage
+	var texts []string
 	for _, p := range pages {
 		has, err := s.hasText(ctx, p.Number)
 		if err != nil {
 			return nil, fmt.Errorf("page %d: %w", p.Number, err)
 		}
-		switch {
-		case has:
-		case p.Replacement != nil:
-			err = s.replace(ctx, p)
-		case len(p.Runs) > 0:
-			err = s.addText(ctx, font.Font, p)
+		if has || len(p.Runs) == 0 {
+			continue
 		}
+		todo = append(todo, p)
+		for _, r := range p.Runs {
+			texts = append(texts, r.Text)
+		}
+	}
+	if len(todo) > 0 {
+		gf, err := glyphless.New(texts...)
 		if err != nil {
-			return nil, fmt.Errorf("page %d: %w", p.Number, err)
+			return nil, fmt.Errorf("document: making the text font: %w", err)
+		}
+		font, err := s.inst.FPDFText_LoadFont(&requests.FPDFText_LoadFont{Document: s.doc, Data: gf.TTF(), FontType: enums.FPDF_FONT_TRUETYPE, CID: true})
+		if err != nil {
+			return nil, fmt.Errorf("document: loading the text font: %w", classifyPDF(ctx, err))
+		}
+		defer s.inst.FPDFFont_Close(&requests.FPDFFont_Close{Font: font.Font})
+		for _, p := range todo {
+			if err := s.addText(ctx, font.Font, gf, p); err != nil {
+				return nil, fmt.Errorf("page %d: %w", p.Number, err)
+			}
 		}
 	}
 	var out bytes.Buffer
@@ -73,7 +87,7 @@ func (r *Renderer) AddText(ctx context.Context, data []byte, pages []TextPage, t
 	return out.Bytes(), nil
 }
 
-func (s *session) addText(ctx context.Context, font references.FPDF_FONT, p TextPage) error {
+func (s *session) addText(ctx context.Context, font references.FPDF_FONT, gf *glyphless.Font, p TextPage) error {
 	ref := requests.Page{ByIndex: &requests.PageByIndex{Document: s.doc, Index: p.Number - 1}}
 	dev, err := s.pixelsToPage(ctx, ref, p.Width, p.Height)
 	if err != nil {
@@ -84,7 +98,15 @@ func (s *session) addText(ctx context.Context, font references.FPDF_FONT, p Text
 		if err != nil {
 			return classifyPDF(ctx, err)
 		}
-		if _, err := s.inst.FPDFText_SetText(&requests.FPDFText_SetText{PageObject: obj.PageObject, Text: run.Text}); err != nil {
+		// The codes are set as glyph indices (the font is Identity-H):
+		// PDFium's FPDFText_SetText finds a character's code by reverse
+		// lookup in the font's ToUnicode map, which misses characters
+		// beyond the BMP (mapped to two UTF-16 units there).
+		var codes []uint32
+		for _, r := range run.Text {
+			codes = append(codes, uint32(gf.Glyph(r)))
+		}
+		if _, err := s.inst.FPDFText_SetCharcodes(&requests.FPDFText_SetCharcodes{PageObject: obj.PageObject, CharCodes: codes}); err != nil {
 			return classifyPDF(ctx, err)
 		}
 		if _, err := s.inst.FPDFTextObj_SetTextRenderMode(&requests.FPDFTextObj_SetTextRenderMode{PageObject: obj.PageObject,
@@ -119,23 +141,6 @@ func (s *session) hasText(ctx context.Context, n int) (bool, error) {
 		return false, classifyPDF(ctx, err)
 	}
 	return count.Count > 0, nil
-}
-
-// replace puts p's replacement page in the place of page p.Number.
-func (s *session) replace(ctx context.Context, p TextPage) error {
-	repl, err := s.inst.OpenDocument(&requests.OpenDocument{File: &p.Replacement})
-	if err != nil {
-		return fmt.Errorf("replacement page: %w", classifyPDF(ctx, err))
-	}
-	defer s.inst.FPDF_CloseDocument(&requests.FPDF_CloseDocument{Document: repl.Document})
-	first := "1"
-	if _, err := s.inst.FPDF_ImportPages(&requests.FPDF_ImportPages{Source: repl.Document, Destination: s.doc, PageRange: &first, Index: p.Number - 1}); err != nil {
-		return classifyPDF(ctx, err)
-	}
-	if _, err := s.inst.FPDFPage_Delete(&requests.FPDFPage_Delete{Document: s.doc, PageIndex: p.Number}); err != nil {
-		return classifyPDF(ctx, err)
-	}
-	return nil
 }
 
 // concat is the matrix applying m, then n (PDF's row-vector order: m × n).
