@@ -27,16 +27,19 @@ const (
 // line a little below the best height still reads.
 const probeSlack = 1.25
 
-// nearFixed is how close to the fixed size, on the long side, a pass
-// runs at the fixed size instead: there it saves little, and the fixed
-// size is the one the presets were measured at.
-const nearFixed = 0.9
+// nearFixed is how close to the fixed size, on the long side, a second
+// pass runs at the fixed size instead: there it saves little, and the
+// fixed size is the one the presets were measured at. probeMax is the
+// largest probe, relative to the fixed size, worth its cost: a probe
+// close to the fixed size saves little when it stands, and lines set
+// close together can merge at its slightly lower resolution.
+const nearFixed, probeMax = 0.9, 0.75
 
 // detectScaled is detect at a w×h input under DetScaleFixed, and at the
 // size the text asks for, at most w×h, under DetScaleAuto.
 func detectScaled(ctx context.Context, det *Model, img *imgproc.Image, w, h int, o Options, t *Timings) ([][4][2]float64, []float32, error) {
 	ratio := float64(o.DetProbeSide) / float64(max(w, h))
-	if o.DetScale != DetScaleAuto || ratio >= nearFixed {
+	if o.DetScale != DetScaleAuto || ratio > probeMax {
 		return detect(ctx, det, img, w, h, o, t)
 	}
 	pw, ph := scaled(w, h, ratio)
