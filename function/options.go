@@ -25,8 +25,7 @@ type Preset string
 const (
 	// PresetOCRHost is the default: RapidOCR's configuration with the
 	// detection upscale capped (DetMaxSideLen 1600), which scored best on
-	// the shared test set at a fraction of the time (docs/figures.md, "Accuracy and speed"),
-	// and detection sized by the text (DetScaleAuto, TestDetScaleAccuracy).
+	// the shared test set at a fraction of the time (docs/figures.md, "Accuracy and speed").
 	PresetOCRHost Preset = "ocrhost"
 	// PresetRapidOCR is RapidOCR v1.4.4's config.yaml.
 	PresetRapidOCR Preset = "rapidocr"
@@ -66,7 +65,9 @@ type Options struct {
 	// DetScale chooses the detection size from the limits alone or from
 	// the text's size too (DetScaleAuto: a probe pass at DetProbeSide on
 	// the long side, then a pass that brings the median line's box to
-	// DetTextHeight pixels, within the limits).
+	// DetTextHeight pixels, within the limits). Fixed is every preset's
+	// default: the memory guard predicts the fixed size, which under auto
+	// is only an upper bound.
 	DetScale      DetScale
 	DetProbeSide  int
 	DetTextHeight float64
@@ -133,7 +134,6 @@ func PresetOptions(p Preset) Options {
 		if p != PresetRapidOCR {
 			o.DetMaxSideLen = 1600
 			o.PageOrientation = true
-			o.DetScale = DetScaleAuto
 		}
 	}
 	return o

@@ -196,6 +196,10 @@ func stream(ctx context.Context, src source, first, last int, sequential bool, f
 		defer close(done)
 		for n := first; n <= last && ctx.Err() == nil; n++ {
 			p, err := src.page(ctx, n)
+			// A render leaves garbage (a PDF instance's memory, grown by
+			// copying): collected now, it does not add to what the page
+			// being read allocates meanwhile.
+			runtime.GC()
 			select {
 			case ahead <- rendered{p, err}:
 			case <-ctx.Done():
