@@ -57,6 +57,7 @@ type scored struct {
 	cer   map[string]float64
 	mean  float64
 	infer [3]time.Duration // det, cls, rec
+	det   map[string]time.Duration
 }
 
 func score(t *testing.T, dir string, rows []truthRow, files function.ModelFiles) scored {
@@ -70,7 +71,7 @@ func score(t *testing.T, dir string, rows []truthRow, files function.ModelFiles)
 		defer model.Close()
 		m.Set(model)
 	}
-	s := scored{cer: map[string]float64{}}
+	s := scored{cer: map[string]float64{}, det: map[string]time.Duration{}}
 	for _, r := range rows {
 		data, err := os.ReadFile(filepath.Join(dir, r.file))
 		if err != nil {
@@ -86,6 +87,7 @@ func score(t *testing.T, dir string, rows []truthRow, files function.ModelFiles)
 		}
 		s.cer[r.file] = textmetric.CER(res.Text(), r.truth)
 		s.mean += s.cer[r.file] / float64(len(rows))
+		s.det[r.file] = res.Timings.DetPre + res.Timings.DetInfer + res.Timings.DetPost
 		s.infer[0] += res.Timings.DetInfer
 		s.infer[1] += res.Timings.ClsInfer
 		s.infer[2] += res.Timings.RecInfer

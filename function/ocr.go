@@ -103,7 +103,7 @@ func Run(ctx context.Context, m Models, img *imgproc.Image, o Options) (*Result,
 		if padTop > 0 {
 			work = imgproc.PadVertical(work, padTop, padTop)
 		}
-		quads, scores, err := detect(ctx, m.Det, work, plan.DetW, plan.DetH, o, t)
+		quads, scores, err := detectScaled(ctx, m.Det, work, plan.DetW, plan.DetH, o, t)
 		if err != nil {
 			return nil, err
 		}
@@ -418,21 +418,21 @@ func detect(ctx context.Context, det *Model, img *imgproc.Image, w, h int, o Opt
 	}
 	in := make([]float32, 3*w*h)
 	imgproc.NormalizeCHW(resized, in, w, o.DetMean, o.DetStd)
-	t.DetPre = time.Since(tp)
+	t.DetPre += time.Since(tp) // += : DetScaleAuto may detect twice
 
 	ti := time.Now()
 	var quads [][4][2]float64
 	var scores []float32
 	// DB post-processing reads the probability map where ORT left it.
 	err := det.session.RunFunc(in, []int64{1, 3, int64(h), int64(w)}, func(out []float32, shape []int64) error {
-		t.DetInfer = time.Since(ti)
+		t.DetInfer += time.Since(ti)
 		if len(shape) != 4 || shape[2] != int64(h) || shape[3] != int64(w) {
 			return fmt.Errorf("function: det output shape %v for input %dx%d", shape, w, h)
 		}
 		tq := time.Now()
 		var err error
 		quads, scores, err = dbnet.Boxes(out, w, h, img.W, img.H, o.DB)
-		t.DetPost = time.Since(tq)
+		t.DetPost += time.Since(tq)
 		return err
 	})
 	return quads, scores, err

@@ -62,6 +62,15 @@ type Options struct {
 	// short side is 736 makes multi-megapixel inputs that cost seconds and
 	// gain nothing (docs/figures.md, "Accuracy and speed").
 	DetMaxSideLen int
+	// DetScale chooses the detection size from the limits alone or from
+	// the text's size too (DetScaleAuto: a probe pass at DetProbeSide on
+	// the long side, then a pass that brings the median line's box to
+	// DetTextHeight pixels, within the limits). Fixed is every preset's
+	// default: the memory guard predicts the fixed size, which under auto
+	// is only an upper bound.
+	DetScale      DetScale
+	DetProbeSide  int
+	DetTextHeight float64
 	// DetMean/DetStd normalise det input per BGR channel.
 	DetMean, DetStd [3]float32
 	DB              dbnet.Params
@@ -113,13 +122,16 @@ func DefaultOptions() Options { return PresetOptions(PresetOCRHost) }
 // PresetOptions returns the reference configuration p, all stages on.
 func PresetOptions(p Preset) Options {
 	o := Options{
-		Stages:    Stages{Detect: true, Classify: true, Recognize: true},
-		ClsThresh: 0.9,
-		ClsBatch:  6,
-		RecBatch:  6,
-		DropScore: 0.5,
-		Order:     OrderReading,
-		Tables:    true,
+		Stages:        Stages{Detect: true, Classify: true, Recognize: true},
+		DetScale:      DetScaleFixed,
+		DetProbeSide:  960,
+		DetTextHeight: 24,
+		ClsThresh:     0.9,
+		ClsBatch:      6,
+		RecBatch:      6,
+		DropScore:     0.5,
+		Order:         OrderReading,
+		Tables:        true,
 	}
 	switch p {
 	case PresetPaddleOCR:
@@ -165,6 +177,7 @@ type wireOptions struct {
 	DetLimitSideLen *int      `json:"det_limit_side_len"`
 	DetLimitType    *string   `json:"det_limit_type"`
 	DetMaxSideLen   *int      `json:"det_max_side_len"`
+	DetScale        *string   `json:"det_scale"`
 	Thresh          *float32  `json:"det_thresh"`
 	BoxThresh       *float32  `json:"box_thresh"`
 	UnclipRatio     *float64  `json:"unclip_ratio"`
@@ -257,6 +270,14 @@ func ParseOptions(raw json.RawMessage, base Options) (Options, error) {
 			return bad("det_max_side_len %d: 0 or within [32, 8192]", *v)
 		}
 		o.DetMaxSideLen = *v
+	}
+	if v := w.DetScale; v != nil {
+		switch s := DetScale(*v); s {
+		case DetScaleFixed, DetScaleAuto:
+			o.DetScale = s
+		default:
+			return bad("det_scale %q (want fixed or auto)", *v)
+		}
 	}
 	unit := func(name string, v *float32, dst *float32) error {
 		if v == nil {

@@ -24,6 +24,7 @@ func FuzzParseOptions(f *testing.F) {
 		`{"det_thresh":NaN}`, `{} {}`, `{"dpi":100}x`, `{"preset":null,"stages":null}`, `{"DPI":100}`,
 		`{"dpi":100,"dpi":200}`, `{"det_max_side_len":31}`, `{"unclip_ratio":4.0000001}`,
 		`{"pdf_text":"extract"}`, `{"pdf_text":"OCR"}`, `{"pdf_text":1}`,
+		`{"det_scale":"auto"}`, `{"preset":"rapidocr","det_scale":"auto"}`, `{"det_scale":"AUTO"}`, `{"det_scale":1}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -65,6 +66,8 @@ func checkRanges(t *testing.T, o Options) {
 		t.Fatalf("det_limit_side_len %d", o.DetLimitSideLen)
 	case o.DetLimitType != "min" && o.DetLimitType != "max":
 		t.Fatalf("det_limit_type %q", o.DetLimitType)
+	case o.DetScale != DetScaleFixed && o.DetScale != DetScaleAuto:
+		t.Fatalf("det_scale %q", o.DetScale)
 	case o.DetMaxSideLen != 0 && (o.DetMaxSideLen < 32 || o.DetMaxSideLen > 8192):
 		t.Fatalf("det_max_side_len %d", o.DetMaxSideLen)
 	case !unit(o.DB.Thresh) || !unit(o.DB.BoxThresh) || !unit(o.ClsThresh) || !unit(o.DropScore):

@@ -38,8 +38,8 @@ func (h *Host) closeRenderer(_ warmpool.Key, r *document.Renderer) error {
 // page is rendered: A4 at the rendering resolution.
 func a4(dpi int) (int, int) { return 827 * dpi / 100, 1169 * dpi / 100 }
 
-// invokeDocument reads a multi-page document page by page, rendering and
-// recognising one page at a time, so memory does not grow with the page
+// invokeDocument reads a multi-page document page by page, rendering the
+// next page while one is recognised, so memory does not grow with the page
 // count; req.Progress hears after every batch_size pages. A PDF page's
 // text layer is read instead where option pdf_text says so, and the
 // models are leased only when a page is to be recognised, so a PDF read
@@ -59,7 +59,11 @@ func (h *Host) invokeDocument(ctx context.Context, req *Request, opts function.O
 		if err != nil {
 			return nil, Fail(CodeInvalidInput, err)
 		}
-		need = h.predict(w, ht, plan, opts, 1) // one page is held at a time
+		ahead := 1 // the next page, rendered while one is read
+		if h.cfg.sequentialPages {
+			ahead = 0
+		}
+		need = h.predict(w, ht, plan, opts, ahead)
 	}
 	w, err := h.reserve(ctx, need, opts)
 	if err != nil {
@@ -90,13 +94,13 @@ func (h *Host) invokeDocument(ctx context.Context, req *Request, opts function.O
 
 	resp := &Response{ID: req.ID, Models: w.versions, Fallback: w.fallback}
 	doc := function.NewDocumentText(d.Markdown)
-	// Pages are rendered one at a time and each is dropped once read
-	// (document.Pages collects it before the next), so a long document
-	// costs about what one page does (TestPeakRSSFlatInPageCount);
+	// Pages are rendered one ahead and each is dropped once read
+	// (document.Pages collects it), so a long document costs about what
+	// two pages do (TestPeakRSSFlatInPageCount);
 	// batch_size only paces the progress events.
 	err = document.Pages(ctx, renderer, req.Data, format, document.Options{
 		DPI: d.DPI, FirstPage: d.FirstPage, LastPage: d.LastPage, MaxPages: h.cfg.maxPages, MaxPixels: h.cfg.maxPixels,
-		Text: textMode(d.PdfText), RenderAll: out.drawsPages(),
+		Text: textMode(d.PdfText), RenderAll: out.drawsPages(), Sequential: h.cfg.sequentialPages,
 	}, func(p document.Page, total int) error {
 		var res *function.Result
 		var err error

@@ -210,7 +210,7 @@ func (h *Host) Invoke(ctx context.Context, req *Request) (resp *Response, err er
 		if err != nil {
 			return nil, Fail(CodeInvalidInput, err)
 		}
-		need = h.predict(info.Width, info.Height, plan, opts, 1)
+		need = h.predict(info.Width, info.Height, plan, opts, 0)
 	}
 	w, err := h.reserve(ctx, need, opts)
 	if err != nil {
@@ -525,9 +525,10 @@ func (e evictors) EvictIdle(n int) int {
 // Logger is the host's logger, for the transports to share.
 func (h *Host) Logger() *slog.Logger { return h.cfg.log }
 
-// predict is the memory one invocation of a w×h image (or of a batch of
-// pages that size) will need, beyond the models.
-func (h *Host) predict(w, ht int, plan function.Plan, o function.Options, pages int) uint64 {
+// predict is the memory one invocation of a w×h image (or of a document's
+// pages that size, with ahead of them rendered while one is in work) will
+// need, beyond the models.
+func (h *Host) predict(w, ht int, plan function.Plan, o function.Options, ahead int) uint64 {
 	batch, lineWidth := h.cfg.predictor.EstimateRecognition(plan.WorkW, plan.WorkH, o.RecBatch)
 	return h.cfg.predictor.Predict(OpOCR, Params{
 		ImagePixels:   int64(w) * int64(ht),
@@ -537,8 +538,9 @@ func (h *Host) predict(w, ht int, plan function.Plan, o function.Options, pages 
 		Classify:      o.Stages.Classify,
 		RecBatch:      batch,
 		MaxLineWidth:  lineWidth,
-		Pages:         pages,
-		PagesPerBatch: pages,
+		Pages:         1,
+		PagesPerBatch: 1,
+		Ahead:         ahead,
 	})
 }
 

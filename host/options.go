@@ -35,8 +35,11 @@ type config struct {
 	maxPages       int
 	rendererCache  string
 	gcPercent      int
-	registerer     prometheus.Registerer
-	log            *slog.Logger
+	// sequentialPages turns off rendering the next page of a document
+	// while one is read: the benchmark's baseline.
+	sequentialPages bool
+	registerer      prometheus.Registerer
+	log             *slog.Logger
 }
 
 // The defaults are the seed's settings (README, "Configuration").

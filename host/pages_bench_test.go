@@ -132,3 +132,42 @@ func smallLines(p Page, d docPage) []string {
 	}
 	return out
 }
+
+// BenchmarkDocumentPrefetch reads a 20-page text PDF through a warm host
+// with the next page rendered while one is read and without, alternating
+// (ABBA, twice per iteration) so both see the same machine, and reports
+// pages/s and the highest peak RSS rise of each and their ratio (speedup).
+// A7 pages only: 80 text-heavy A4 pages would take hours on 2 cores.
+func BenchmarkDocumentPrefetch(b *testing.B) {
+	f := docFormats[0]
+	b.Run(f.name, func(b *testing.B) { benchDocumentPrefetch(b, f.w, f.h, f.lines) })
+}
+
+func benchDocumentPrefetch(b *testing.B, w, ht float64, lines int) {
+	const pages = 20
+	data := docPDF(textDoc(pages, w, ht, lines))
+	h := docHost(b, docPDF(textDoc(1, w, ht, lines)))
+	m := newPredMeter(b)
+	var took [2]time.Duration // sequential, prefetch
+	var peak [2]float64
+	runs := 0
+	for b.Loop() {
+		for _, prefetch := range []bool{false, true, true, false} {
+			h.cfg.sequentialPages = !prefetch
+			_, rise, d := docMeasure(b, h, m, data, "")
+			i := 0
+			if prefetch {
+				i = 1
+			}
+			took[i] += d
+			peak[i] = max(peak[i], rise)
+			b.Logf("prefetch %-5v: %.2f s/page, peak RSS rise %6.1f MiB", prefetch, d.Seconds()/pages, rise)
+		}
+		runs += 2
+	}
+	b.ReportMetric(float64(runs*pages)/took[0].Seconds(), "pages/s_seq")
+	b.ReportMetric(float64(runs*pages)/took[1].Seconds(), "pages/s")
+	b.ReportMetric(took[0].Seconds()/took[1].Seconds(), "speedup")
+	b.ReportMetric(peak[0], "peak_MB_seq")
+	b.ReportMetric(peak[1], "peak_MB")
+}

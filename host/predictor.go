@@ -36,6 +36,10 @@ type Params struct {
 	// PagesPerBatch how many of them are processed at the same time; the
 	// sizes above are those of one page.
 	Pages, PagesPerBatch int
+	// Ahead is how many more pages are held, rendered, beside those in
+	// work (a document renders the next page while one is read): each
+	// costs its image, not a stage.
+	Ahead int
 }
 
 // Predictor turns Params into the memory an invocation will need: the peak
@@ -157,7 +161,7 @@ func (p Predictor) Predict(op Operation, prm Params) uint64 {
 		return 0
 	}
 	together := max(min(prm.PagesPerBatch, prm.Pages), 1)
-	need := float64(together) * (shared + stage)
+	need := float64(together)*(shared+stage) + float64(max(prm.Ahead, 0))*pos(p.PerImagePixel*px(prm.ImagePixels))
 	if need >= math.MaxUint64 {
 		return math.MaxUint64
 	}

@@ -1,8 +1,9 @@
 // Package document turns multi-page documents (PDF, multi-page TIFF) into a
-// stream of BGR page images for the OCR pipeline. Pages come one at a time
-// and the package keeps no reference to a page once its callback returns,
-// so peak memory follows one page, not the page count: a 500-page upload
-// costs what a 2-page one does.
+// stream of BGR page images for the OCR pipeline. Pages come one at a time,
+// the next rendered while the callback reads the current one, and the
+// package keeps no reference to a page once its callback returns, so peak
+// memory follows two pages, not the page count: a 500-page upload costs
+// what a 2-page one does.
 //
 // PDFs are rendered by PDFium compiled to WebAssembly (go-pdfium on wazero):
 // no C library and no cgo, and a hostile PDF can at worst crash its sandboxed
@@ -62,6 +63,9 @@ type Options struct {
 	// RenderAll renders every page, those whose text is read too, for an
 	// output that draws the page.
 	RenderAll bool
+	// Sequential renders a page only after fn has returned for the one
+	// before: one page held instead of two, at the cost of the overlap.
+	Sequential bool
 }
 
 func (o Options) withDefaults() Options {
@@ -150,15 +154,18 @@ func PageCount(ctx context.Context, r *Renderer, data []byte, format string) (in
 }
 
 // Pages calls fn with each selected page of data in order; total is the
-// number of pages the call yields in all. A page is rendered only after fn
-// has returned for the previous one, and nothing here refers to a page
-// after that, so memory stays bounded as long as fn does not keep the
-// images. An error from fn stops the stream and is returned as is.
+// number of pages the call yields in all. The next page is rendered while
+// fn reads the current one, and no further: at most two pages are held at
+// a time (the one fn has, the one waiting for it), so memory stays
+// bounded as long as fn does not keep the images. An error from fn stops
+// the stream and is returned as is; Pages returns only once the page
+// being rendered ahead has stopped.
 //
 // format is "pdf" (r must be an open Renderer), "tiff" (decoded page by
 // page; r may be nil) or any other imageio format, which is a single page.
 // The page count is checked against the range and MaxPages before
-// anything is rendered.
+// anything is rendered. fn must not use r: the renderer may be busy with
+// the next page.
 func Pages(ctx context.Context, r *Renderer, data []byte, format string, o Options, fn func(p Page, total int) error) error {
 	o = o.withDefaults()
 	var src source
@@ -181,24 +188,90 @@ func Pages(ctx context.Context, r *Renderer, data []byte, format string, o Optio
 	if err != nil {
 		return err
 	}
-	for n := first; n <= last; n++ {
-		if err := ctx.Err(); err != nil {
-			return err
+	return stream(ctx, src, first, last, o.Sequential, fn)
+}
+
+// stream yields pages first to last of src to fn, each rendered while fn
+// reads the one before unless sequential.
+func stream(ctx context.Context, src source, first, last int, sequential bool, fn func(Page, int) error) error {
+	if sequential {
+		for n := first; n <= last; n++ {
+			if err := yield(ctx, fn, src.page, n, first, last); err != nil {
+				return err
+			}
 		}
-		page, err := src.page(ctx, n)
-		if err != nil {
-			return err
-		}
-		if err := fn(page, last-first+1); err != nil {
-			return err
-		}
-		if n < last {
-			// Collect this page before rendering the next. Left to the
-			// pacer, garbage may grow to the live heap's size first, and the
-			// live heap is mostly this page (BenchmarkPeakRSS measures it).
-			// Pixel buffers hold no pointers, so the mark phase is cheap.
+		return nil
+	}
+	// Cancelling ctx on return stops a render in flight (the PDF instance
+	// is killed); waiting for done means no render outlives the call.
+	ctx, cancel := context.WithCancel(ctx)
+	ahead := make(chan rendered) // unbuffered: the renderer waits with one page ready
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for n := first; n <= last && ctx.Err() == nil; n++ {
+			p, err := src.page(ctx, n)
+			// A render leaves garbage (a PDF instance's memory, grown by
+			// copying): collected now, it does not add to what the page
+			// being read allocates meanwhile.
 			runtime.GC()
+			select {
+			case ahead <- rendered{p, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
 		}
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	next := func(ctx context.Context, _ int) (Page, error) {
+		select {
+		case r := <-ahead:
+			return r.page, r.err
+		case <-ctx.Done():
+			return Page{}, ctx.Err()
+		}
+	}
+	for n := first; n <= last; n++ {
+		if err := yield(ctx, fn, next, n, first, last); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rendered is a page rendered ahead, or why it could not be.
+type rendered struct {
+	page Page
+	err  error
+}
+
+// yield gets page n and hands it to fn.
+func yield(ctx context.Context, fn func(Page, int) error, get func(context.Context, int) (Page, error), n, first, last int) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	page, err := get(ctx, n)
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err // a page finished as ctx ended is not delivered
+	}
+	if err := fn(page, last-first+1); err != nil {
+		return err
+	}
+	if n < last {
+		// Collect this page before the one after next is rendered. Left to
+		// the pacer, garbage may grow to the live heap's size first, and
+		// the live heap is mostly pages (BenchmarkPeakRSS measures it).
+		// Pixel buffers hold no pointers, so the mark phase is cheap.
+		runtime.GC()
 	}
 	return nil
 }

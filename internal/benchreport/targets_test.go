@@ -7,7 +7,7 @@ import (
 )
 
 func TestEvaluateTargets(t *testing.T) {
-	run := parseFiles(t, "handwritten.txt", "start_to_ready.json", "document_pages.txt")
+	run := parseFiles(t, "handwritten.txt", "start_to_ready.json", "document_pages.txt", "prefetch_detscale.txt")
 	type want struct {
 		source   string
 		measured float64
@@ -16,21 +16,26 @@ func TestEvaluateTargets(t *testing.T) {
 	wants := map[string][]want{
 		"seed memory reduction, 8 concurrent (peak rise above floor)": {
 			{"BenchmarkSeedMemory/phototest", 57.74, NotMet}, {"BenchmarkSeedMemory/paddleocr_11", 58.64, NotMet}},
-		"seed concurrency under 1 GiB, pooled ÷ per-task": {{"BenchmarkSeedConcurrency", 5.333, Met}},
-		"idle RSS after eviction ÷ fresh process":         {{"BenchmarkIdleAfterEviction", 1.536, NotMet}},
-		"warm request latency, end-to-end ÷ in-process":   {{"BenchmarkWarmOverhead", 0.97, Met}},
-		"pre/post-processing overhead of inference time":  {{"BenchmarkPipeline", 3.3, Met}},
-		"layout analysis of inference time":               {{"BenchmarkLayout", 0.454, Met}},
-		"PDF rendering peak RSS, 50 pages ÷ 2 pages":      {{"BenchmarkPeakRSS/pages=50", 117.0 / 58.0, NotMet}},
-		"host document peak RSS rise, 50 pages ÷ 1 page":  {{"BenchmarkDocumentPages/a7", 171.4 / 130.5, NotMet}},
-		"host document throughput":                        {{"BenchmarkDocumentPages/a7", 0.2098, Reported}},
-		"scale-out throughput, 2 hosts ÷ 1":               {{"BenchmarkScaleOut", 1.512, Reported}},
-		"scale-out throughput, 3 hosts ÷ 1":               {{"BenchmarkScaleOut", 1.61, Reported}},
-		"failover, host killed → answer from another":     {{"BenchmarkFailover", 0, Failed}},
-		"takeover, host killed → job taken up again":      {{"BenchmarkFailover", 0, Failed}},
-		"cold first request ÷ warm":                       {{"BenchmarkWarmOverhead", 1.31, Reported}},
-		"process start to ready":                          {{"BenchmarkStartToReady", 223.5, Reported}},
-		"pipeline throughput":                             {{"BenchmarkPipeline", 0.83, Reported}},
+		"seed concurrency under 1 GiB, pooled ÷ per-task":                                {{"BenchmarkSeedConcurrency", 5.333, Met}},
+		"idle RSS after eviction ÷ fresh process":                                        {{"BenchmarkIdleAfterEviction", 1.536, NotMet}},
+		"warm request latency, end-to-end ÷ in-process":                                  {{"BenchmarkWarmOverhead", 0.97, Met}},
+		"pre/post-processing overhead of inference time":                                 {{"BenchmarkPipeline", 3.3, Met}},
+		"layout analysis of inference time":                                              {{"BenchmarkLayout", 0.454, Met}},
+		"PDF rendering peak RSS, 50 pages ÷ 2 pages":                                     {{"BenchmarkPeakRSS/pages=50", 117.0 / 58.0, NotMet}},
+		"host document peak RSS rise, 50 pages ÷ 1 page":                                 {{"BenchmarkDocumentPages/a7", 171.4 / 130.5, NotMet}},
+		"host document throughput":                                                       {{"BenchmarkDocumentPages/a7", 0.2098, Reported}},
+		"document pages/s, next page rendered ahead ÷ one at a time (20 pages, one run)": {{"BenchmarkDocumentPrefetch/a7", 1.621, NotMet}},
+		"document peak RSS rise, next page rendered ahead ÷ one at a time":               {{"BenchmarkDocumentPrefetch/a7", 155.7 / 147.2, Met}},
+		"document throughput, next page rendered ahead":                                  {{"BenchmarkDocumentPrefetch/a7", 1.324, Reported}},
+		"detection time, det_scale auto ÷ fixed (shared images and documents)":           {{"BenchmarkDetScale", 0.6217, Reported}},
+		"detection time, det_scale auto ÷ fixed (magazine scan)":                         {{"BenchmarkDetScale", 0.8206, Reported}},
+		"scale-out throughput, 2 hosts ÷ 1":                                              {{"BenchmarkScaleOut", 1.512, Reported}},
+		"scale-out throughput, 3 hosts ÷ 1":                                              {{"BenchmarkScaleOut", 1.61, Reported}},
+		"failover, host killed → answer from another":                                    {{"BenchmarkFailover", 0, Failed}},
+		"takeover, host killed → job taken up again":                                     {{"BenchmarkFailover", 0, Failed}},
+		"cold first request ÷ warm":                                                      {{"BenchmarkWarmOverhead", 1.31, Reported}},
+		"process start to ready":                                                         {{"BenchmarkStartToReady", 223.5, Reported}},
+		"pipeline throughput":                                                            {{"BenchmarkPipeline", 0.83, Reported}},
 	}
 	got := map[string][]Row{}
 	for _, r := range Evaluate(run, Targets) {
