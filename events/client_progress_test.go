@@ -8,6 +8,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/ocrhost/ocrhost/events/internal/eventstest"
 	"github.com/ocrhost/ocrhost/events/internal/wire"
 	"github.com/ocrhost/ocrhost/host"
 )
@@ -40,7 +41,7 @@ func (p progressHost) Invoke(ctx context.Context, req *host.Request) (*host.Resp
 	if p.fail != nil {
 		return nil, p.fail
 	}
-	r := cannedResponse()
+	r := eventstest.CannedResponse()
 	r.ID = req.ID
 	return r, nil
 }
@@ -50,7 +51,7 @@ func TestRequestWithProgress(t *testing.T) {
 	ph := &progressHost{nc: srv}
 	startNATS(t, srv, ph)
 	var got []string
-	resp, err := NewClient(cli).RequestWithProgress(testCtx(t), DefaultRequestSubject, DefaultResultSubject, Document{Data: pngDoc, ContentType: "image/png"}, func(done, total int) { got = append(got, fmt.Sprintf("%d/%d", done, total)) })
+	resp, err := NewClient(cli).RequestWithProgress(eventstest.Ctx(t), DefaultRequestSubject, DefaultResultSubject, Document{Data: eventstest.PNG, ContentType: "image/png"}, func(done, total int) { got = append(got, fmt.Sprintf("%d/%d", done, total)) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,12 +63,12 @@ func TestRequestWithProgress(t *testing.T) {
 	}
 
 	ph.fail = host.Fail(host.CodeInvalidInput, errors.New("broken pdf"))
-	_, err = NewClient(cli).RequestWithProgress(testCtx(t), DefaultRequestSubject, DefaultResultSubject, Document{Data: pngDoc}, nil)
+	_, err = NewClient(cli).RequestWithProgress(eventstest.Ctx(t), DefaultRequestSubject, DefaultResultSubject, Document{Data: eventstest.PNG}, nil)
 	if f := host.AsFailure(err); f.Code != host.CodeInvalidInput {
 		t.Errorf("failure %v, want invalid_input", err)
 	}
 
-	if _, err := NewClient(cli).RequestWithProgress(testCtx(t), "same", "same", Document{Data: pngDoc}, nil); !errors.Is(err, ErrInvalidOption) {
+	if _, err := NewClient(cli).RequestWithProgress(eventstest.Ctx(t), "same", "same", Document{Data: eventstest.PNG}, nil); !errors.Is(err, ErrInvalidOption) {
 		t.Errorf("request subject as result subject: %v, want ErrInvalidOption", err)
 	}
 }

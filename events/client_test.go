@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/ocrhost/ocrhost/events/internal/eventstest"
 	"github.com/ocrhost/ocrhost/events/internal/wire"
 	"github.com/ocrhost/ocrhost/events/jobs"
 	"github.com/ocrhost/ocrhost/function"
@@ -20,26 +20,11 @@ import (
 	"github.com/ocrhost/ocrhost/internal/natsd"
 )
 
-// smallPayload is the embedded server's max payload in the tests of large
-// documents: the 200 KB documents cannot travel in a message.
-const smallPayload = 64 << 10
-
-// bigDoc is a 200 KB PNG-signed document of random bytes.
-func bigDoc() []byte {
-	doc := make([]byte, 200_000)
-	r := rand.New(rand.NewPCG(1, 2))
-	for i := range doc {
-		doc[i] = byte(r.UintN(256))
-	}
-	copy(doc, pngDoc)
-	return doc
-}
-
 // jsConns starts an embedded NATS server with JetStream and a max payload
-// of smallPayload, and connects n times to it.
+// of eventstest.SmallPayload, and connects n times to it.
 func jsConns(t *testing.T, n int) ([]*nats.Conn, []jetstream.JetStream) {
 	t.Helper()
-	s, err := natsd.Start(natsd.WithMaxPayload(smallPayload))
+	s, err := natsd.Start(natsd.WithMaxPayload(eventstest.SmallPayload))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,30 +46,13 @@ func jsConns(t *testing.T, n int) ([]*nats.Conn, []jetstream.JetStream) {
 	return ncs, jss
 }
 
-// objectCount counts the objects left in a bucket.
-func objectCount(t *testing.T, js jetstream.JetStream, bucket string) int {
-	t.Helper()
-	obs, err := js.ObjectStore(testCtx(t), bucket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	infos, err := obs.List(testCtx(t))
-	if errors.Is(err, jetstream.ErrNoObjectsFound) {
-		return 0
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(infos)
-}
-
 // TestClientSubmitsLargeDocument: Submit uploads a document too large for
 // a message, the worker reads it whole, and deletes it once the task is
 // completed.
 func TestClientSubmitsLargeDocument(t *testing.T) {
 	ncs, jss := jsConns(t, 2)
 	fh := newFakeHost()
-	w, err := jobs.Start(testCtx(t), jss[0], fh)
+	w, err := jobs.Start(eventstest.Ctx(t), jss[0], fh)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,21 +61,21 @@ func TestClientSubmitsLargeDocument(t *testing.T) {
 	if _, err := ncs[1].ChanSubscribe(DefaultResultSubject, results); err != nil {
 		t.Fatal(err)
 	}
-	doc := bigDoc()
+	doc := eventstest.BigDoc()
 	opts := json.RawMessage(`{"lang":"en"}`)
-	if _, err := jss[1].Publish(testCtx(t), "ocr.jobs.test", doc); err == nil {
+	if _, err := jss[1].Publish(eventstest.Ctx(t), "ocr.jobs.test", doc); err == nil {
 		t.Fatal("the server took a 200 KB message; the test proves nothing")
 	}
-	if _, err := NewClient(ncs[1]).Submit(testCtx(t), "ocr.jobs.test", Document{Data: doc}); !errors.Is(err, ErrNoJetStream) {
+	if _, err := NewClient(ncs[1]).Submit(eventstest.Ctx(t), "ocr.jobs.test", Document{Data: doc}); !errors.Is(err, ErrNoJetStream) {
 		t.Errorf("Submit without JetStream: %v", err)
 	}
 
-	id, err := NewClient(ncs[1], WithJetStream(jss[1])).Submit(testCtx(t), "ocr.jobs.test",
+	id, err := NewClient(ncs[1], WithJetStream(jss[1])).Submit(eventstest.Ctx(t), "ocr.jobs.test",
 		Document{Data: doc, ContentType: "image/png", Options: opts})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, _, err := wire.DecodeNATS(testCtx(t), recv(t, results))
+	e, _, err := wire.DecodeNATS(eventstest.Ctx(t), eventstest.Recv(t, results))
 	if err != nil || e.Type() != TypeResult || e.Extensions()[ExtRequestID] != id {
 		t.Fatalf("answer %v: %v", e, err)
 	}
@@ -115,12 +83,12 @@ func TestClientSubmitsLargeDocument(t *testing.T) {
 	if len(reqs) != 1 || !bytes.Equal(reqs[0].Data, doc) || reqs[0].ContentType != "image/png" || string(reqs[0].Options) != string(opts) {
 		t.Fatalf("host got %d requests, first %d bytes of %q, options %s", len(reqs), len(reqs[0].Data), reqs[0].ContentType, reqs[0].Options)
 	}
-	if task, err := w.Tasks().Get(testCtx(t), id); err != nil || task.State != jobs.TaskCompleted {
+	if task, err := w.Tasks().Get(eventstest.Ctx(t), id); err != nil || task.State != jobs.TaskCompleted {
 		t.Errorf("task %s (%v)", task.State, err)
 	}
 	// The payload is deleted once the job is acked, a moment after the
 	// answer is published.
-	for deadline := time.Now().Add(10 * time.Second); objectCount(t, jss[1], jobs.DefaultPayloadBucket) != 0; time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); eventstest.ObjectCount(t, jss[1], jobs.DefaultPayloadBucket) != 0; time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the payload object was not deleted after the task completed")
 		}
@@ -132,24 +100,24 @@ func TestClientSubmitsLargeDocument(t *testing.T) {
 // JetStream the large one is refused before anything is sent.
 func TestClientRequestUploadsLargeDocument(t *testing.T) {
 	ncs, jss := jsConns(t, 2)
-	payloads, err := jobs.OpenPayloadStore(testCtx(t), jss[0])
+	payloads, err := jobs.OpenPayloadStore(eventstest.Ctx(t), jss[0])
 	if err != nil {
 		t.Fatal(err)
 	}
 	fh := newFakeHost()
 	startNATS(t, ncs[0], payloads.Invoker(fh))
-	doc := bigDoc()
+	doc := eventstest.BigDoc()
 	plain := NewClient(ncs[1])
 	client := NewClient(ncs[1], WithJetStream(jss[1]))
 
-	if _, err := plain.Request(testCtx(t), DefaultRequestSubject, Document{Data: doc, ContentType: "image/png"}); !errors.Is(err, jobs.ErrNoObjectStore) {
+	if _, err := plain.Request(eventstest.Ctx(t), DefaultRequestSubject, Document{Data: doc, ContentType: "image/png"}); !errors.Is(err, jobs.ErrNoObjectStore) {
 		t.Fatalf("large document without JetStream: %v", err)
 	}
-	resp, err := client.Request(testCtx(t), DefaultRequestSubject, Document{Data: doc, ContentType: "image/png"})
+	resp, err := client.Request(eventstest.Ctx(t), DefaultRequestSubject, Document{Data: doc, ContentType: "image/png"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	small, err := plain.Request(testCtx(t), DefaultRequestSubject, Document{Data: pngDoc, ContentType: "image/png"})
+	small, err := plain.Request(eventstest.Ctx(t), DefaultRequestSubject, Document{Data: eventstest.PNG, ContentType: "image/png"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,10 +128,10 @@ func TestClientRequestUploadsLargeDocument(t *testing.T) {
 	if !bytes.Equal(reqs[0].Data, doc) || reqs[0].ContentType != "image/png" {
 		t.Errorf("host got %d bytes of %q", len(reqs[0].Data), reqs[0].ContentType)
 	}
-	if string(reqs[1].Data) != string(pngDoc) {
+	if string(reqs[1].Data) != string(eventstest.PNG) {
 		t.Errorf("small document arrived as %q", reqs[1].Data)
 	}
-	if n := objectCount(t, jss[0], jobs.DefaultPayloadBucket); n != 0 {
+	if n := eventstest.ObjectCount(t, jss[0], jobs.DefaultPayloadBucket); n != 0 {
 		t.Errorf("%d objects left after the answer", n)
 	}
 }
@@ -190,39 +158,39 @@ func (b bigAnswerHost) Invoke(_ context.Context, req *host.Request) (*host.Respo
 // error rather than silence.
 func TestLargeAnswerThroughResultBucket(t *testing.T) {
 	ncs, jss := jsConns(t, 3)
-	store, err := jobs.OpenTaskStore(testCtx(t), jss[0])
+	store, err := jobs.OpenTaskStore(eventstest.Ctx(t), jss[0])
 	if err != nil {
 		t.Fatal(err)
 	}
-	pdf := bigDoc()
+	pdf := eventstest.BigDoc()
 	startNATS(t, ncs[0], bigAnswerHost{pdf}, WithLargeAnswers(store))
 	client := NewClient(ncs[1], WithJetStream(jss[1]))
 
-	resp, err := client.Request(testCtx(t), DefaultRequestSubject, Document{Data: pngDoc, Options: json.RawMessage(`{"format":"pdf"}`)})
+	resp, err := client.Request(eventstest.Ctx(t), DefaultRequestSubject, Document{Data: eventstest.PNG, Options: json.RawMessage(`{"format":"pdf"}`)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if resp.OutputType != "application/pdf" || !bytes.Equal(resp.Output, pdf) {
 		t.Errorf("client read %d bytes of %q, want the %d-byte PDF", len(resp.Output), resp.OutputType, len(pdf))
 	}
-	resp, err = client.Request(testCtx(t), DefaultRequestSubject, Document{Data: pngDoc})
+	resp, err = client.Request(eventstest.Ctx(t), DefaultRequestSubject, Document{Data: eventstest.PNG})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(resp.Lines) != 100 || resp.Lines[99].Text != strings.Repeat("lorem ipsum ", 100) {
 		t.Errorf("client read %d lines", len(resp.Lines))
 	}
-	if n := objectCount(t, jss[1], jobs.DefaultResultBucket); n != 0 {
+	if n := eventstest.ObjectCount(t, jss[1], jobs.DefaultResultBucket); n != 0 {
 		t.Errorf("%d answers left in the result bucket after they were read", n)
 	}
 
-	if _, err := NewClient(ncs[1]).Request(testCtx(t), DefaultRequestSubject, Document{Data: pngDoc}); !errors.Is(err, ErrNoJetStream) {
+	if _, err := NewClient(ncs[1]).Request(eventstest.Ctx(t), DefaultRequestSubject, Document{Data: eventstest.PNG}); !errors.Is(err, ErrNoJetStream) {
 		t.Errorf("a large answer to a client without JetStream: %v, want ErrNoJetStream", err)
 	}
 
 	// A second host on its own subject keeps no large answers.
 	startNATS(t, ncs[2], bigAnswerHost{pdf}, WithRequestSubject("ocr.small"), WithResultSubject("ocr.small.results"))
-	_, err = client.Request(testCtx(t), "ocr.small", Document{Data: pngDoc})
+	_, err = client.Request(eventstest.Ctx(t), "ocr.small", Document{Data: eventstest.PNG})
 	var f *host.Failure
 	if !errors.As(err, &f) || f.Code != host.CodeTooLarge || !strings.Contains(f.Message, "max payload") {
 		t.Errorf("a large answer without an answer store: %v, want too_large naming the max payload", err)

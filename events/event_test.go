@@ -10,6 +10,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/nats-io/nats.go"
 
+	"github.com/ocrhost/ocrhost/events/internal/eventstest"
 	"github.com/ocrhost/ocrhost/events/internal/wire"
 )
 
@@ -24,7 +25,7 @@ type malformedCase struct {
 
 func binaryCase(name string, change func(h map[string]string), body []byte, want error) malformedCase {
 	h := map[string]string{}
-	for k, v := range binaryHeaders("m1") {
+	for k, v := range eventstest.BinaryHeaders("m1") {
 		h[k] = v[0]
 	}
 	change(h)
@@ -35,21 +36,21 @@ func jsonCase(name, body string, want error) malformedCase {
 	return binaryCase(name, func(h map[string]string) { h["content-type"] = "application/json" }, []byte(body), want)
 }
 
-var pngB64 = base64.StdEncoding.EncodeToString(pngDoc)
+var pngB64 = base64.StdEncoding.EncodeToString(eventstest.PNG)
 
 var malformedCases = []malformedCase{
-	{name: "not a CloudEvent", headers: map[string]string{"content-type": "image/png"}, body: pngDoc, want: ErrNotCloudEvent},
+	{name: "not a CloudEvent", headers: map[string]string{"content-type": "image/png"}, body: eventstest.PNG, want: ErrNotCloudEvent},
 	{name: "JSON without specversion", headers: map[string]string{"content-type": "application/cloudevents+json"}, body: []byte(`{"id":"x","source":"/s","type":"t"}`), want: ErrNotCloudEvent},
 	{name: "structured garbage", headers: map[string]string{"content-type": "application/cloudevents+json"}, body: []byte("not json"), want: ErrNotCloudEvent},
-	binaryCase("missing id", func(h map[string]string) { delete(h, "ce-id") }, pngDoc, ErrInvalidEvent),
-	binaryCase("missing source", func(h map[string]string) { delete(h, "ce-source") }, pngDoc, ErrInvalidEvent),
-	binaryCase("missing type", func(h map[string]string) { delete(h, "ce-type") }, pngDoc, ErrInvalidEvent),
-	binaryCase("specversion 0.3", func(h map[string]string) { h["ce-specversion"] = "0.3" }, pngDoc, ErrInvalidEvent),
-	binaryCase("unknown specversion", func(h map[string]string) { h["ce-specversion"] = "9.9" }, pngDoc, ErrNotCloudEvent),
+	binaryCase("missing id", func(h map[string]string) { delete(h, "ce-id") }, eventstest.PNG, ErrInvalidEvent),
+	binaryCase("missing source", func(h map[string]string) { delete(h, "ce-source") }, eventstest.PNG, ErrInvalidEvent),
+	binaryCase("missing type", func(h map[string]string) { delete(h, "ce-type") }, eventstest.PNG, ErrInvalidEvent),
+	binaryCase("specversion 0.3", func(h map[string]string) { h["ce-specversion"] = "0.3" }, eventstest.PNG, ErrInvalidEvent),
+	binaryCase("unknown specversion", func(h map[string]string) { h["ce-specversion"] = "9.9" }, eventstest.PNG, ErrNotCloudEvent),
 	binaryCase("empty data", func(map[string]string) {}, nil, ErrInvalidData),
-	binaryCase("own result type", func(h map[string]string) { h["ce-type"] = TypeResult }, pngDoc, ErrInvalidEvent),
-	binaryCase("own failure type", func(h map[string]string) { h["ce-type"] = TypeFailure }, pngDoc, ErrInvalidEvent),
-	binaryCase("bad content type", func(h map[string]string) { h["content-type"] = "image/" }, pngDoc, ErrInvalidEvent),
+	binaryCase("own result type", func(h map[string]string) { h["ce-type"] = TypeResult }, eventstest.PNG, ErrInvalidEvent),
+	binaryCase("own failure type", func(h map[string]string) { h["ce-type"] = TypeFailure }, eventstest.PNG, ErrInvalidEvent),
+	binaryCase("bad content type", func(h map[string]string) { h["content-type"] = "image/" }, eventstest.PNG, ErrInvalidEvent),
 	jsonCase("bad base64", `{"data":"***"}`, ErrInvalidData),
 	jsonCase("bad JSON", `{"data":`, ErrInvalidData),
 	jsonCase("url field", `{"data":"`+pngB64+`","url":"http://example.com/a.png"}`, ErrInvalidData),
@@ -95,39 +96,39 @@ func TestDecodeRequestForms(t *testing.T) {
 			name: "binary, header names in any case, parameters dropped",
 			headers: nats.Header{"Ce-Specversion": {"1.0"}, "CE-ID": {"a"}, "ce-Source": {"/s"}, "ce-type": {"x.y"},
 				"Content-Type": {"Image/PNG; q=1"}},
-			body: pngDoc, wantCT: "image/png", wantData: pngDoc,
+			body: eventstest.PNG, wantCT: "image/png", wantData: eventstest.PNG,
 		},
 		{
 			name:    "binary octet-stream means sniff",
 			headers: nats.Header{"ce-specversion": {"1.0"}, "ce-id": {"a"}, "ce-source": {"/s"}, "ce-type": {"x"}, "content-type": {"application/octet-stream"}},
-			body:    pngDoc, wantCT: "", wantData: pngDoc,
+			body:    eventstest.PNG, wantCT: "", wantData: eventstest.PNG,
 		},
 		{
 			name:    "binary without content type means sniff",
 			headers: nats.Header{"ce-specversion": {"1.0"}, "ce-id": {"a"}, "ce-source": {"/s"}, "ce-type": {"x"}},
-			body:    pngDoc, wantCT: "", wantData: pngDoc,
+			body:    eventstest.PNG, wantCT: "", wantData: eventstest.PNG,
 		},
 		{
 			name:    "JSON form with options",
 			headers: nats.Header{"ce-specversion": {"1.0"}, "ce-id": {"a"}, "ce-source": {"/s"}, "ce-type": {"x"}, "content-type": {"application/json; charset=utf-8"}},
 			body:    []byte(`{"data":"` + pngB64 + `","content_type":"image/png","options":{"det_limit":960}}`),
-			wantCT:  "image/png", wantData: pngDoc, wantOpts: `{"det_limit":960}`,
+			wantCT:  "image/png", wantData: eventstest.PNG, wantOpts: `{"det_limit":960}`,
 		},
 		{
 			name:    "JSON form, null options, no content type",
 			headers: nats.Header{"ce-specversion": {"1.0"}, "ce-id": {"a"}, "ce-source": {"/s"}, "ce-type": {"x"}, "content-type": {"application/json"}},
 			body:    []byte(`{"data":"` + pngB64 + `","options":null}`),
-			wantCT:  "", wantData: pngDoc,
+			wantCT:  "", wantData: eventstest.PNG,
 		},
 		{
 			name:   "structured, inline data without datacontenttype is JSON",
 			body:   []byte(`{"specversion":"1.0","id":"a","source":"/s","type":"x","data":{"data":"` + pngB64 + `","content_type":"image/webp"}}`),
-			wantCT: "image/webp", wantData: pngDoc,
+			wantCT: "image/webp", wantData: eventstest.PNG,
 		},
 		{
 			name:   "structured without content-type header",
 			body:   []byte(` {"specversion":"1.0","id":"a","source":"/s","type":"x","datacontenttype":"image/tiff","data_base64":"` + pngB64 + `"}`),
-			wantCT: "image/tiff", wantData: pngDoc,
+			wantCT: "image/tiff", wantData: eventstest.PNG,
 		},
 	}
 	for _, c := range cases {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
+	"github.com/ocrhost/ocrhost/events/internal/eventstest"
 	"github.com/ocrhost/ocrhost/events/internal/wire"
 	"github.com/ocrhost/ocrhost/host"
 )
@@ -22,7 +23,7 @@ func (o *outputHost) Invoke(_ context.Context, req *host.Request) (*host.Respons
 	if req.Accept == "application/pdf" {
 		return &host.Response{ID: req.ID, Output: []byte("%PDF-1.4 body"), OutputType: "application/pdf"}, nil
 	}
-	return cannedResponse(), nil
+	return eventstest.CannedResponse(), nil
 }
 
 // TestHTTPAccept: the Accept header's first choice reaches the host; a
@@ -42,7 +43,7 @@ func TestHTTPAccept(t *testing.T) {
 		if c.accept != "" {
 			headers["Accept"] = c.accept
 		}
-		resp := post(t, ts.URL, headers, bytes.NewReader(pngDoc))
+		resp := post(t, ts.URL, headers, bytes.NewReader(eventstest.PNG))
 		body, err := io.ReadAll(resp.Body)
 		if err != nil {
 			t.Fatal(err)
@@ -69,7 +70,7 @@ func TestClientReadsOutput(t *testing.T) {
 	in.SetSource("/test")
 	in.SetType(TypeRequest)
 	in.SetDataContentType("image/png")
-	in.DataEncoded = pngDoc
+	in.DataEncoded = eventstest.PNG
 	p := wire.Processor{Invoker: oh, Source: DefaultSource}
 	out, f := p.AnswerAs(context.Background(), &in, "application/pdf")
 	if f != nil {

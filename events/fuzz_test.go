@@ -13,6 +13,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/nats-io/nats.go"
 
+	"github.com/ocrhost/ocrhost/events/internal/eventstest"
 	"github.com/ocrhost/ocrhost/events/internal/wire"
 	"github.com/ocrhost/ocrhost/events/jobs"
 	"github.com/ocrhost/ocrhost/host"
@@ -24,7 +25,7 @@ import (
 type echoInvoker struct{}
 
 func (echoInvoker) Invoke(_ context.Context, req *host.Request) (*host.Response, error) {
-	r := cannedResponse()
+	r := eventstest.CannedResponse()
 	r.ID = req.ID
 	return r, nil
 }
@@ -79,10 +80,10 @@ func checkDecodeError(t *testing.T, err error) {
 // answer that encodes, decodes as one of ours and names the request.
 func FuzzDecodeEvent(f *testing.F) {
 	good := map[string]string{}
-	for k, v := range binaryHeaders("seed") {
+	for k, v := range eventstest.BinaryHeaders("seed") {
 		good[k] = v[0]
 	}
-	f.Add(headerBlock(good), pngDoc)
+	f.Add(headerBlock(good), eventstest.PNG)
 	f.Add("ce-specversion: 1.0\nce-id: j\nce-source: /s\nce-type: t\ncontent-type: application/json\n",
 		[]byte(`{"data":"`+pngB64+`","content_type":"image/png","options":{"stages":["det"]}}`))
 	f.Add("ce-specversion: 1.0\nce-id: r\nce-source: /s\nce-type: t\ncontent-type: "+jobs.MediaObjectRef+"\n",
@@ -91,7 +92,7 @@ func FuzzDecodeEvent(f *testing.F) {
 		[]byte(`{"specversion":"1.0","id":"s","source":"/s","type":"t","datacontenttype":"image/png","data_base64":"`+pngB64+`"}`))
 	f.Add("", []byte(`{"specversion":"1.0","id":"s","source":"/s","type":"t","data":{"data":"`+pngB64+`"}}`))
 	f.Add("content-type: application/cloudevents-batch+json\n", []byte(`[{"specversion":"1.0","id":"b","source":"/s","type":"t"}]`))
-	f.Add("CE-SpecVersion: 1.0\nCe-Id: mixed\nce-SOURCE: /s\nCe-Type: t\nContent-Type: image/png; charset=binary\n", pngDoc)
+	f.Add("CE-SpecVersion: 1.0\nCe-Id: mixed\nce-SOURCE: /s\nCe-Type: t\nContent-Type: image/png; charset=binary\n", eventstest.PNG)
 	for _, c := range malformedCases {
 		f.Add(headerBlock(c.headers), c.body)
 	}

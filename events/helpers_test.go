@@ -10,7 +10,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
-	"github.com/ocrhost/ocrhost/function"
+	"github.com/ocrhost/ocrhost/events/internal/eventstest"
 	"github.com/ocrhost/ocrhost/host"
 )
 
@@ -44,7 +44,7 @@ func (f *fakeHost) Invoke(ctx context.Context, req *host.Request) (*host.Respons
 	if f.fail != nil {
 		return nil, f.fail
 	}
-	r := cannedResponse()
+	r := eventstest.CannedResponse()
 	r.ID = req.ID
 	return r, nil
 }
@@ -80,25 +80,6 @@ func (f *fakeHost) waitStarted(t *testing.T) *host.Request {
 	}
 }
 
-func cannedResponse() *host.Response {
-	return &host.Response{
-		Result: function.Result{
-			Width:  640,
-			Height: 480,
-			Lines: []function.Line{
-				{Text: "Hello", Confidence: 0.98, Box: function.Quad{{X: 10, Y: 20}, {X: 110, Y: 20}, {X: 110, Y: 50}, {X: 10, Y: 50}}},
-				{Text: "world", Confidence: 0.91, Box: function.Quad{{X: 10, Y: 60}, {X: 110, Y: 60}, {X: 110, Y: 90}, {X: 10, Y: 90}}, Rotated: true},
-			},
-			Timings: function.Timings{Decode: 1500, DetInfer: 20_000_000, RecInfer: 8_000_000, Total: 35_000_000},
-		},
-		Models: map[string]string{"det": "ch_PP-OCRv4_det@0123abcd", "rec": "ch_PP-OCRv4_rec@4567ef01"},
-		Device: "cpu",
-	}
-}
-
-// pngDoc is a PNG signature plus filler; the fake host never decodes it.
-var pngDoc = []byte("\x89PNG\r\n\x1a\n0123456789")
-
 // natsPair starts an embedded NATS server and returns a connection for the
 // transport and one for the client.
 func natsPair(t *testing.T) (srv, cli *nats.Conn) {
@@ -123,18 +104,6 @@ func natsPair(t *testing.T) (srv, cli *nats.Conn) {
 	return connect(), connect()
 }
 
-// binaryHeaders is a valid binary-mode request's header set.
-func binaryHeaders(id string) nats.Header {
-	return nats.Header{
-		"ce-specversion": {"1.0"},
-		"ce-id":          {id},
-		"ce-source":      {"/test"},
-		"ce-type":        {TypeRequest},
-		"ce-subject":     {"doc-" + id},
-		"content-type":   {"image/png"},
-	}
-}
-
 // structuredBody is a valid structured-mode request with the document as
 // data_base64.
 func structuredBody(t *testing.T, id string) []byte {
@@ -146,29 +115,10 @@ func structuredBody(t *testing.T, id string) []byte {
 		"type":            TypeRequest,
 		"subject":         "doc-" + id,
 		"datacontenttype": "image/png",
-		"data_base64":     pngDoc,
+		"data_base64":     eventstest.PNG,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return b
-}
-
-func testCtx(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-// recv waits for a value on ch, failing the test rather than hanging.
-func recv[T any](t *testing.T, ch <-chan T) T {
-	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(5 * time.Second):
-		t.Fatal("timed out waiting")
-		var zero T
-		return zero
-	}
 }

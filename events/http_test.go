@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ocrhost/ocrhost/events/internal/eventstest"
 	"github.com/ocrhost/ocrhost/host"
 )
 
@@ -27,7 +28,7 @@ func startHTTP(t *testing.T, inv Invoker, opts ...HTTPOption) (*HTTP, *httptest.
 
 func post(t *testing.T, url string, headers map[string]string, body io.Reader) *http.Response {
 	t.Helper()
-	req, err := http.NewRequestWithContext(testCtx(t), http.MethodPost, url, body)
+	req, err := http.NewRequestWithContext(eventstest.Ctx(t), http.MethodPost, url, body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +45,7 @@ func post(t *testing.T, url string, headers map[string]string, body io.Reader) *
 
 func binaryHTTPHeaders(id string) map[string]string {
 	h := map[string]string{}
-	for k, v := range binaryHeaders(id) {
+	for k, v := range eventstest.BinaryHeaders(id) {
 		h[k] = v[0]
 	}
 	return h
@@ -81,7 +82,7 @@ func httpFailureOf(t *testing.T, resp *http.Response, requestID string) FailureD
 func TestHTTPBinary(t *testing.T) {
 	fh := newFakeHost()
 	_, ts := startHTTP(t, fh)
-	resp := post(t, ts.URL, binaryHTTPHeaders("h1"), bytes.NewReader(pngDoc))
+	resp := post(t, ts.URL, binaryHTTPHeaders("h1"), bytes.NewReader(eventstest.PNG))
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
@@ -95,7 +96,7 @@ func TestHTTPBinary(t *testing.T) {
 	if r.ID != "h1" || r.Width != 640 || len(r.Lines) != 2 || r.Lines[1].Text != "world" || r.Device != "cpu" {
 		t.Errorf("result %+v", r)
 	}
-	if got := fh.waitStarted(t); got.ID != "h1" || got.Subject != "doc-h1" || got.ContentType != "image/png" || string(got.Data) != string(pngDoc) {
+	if got := fh.waitStarted(t); got.ID != "h1" || got.Subject != "doc-h1" || got.ContentType != "image/png" || string(got.Data) != string(eventstest.PNG) {
 		t.Errorf("host got %+v", got)
 	}
 }
@@ -111,7 +112,7 @@ func TestHTTPStructured(t *testing.T) {
 	if err := json.Unmarshal(answerOf(t, resp, TypeResult, "h2"), &r); err != nil || r.ID != "h2" {
 		t.Fatalf("result %+v (%v)", r, err)
 	}
-	if got := fh.waitStarted(t); got.ContentType != "image/png" || string(got.Data) != string(pngDoc) {
+	if got := fh.waitStarted(t); got.ContentType != "image/png" || string(got.Data) != string(eventstest.PNG) {
 		t.Errorf("host got %+v", got)
 	}
 }
@@ -157,7 +158,7 @@ func TestHTTPFailureStatuses(t *testing.T) {
 			fh := newFakeHost()
 			fh.fail = host.Fail(c.code, errors.New("from the host"))
 			_, ts := startHTTP(t, fh, WithRetryAfter(1500*time.Millisecond))
-			resp := post(t, ts.URL, binaryHTTPHeaders("f1"), bytes.NewReader(pngDoc))
+			resp := post(t, ts.URL, binaryHTTPHeaders("f1"), bytes.NewReader(eventstest.PNG))
 			if resp.StatusCode != c.status || resp.Header.Get("Retry-After") != c.retryAfter {
 				t.Errorf("status %d Retry-After %q, want %d %q", resp.StatusCode, resp.Header.Get("Retry-After"), c.status, c.retryAfter)
 			}
@@ -203,7 +204,7 @@ func TestHTTPMethodAndPath(t *testing.T) {
 	if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != http.MethodPost {
 		t.Errorf("GET /: status %d Allow %q", resp.StatusCode, resp.Header.Get("Allow"))
 	}
-	if resp := post(t, ts.URL+"/healthz", binaryHTTPHeaders("x"), bytes.NewReader(pngDoc)); resp.StatusCode != http.StatusNotFound {
+	if resp := post(t, ts.URL+"/healthz", binaryHTTPHeaders("x"), bytes.NewReader(eventstest.PNG)); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("POST /healthz: status %d", resp.StatusCode)
 	}
 }
@@ -215,7 +216,7 @@ func TestHTTPMaxInFlightAndShutdown(t *testing.T) {
 
 	first := make(chan int, 1)
 	go func() {
-		req, _ := http.NewRequest(http.MethodPost, ts.URL, bytes.NewReader(pngDoc))
+		req, _ := http.NewRequest(http.MethodPost, ts.URL, bytes.NewReader(eventstest.PNG))
 		for k, v := range binaryHTTPHeaders("slow") {
 			req.Header.Set(k, v)
 		}
@@ -230,7 +231,7 @@ func TestHTTPMaxInFlightAndShutdown(t *testing.T) {
 	fh.waitStarted(t)
 
 	start := time.Now()
-	resp := post(t, ts.URL, binaryHTTPHeaders("second"), bytes.NewReader(pngDoc))
+	resp := post(t, ts.URL, binaryHTTPHeaders("second"), bytes.NewReader(eventstest.PNG))
 	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "1" {
 		t.Errorf("over the limit: status %d Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
@@ -242,20 +243,20 @@ func TestHTTPMaxInFlightAndShutdown(t *testing.T) {
 	}
 
 	done := make(chan error, 1)
-	go func() { done <- h.Shutdown(testCtx(t)) }()
+	go func() { done <- h.Shutdown(eventstest.Ctx(t)) }()
 	select {
 	case err := <-done:
 		t.Fatalf("Shutdown returned %v with a request in flight", err)
 	case <-time.After(300 * time.Millisecond):
 	}
-	if resp := post(t, ts.URL, binaryHTTPHeaders("late"), bytes.NewReader(pngDoc)); resp.StatusCode != http.StatusTooManyRequests {
+	if resp := post(t, ts.URL, binaryHTTPHeaders("late"), bytes.NewReader(eventstest.PNG)); resp.StatusCode != http.StatusTooManyRequests {
 		t.Errorf("request while shutting down: status %d", resp.StatusCode)
 	}
 	release()
-	if err := recv(t, done); err != nil {
+	if err := eventstest.Recv(t, done); err != nil {
 		t.Fatalf("Shutdown: %v", err)
 	}
-	if status := recv(t, first); status != http.StatusOK {
+	if status := eventstest.Recv(t, first); status != http.StatusOK {
 		t.Errorf("in-flight request: status %d", status)
 	}
 	if n := len(fh.requests()); n != 1 {
@@ -269,7 +270,7 @@ func TestHTTPShutdownCancelsStragglers(t *testing.T) {
 	fh.block(t) // released only by the test's end
 	first := make(chan *http.Response, 1)
 	go func() {
-		req, _ := http.NewRequest(http.MethodPost, ts.URL, bytes.NewReader(pngDoc))
+		req, _ := http.NewRequest(http.MethodPost, ts.URL, bytes.NewReader(eventstest.PNG))
 		for k, v := range binaryHTTPHeaders("stuck") {
 			req.Header.Set(k, v)
 		}
@@ -282,7 +283,7 @@ func TestHTTPShutdownCancelsStragglers(t *testing.T) {
 	if err := h.Shutdown(ctx); !errors.Is(err, ErrDrainIncomplete) {
 		t.Fatalf("Shutdown: %v, want ErrDrainIncomplete", err)
 	}
-	resp := recv(t, first)
+	resp := eventstest.Recv(t, first)
 	if resp == nil {
 		t.Fatal("no response")
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/ocrhost/ocrhost/events/internal/eventstest"
 	"github.com/ocrhost/ocrhost/events/internal/wire"
 	"github.com/ocrhost/ocrhost/host"
 )
@@ -34,29 +35,12 @@ func startNATS(t *testing.T, nc *nats.Conn, inv Invoker, opts ...NATSOption) *NA
 	return srv
 }
 
-// failureOf decodes a failure answer.
-func failureOf(t *testing.T, m *nats.Msg) FailureData {
-	t.Helper()
-	e, _, err := wire.DecodeNATS(context.Background(), m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if e.Type() != TypeFailure {
-		t.Fatalf("answer type %q, want failure; data %s", e.Type(), e.Data())
-	}
-	var fd FailureData
-	if err := json.Unmarshal(e.Data(), &fd); err != nil {
-		t.Fatal(err)
-	}
-	return fd
-}
-
 func TestNATSRequestReplyBinary(t *testing.T) {
 	srvConn, cli := natsPair(t)
 	fh := newFakeHost()
 	startNATS(t, srvConn, fh)
 
-	resp, err := NewClient(cli).Request(testCtx(t), DefaultRequestSubject, Document{Data: pngDoc, ContentType: "image/png"})
+	resp, err := NewClient(cli).Request(eventstest.Ctx(t), DefaultRequestSubject, Document{Data: eventstest.PNG, ContentType: "image/png"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,18 +49,18 @@ func TestNATSRequestReplyBinary(t *testing.T) {
 		t.Fatalf("%d invocations", len(reqs))
 	}
 	got := reqs[0]
-	if got.ContentType != "image/png" || string(got.Data) != string(pngDoc) || got.Source != ClientSource || got.Options != nil {
+	if got.ContentType != "image/png" || string(got.Data) != string(eventstest.PNG) || got.Source != ClientSource || got.Options != nil {
 		t.Errorf("host got %+v", got)
 	}
-	want := cannedResponse()
+	want := eventstest.CannedResponse()
 	want.ID = got.ID
 	if !reflect.DeepEqual(resp, want) {
 		t.Errorf("response\n%+v\nwant\n%+v", resp, want)
 	}
 
 	// The answer's attributes, as a raw binary-mode client sees them.
-	msg := &nats.Msg{Subject: DefaultRequestSubject, Header: binaryHeaders("b1"), Data: pngDoc}
-	rep, err := cli.RequestMsgWithContext(testCtx(t), msg)
+	msg := &nats.Msg{Subject: DefaultRequestSubject, Header: eventstest.BinaryHeaders("b1"), Data: eventstest.PNG}
+	rep, err := cli.RequestMsgWithContext(eventstest.Ctx(t), msg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +92,7 @@ func TestNATSRequestReplyStructured(t *testing.T) {
 		nil, // a JSON body with specversion is enough
 	} {
 		msg := &nats.Msg{Subject: DefaultRequestSubject, Header: header, Data: structuredBody(t, "s1")}
-		rep, err := cli.RequestMsgWithContext(testCtx(t), msg)
+		rep, err := cli.RequestMsgWithContext(eventstest.Ctx(t), msg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -126,7 +110,7 @@ func TestNATSRequestReplyStructured(t *testing.T) {
 			ev.Datacontenttype != "application/json" || ev.Data.ID != "s1" || ev.Data.Width != 640 {
 			t.Errorf("structured answer %s", rep.Data)
 		}
-		if got := fh.waitStarted(t); got.ContentType != "image/png" || string(got.Data) != string(pngDoc) {
+		if got := fh.waitStarted(t); got.ContentType != "image/png" || string(got.Data) != string(eventstest.PNG) {
 			t.Errorf("host got %+v", got)
 		}
 	}
@@ -139,7 +123,7 @@ func TestNATSPublishWithoutReply(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cli.PublishMsg(&nats.Msg{Subject: DefaultRequestSubject, Header: binaryHeaders("p1"), Data: pngDoc}); err != nil {
+	if err := cli.PublishMsg(&nats.Msg{Subject: DefaultRequestSubject, Header: eventstest.BinaryHeaders("p1"), Data: eventstest.PNG}); err != nil {
 		t.Fatal(err)
 	}
 	m, err := results.NextMsg(5 * time.Second)
@@ -163,11 +147,11 @@ func TestNATSMalformed(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			msg := natsMsgOf(c)
 			msg.Subject = DefaultRequestSubject
-			rep, err := cli.RequestMsgWithContext(testCtx(t), msg)
+			rep, err := cli.RequestMsgWithContext(eventstest.Ctx(t), msg)
 			if err != nil {
 				t.Fatal(err)
 			}
-			fd := failureOf(t, rep)
+			fd := eventstest.FailureOf(t, rep)
 			if fd.Code != host.CodeInvalidInput || fd.Retryable {
 				t.Errorf("failure %+v", fd)
 			}
@@ -188,7 +172,7 @@ func TestNATSInvokerFailureAndOptions(t *testing.T) {
 	startNATS(t, srvConn, fh)
 
 	opts := json.RawMessage(`{"det_limit":960}`)
-	_, err := NewClient(cli).Request(testCtx(t), DefaultRequestSubject, Document{Data: []byte("<svg/>"), ContentType: "image/svg+xml", Options: opts})
+	_, err := NewClient(cli).Request(eventstest.Ctx(t), DefaultRequestSubject, Document{Data: []byte("<svg/>"), ContentType: "image/svg+xml", Options: opts})
 	var f *host.Failure
 	if !errors.As(err, &f) || f.Code != host.CodeUnsupportedFormat || f.Message != fh.fail.Message {
 		t.Fatalf("error %v, want the host's unsupported_format failure", err)
@@ -207,24 +191,24 @@ func TestNATSMaxInFlightAnswersBusyAtOnce(t *testing.T) {
 
 	first := make(chan error, 1)
 	go func() {
-		_, err := NewClient(cli).Request(testCtx(t), DefaultRequestSubject, Document{Data: pngDoc, ContentType: "image/png"})
+		_, err := NewClient(cli).Request(eventstest.Ctx(t), DefaultRequestSubject, Document{Data: eventstest.PNG, ContentType: "image/png"})
 		first <- err
 	}()
 	fh.waitStarted(t)
 
 	start := time.Now()
-	rep, err := cli.RequestMsgWithContext(testCtx(t), &nats.Msg{Subject: DefaultRequestSubject, Header: binaryHeaders("busy1"), Data: pngDoc})
+	rep, err := cli.RequestMsgWithContext(eventstest.Ctx(t), &nats.Msg{Subject: DefaultRequestSubject, Header: eventstest.BinaryHeaders("busy1"), Data: eventstest.PNG})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("busy answer took %v", d)
 	}
-	if fd := failureOf(t, rep); fd.Code != host.CodeBusy || !fd.Retryable || fd.RequestID != "busy1" {
+	if fd := eventstest.FailureOf(t, rep); fd.Code != host.CodeBusy || !fd.Retryable || fd.RequestID != "busy1" {
 		t.Errorf("failure %+v", fd)
 	}
 	release()
-	if err := recv(t, first); err != nil {
+	if err := eventstest.Recv(t, first); err != nil {
 		t.Errorf("first request: %v", err)
 	}
 	if n := len(fh.requests()); n != 1 {
@@ -240,20 +224,20 @@ func TestNATSCloseWaitsThenStops(t *testing.T) {
 
 	first := make(chan error, 1)
 	go func() {
-		_, err := NewClient(cli).Request(testCtx(t), DefaultRequestSubject, Document{Data: pngDoc})
+		_, err := NewClient(cli).Request(eventstest.Ctx(t), DefaultRequestSubject, Document{Data: eventstest.PNG})
 		first <- err
 	}()
 	fh.waitStarted(t)
 
 	closed := make(chan error, 1)
-	go func() { closed <- srv.Close(testCtx(t)) }()
+	go func() { closed <- srv.Close(eventstest.Ctx(t)) }()
 	select {
 	case err := <-closed:
 		t.Fatalf("Close returned %v with a request in flight", err)
 	case <-time.After(300 * time.Millisecond):
 	}
 	release()
-	if err := recv(t, closed); err != nil {
+	if err := eventstest.Recv(t, closed); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
 	select {
@@ -267,7 +251,7 @@ func TestNATSCloseWaitsThenStops(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	if _, err := NewClient(cli).Request(ctx, DefaultRequestSubject, Document{Data: pngDoc}); !errors.Is(err, nats.ErrNoResponders) {
+	if _, err := NewClient(cli).Request(ctx, DefaultRequestSubject, Document{Data: eventstest.PNG}); !errors.Is(err, nats.ErrNoResponders) {
 		t.Errorf("request after Close: %v, want no responders", err)
 	}
 }
@@ -280,7 +264,7 @@ func TestNATSCloseCancelsStragglers(t *testing.T) {
 
 	first := make(chan error, 1)
 	go func() {
-		_, err := NewClient(cli).Request(testCtx(t), DefaultRequestSubject, Document{Data: pngDoc})
+		_, err := NewClient(cli).Request(eventstest.Ctx(t), DefaultRequestSubject, Document{Data: eventstest.PNG})
 		first <- err
 	}()
 	fh.waitStarted(t)
@@ -291,7 +275,7 @@ func TestNATSCloseCancelsStragglers(t *testing.T) {
 		t.Fatalf("Close: %v, want ErrDrainIncomplete", err)
 	}
 	var f *host.Failure
-	if err := recv(t, first); !errors.As(err, &f) || f.Code != host.CodeBusy {
+	if err := eventstest.Recv(t, first); !errors.As(err, &f) || f.Code != host.CodeBusy {
 		t.Errorf("straggler answered %v, want busy", err)
 	}
 }
@@ -306,7 +290,7 @@ func TestNATSAnswerTypeWithoutInboxIsDropped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := binaryHeaders("loop1")
+	h := eventstest.BinaryHeaders("loop1")
 	h.Set("ce-type", TypeResult)
 	if err := cli.PublishMsg(&nats.Msg{Subject: DefaultRequestSubject, Header: h, Data: []byte(`{}`)}); err != nil {
 		t.Fatal(err)
@@ -318,7 +302,7 @@ func TestNATSAnswerTypeWithoutInboxIsDropped(t *testing.T) {
 	if err := cli.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	if err := srv.Close(testCtx(t)); err != nil { // every message handled
+	if err := srv.Close(eventstest.Ctx(t)); err != nil { // every message handled
 		t.Fatal(err)
 	}
 	if err := srvConn.Flush(); err != nil {
@@ -331,7 +315,7 @@ func TestNATSAnswerTypeWithoutInboxIsDropped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fd := failureOf(t, m); fd.Code != host.CodeInvalidInput || fd.RequestID != "" {
+	if fd := eventstest.FailureOf(t, m); fd.Code != host.CodeInvalidInput || fd.RequestID != "" {
 		t.Errorf("published failure %+v, want the junk message's", fd)
 	}
 	if m, err := results.NextMsg(50 * time.Millisecond); err == nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/ocrhost/ocrhost/events/internal/eventstest"
 	"github.com/ocrhost/ocrhost/events/internal/wire"
 	"github.com/ocrhost/ocrhost/function"
 	"github.com/ocrhost/ocrhost/host"
@@ -55,7 +56,7 @@ func answerData(t *testing.T, inv Invoker) []byte {
 	in.SetSource("/test")
 	in.SetType(TypeRequest)
 	in.SetDataContentType("image/png")
-	in.DataEncoded = pngDoc
+	in.DataEncoded = eventstest.PNG
 	p := wire.Processor{Invoker: inv, Source: DefaultSource}
 	out, _ := p.Answer(context.Background(), &in)
 	return out.Data()
@@ -70,7 +71,7 @@ func (zeroHost) Invoke(context.Context, *host.Request) (*host.Response, error) {
 
 func TestSchemaMatchesAnswers(t *testing.T) {
 	sch := loadSchema(t)
-	full := cannedResponse()
+	full := eventstest.CannedResponse()
 	full.Fallback = true
 	// Every optional part filled: words, blocks, tables, dropped lines, pages, Markdown.
 	full.Lines = append([]function.Line(nil), full.Lines...)
@@ -100,7 +101,7 @@ func TestSchemaMatchesAnswers(t *testing.T) {
 // must fail.
 func TestSchemaRejects(t *testing.T) {
 	sch := loadSchema(t)
-	good := answerData(t, &fixedHost{resp: cannedResponse()})
+	good := answerData(t, &fixedHost{resp: eventstest.CannedResponse()})
 	breaks := map[string]func(m map[string]any){
 		"no timings.total_ns": func(m map[string]any) { delete(m["timings"].(map[string]any), "total_ns") },
 		"width as string":     func(m map[string]any) { m["width"] = "640" },

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/ocrhost/ocrhost/events/internal/eventstest"
 	"github.com/ocrhost/ocrhost/events/internal/wire"
 	"github.com/ocrhost/ocrhost/host"
 )
@@ -20,17 +21,17 @@ func TestJobOutputGoesToResultBucket(t *testing.T) {
 	})
 	w := startJS(t, js, h, fastJS()...)
 	results := subscribe(t, nc, DefaultResultSubject)
-	id, err := submitJob(testCtx(t), js, jobSubject, pngDoc, "image/png", []byte(`{"format":"pdf"}`))
+	id, err := submitJob(eventstest.Ctx(t), js, jobSubject, eventstest.PNG, "image/png", []byte(`{"format":"pdf"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := jobAnswer(t, recv(t, results), id)
+	e := jobAnswer(t, eventstest.Recv(t, results), id)
 	ref, err := parseObjectRef(e.Data())
 	if e.Type() != wire.TypeResult || e.DataContentType() != MediaObjectRef || err != nil || ref.ContentType != "application/pdf" {
 		t.Fatalf("answer %s %s %s (%v)", e.Type(), e.DataContentType(), e.Data(), err)
 	}
 	task := getTask(t, w.Tasks(), id)
-	data, err := w.Tasks().Result(testCtx(t), task)
+	data, err := w.Tasks().Result(eventstest.Ctx(t), task)
 	if err != nil || string(data) != string(pdf) || task.Result != nil {
 		t.Errorf("stored result %q (%v), inline %q", data, err, task.Result)
 	}

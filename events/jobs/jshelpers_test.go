@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/ocrhost/ocrhost/events/internal/eventstest"
 	"github.com/ocrhost/ocrhost/events/internal/wire"
 	"github.com/ocrhost/ocrhost/host"
 	"github.com/ocrhost/ocrhost/internal/natsd"
@@ -52,7 +53,7 @@ func fastJS(opts ...Option) []Option {
 
 func startJS(t *testing.T, js jetstream.JetStream, inv Invoker, opts ...Option) *Worker {
 	t.Helper()
-	w, err := Start(testCtx(t), js, inv, opts...)
+	w, err := Start(eventstest.Ctx(t), js, inv, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +128,7 @@ func (h *scriptHost) maxRunning() int {
 }
 
 func okResponse(req *host.Request) *host.Response {
-	r := cannedResponse()
+	r := eventstest.CannedResponse()
 	r.ID = req.ID
 	return r
 }
@@ -193,7 +194,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 // an ack, i.e. every job was acked or terminated.
 func waitDrained(t *testing.T, js jetstream.JetStream) {
 	t.Helper()
-	ctx := testCtx(t)
+	ctx := eventstest.Ctx(t)
 	eventually(t, "the job stream to drain", func() bool {
 		s, err := js.Stream(ctx, DefaultStream)
 		if err != nil {
@@ -210,7 +211,7 @@ func waitDrained(t *testing.T, js jetstream.JetStream) {
 
 func consumerInfo(t *testing.T, js jetstream.JetStream) *jetstream.ConsumerInfo {
 	t.Helper()
-	ctx := testCtx(t)
+	ctx := eventstest.Ctx(t)
 	c, err := js.Consumer(ctx, DefaultStream, DefaultConsumer)
 	if err != nil {
 		t.Fatal(err)
@@ -226,16 +227,16 @@ func consumerInfo(t *testing.T, js jetstream.JetStream) *jetstream.ConsumerInfo 
 // and content type, as a producer other than events.Client would.
 func publishJob(t *testing.T, js jetstream.JetStream, id string, data []byte, contentType string) {
 	t.Helper()
-	h := binaryHeaders(id)
+	h := eventstest.BinaryHeaders(id)
 	h.Set("content-type", contentType)
-	if _, err := js.PublishMsg(testCtx(t), &nats.Msg{Subject: jobSubject, Header: h, Data: data}); err != nil {
+	if _, err := js.PublishMsg(eventstest.Ctx(t), &nats.Msg{Subject: jobSubject, Header: h, Data: data}); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func getTask(t *testing.T, s *TaskStore, id string) Task {
 	t.Helper()
-	task, err := s.Get(testCtx(t), id)
+	task, err := s.Get(eventstest.Ctx(t), id)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ocrhost/ocrhost/events/internal/eventstest"
 	"github.com/ocrhost/ocrhost/events/internal/wire"
 	"github.com/ocrhost/ocrhost/function"
 	"github.com/ocrhost/ocrhost/host"
@@ -26,7 +27,7 @@ func TestObjectReferenceFailures(t *testing.T) {
 		"typo":    {`{"bucket":"ocr-payloads","nme":"x"}`, "invalid object reference"},
 	} {
 		publishJob(t, js, id, []byte(c.ref), MediaObjectRef)
-		fd := failureOf(t, recv(t, results))
+		fd := eventstest.FailureOf(t, eventstest.Recv(t, results))
 		if fd.Code != host.CodeInvalidInput || fd.RequestID != id || !strings.Contains(fd.Message, c.want) {
 			t.Errorf("%s: failure %+v, want invalid_input with %q", id, fd, c.want)
 		}
@@ -41,7 +42,7 @@ func TestObjectReferenceFailures(t *testing.T) {
 }
 
 func TestLargeResultGoesToResultBucket(t *testing.T) {
-	s := jsServer(t, natsd.WithMaxPayload(smallPayload))
+	s := jsServer(t, natsd.WithMaxPayload(eventstest.SmallPayload))
 	nc, js := jsConn(t, s)
 	text := strings.Repeat("lorem ipsum ", 100)
 	h := newScriptHost(func(_ context.Context, _ int, req *host.Request) (*host.Response, error) {
@@ -55,11 +56,11 @@ func TestLargeResultGoesToResultBucket(t *testing.T) {
 	w := startJS(t, js, h, fastJS()...)
 	results := subscribe(t, nc, DefaultResultSubject)
 
-	id, err := submitJob(testCtx(t), js, jobSubject, pngDoc, "image/png", nil)
+	id, err := submitJob(eventstest.Ctx(t), js, jobSubject, eventstest.PNG, "image/png", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := jobAnswer(t, recv(t, results), id)
+	e := jobAnswer(t, eventstest.Recv(t, results), id)
 	ref, err := parseObjectRef(e.Data())
 	if e.Type() != wire.TypeResult || e.DataContentType() != MediaObjectRef || err != nil || ref.Bucket != DefaultResultBucket {
 		t.Fatalf("answer %s %s %s (%v)", e.Type(), e.DataContentType(), e.Data(), err)
@@ -68,7 +69,7 @@ func TestLargeResultGoesToResultBucket(t *testing.T) {
 	if task.State != TaskCompleted || task.ResultRef == nil || !reflect.DeepEqual(task.ResultRef, ref) || task.Result != nil {
 		t.Fatalf("task %+v", task)
 	}
-	data, err := w.Tasks().Result(testCtx(t), task)
+	data, err := w.Tasks().Result(eventstest.Ctx(t), task)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,8 +79,8 @@ func TestLargeResultGoesToResultBucket(t *testing.T) {
 	}
 
 	// A redelivery re-publishes the reference, not the result.
-	publishJob(t, js, id, pngDoc, "image/png")
-	again := jobAnswer(t, recv(t, results), id)
+	publishJob(t, js, id, eventstest.PNG, "image/png")
+	again := jobAnswer(t, eventstest.Recv(t, results), id)
 	if again.DataContentType() != MediaObjectRef || string(again.Data()) != string(e.Data()) || h.calls() != 1 {
 		t.Errorf("re-published %s %s after %d invocations", again.DataContentType(), again.Data(), h.calls())
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/ocrhost/ocrhost/events/internal/eventstest"
 	"github.com/ocrhost/ocrhost/internal/natsd"
 )
 
@@ -31,7 +32,7 @@ func TestReplicasOption(t *testing.T) {
 				t.Errorf("OpenPayloadStore, %d replicas: %v, want ErrInvalidOption", n, err)
 			}
 			// A max payload of 0 makes any document one to upload.
-			if _, err := PreparePayload(context.Background(), nil, 0, "x", pngDoc, "", nil, opt); !errors.Is(err, ErrInvalidOption) {
+			if _, err := PreparePayload(context.Background(), nil, 0, "x", eventstest.PNG, "", nil, opt); !errors.Is(err, ErrInvalidOption) {
 				t.Errorf("PreparePayload, %d replicas: %v, want ErrInvalidOption", n, err)
 			}
 			if err := Queue(context.Background(), nil, nats.NewMsg(jobSubject), "x", opt); !errors.Is(err, ErrInvalidOption) {
@@ -42,9 +43,9 @@ func TestReplicasOption(t *testing.T) {
 
 	// A single server refuses more than one replica: each stream and
 	// bucket that is created asks for them.
-	s := jsServer(t, natsd.WithMaxPayload(smallPayload))
+	s := jsServer(t, natsd.WithMaxPayload(eventstest.SmallPayload))
 	_, js := jsConn(t, s)
-	ctx := testCtx(t)
+	ctx := eventstest.Ctx(t)
 	refused := func(what string, err error, name string) {
 		t.Helper()
 		var apiErr *jetstream.APIError
@@ -60,7 +61,7 @@ func TestReplicasOption(t *testing.T) {
 	_, err = OpenPayloadStore(ctx, js, three)
 	refused("OpenPayloadStore", err, DefaultPayloadBucket)
 	// A document over the max payload makes PreparePayload create the bucket.
-	_, err = submitJob(ctx, js, jobSubject, bigDoc(), "image/png", nil, three)
+	_, err = submitJob(ctx, js, jobSubject, eventstest.BigDoc(), "image/png", nil, three)
 	refused("PreparePayload", err, DefaultPayloadBucket)
 
 	startJS(t, js, newScriptHost(nil), WithReplicas(1))

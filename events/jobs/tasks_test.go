@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/ocrhost/ocrhost/auth"
+	"github.com/ocrhost/ocrhost/events/internal/eventstest"
 	"github.com/ocrhost/ocrhost/events/internal/wire"
 	"github.com/ocrhost/ocrhost/host"
 )
@@ -45,12 +46,12 @@ func TestTasksOnlyForTheirOwner(t *testing.T) {
 	nc, js := jsConn(t, s)
 	w := startJS(t, js, newScriptHost(nil), append(fastJS(), WithKeepResults(false))...)
 	results := subscribe(t, nc, DefaultResultSubject)
-	ctx := testCtx(t)
-	id, err := submitJob(ctx, js, jobSubject, pngDoc, "image/png", nil, WithOwner("alice"))
+	ctx := eventstest.Ctx(t)
+	id, err := submitJob(ctx, js, jobSubject, eventstest.PNG, "image/png", nil, WithOwner("alice"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	jobAnswer(t, recv(t, results), id)
+	jobAnswer(t, eventstest.Recv(t, results), id)
 	eventually(t, "the task to complete", func() bool { return getTask(t, w.Tasks(), id).State == TaskCompleted })
 	if task := getTask(t, w.Tasks(), id); task.Owner != "alice" || len(task.Result) > 0 || task.ResultRef != nil {
 		t.Errorf("task %+v: want owner alice and no result kept", task)
@@ -128,13 +129,13 @@ func TestTaskQueries(t *testing.T) {
 	nc, js := jsConn(t, s)
 	w := startJS(t, js, newScriptHost(nil), fastJS()...)
 	results := subscribe(t, nc, DefaultResultSubject)
-	ctx := testCtx(t)
+	ctx := eventstest.Ctx(t)
 
-	id, err := submitJob(ctx, js, jobSubject, pngDoc, "image/png", nil)
+	id, err := submitJob(ctx, js, jobSubject, eventstest.PNG, "image/png", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	jobAnswer(t, recv(t, results), id)
+	jobAnswer(t, eventstest.Recv(t, results), id)
 	eventually(t, "the task to complete", func() bool { return getTask(t, w.Tasks(), id).State == TaskCompleted })
 
 	srv := httptest.NewServer(as(auth.Principal{Name: "ops", Admin: true}, w.Tasks().Handler()))
@@ -192,18 +193,18 @@ func TestTaskQueries(t *testing.T) {
 func TestTaskIDsNeedNoKeyCharacters(t *testing.T) {
 	s := jsServer(t)
 	_, js := jsConn(t, s)
-	store, err := OpenTaskStore(testCtx(t), js, WithTaskBucket("ids"), WithTaskTTL(time.Hour))
+	store, err := OpenTaskStore(eventstest.Ctx(t), js, WithTaskBucket("ids"), WithTaskTTL(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ids := []string{"plain-ID_1", "a.b", "with space/and:colon", "é", "=x", "..", "*", ">"}
 	for _, id := range ids {
-		if _, err := store.Cancel(testCtx(t), id); err != nil {
+		if _, err := store.Cancel(eventstest.Ctx(t), id); err != nil {
 			t.Fatalf("%q: %v", id, err)
 		}
 	}
 	for _, id := range ids {
-		if task, err := store.Get(testCtx(t), id); err != nil || task.ID != id || task.State != TaskCancelled {
+		if task, err := store.Get(eventstest.Ctx(t), id); err != nil || task.ID != id || task.State != TaskCancelled {
 			t.Errorf("%q: %+v, %v", id, task, err)
 		}
 	}
@@ -216,7 +217,7 @@ func TestTaskIDsNeedNoKeyCharacters(t *testing.T) {
 	if k := (taskRef{owner: "a.b", id: "c"}).key(); strings.Count(k, ".") != 1 || ownerOfKeyPart(k[:strings.IndexByte(k, '.')]) != "a.b" {
 		t.Errorf("owned key %q", k)
 	}
-	if _, err := store.Get(testCtx(t), ""); !errors.Is(err, ErrInvalidTaskID) {
+	if _, err := store.Get(eventstest.Ctx(t), ""); !errors.Is(err, ErrInvalidTaskID) {
 		t.Errorf("empty id: %v", err)
 	}
 }
@@ -225,13 +226,13 @@ func TestCancelEventValidation(t *testing.T) {
 	s := jsServer(t)
 	nc, js := jsConn(t, s)
 	startJS(t, js, newScriptHost(nil), fastJS()...)
-	ctx := testCtx(t)
+	ctx := eventstest.Ctx(t)
 
 	if _, err := CancelTask(ctx, nc, DefaultCancelSubject, ""); !errors.Is(err, ErrTaskRequest) {
 		t.Errorf("cancel without an id: %v", err)
 	}
 	// A request event is no cancel.
-	msg := &nats.Msg{Subject: DefaultCancelSubject, Header: binaryHeaders("r1"), Data: pngDoc}
+	msg := &nats.Msg{Subject: DefaultCancelSubject, Header: eventstest.BinaryHeaders("r1"), Data: eventstest.PNG}
 	rep, err := nc.RequestMsgWithContext(ctx, msg)
 	if err != nil {
 		t.Fatal(err)
@@ -250,18 +251,18 @@ func TestTaskIDsApartByOwner(t *testing.T) {
 	nc, js := jsConn(t, s)
 	w := startJS(t, js, newScriptHost(nil), append(fastJS(), WithTenants("alice"))...)
 	results := subscribe(t, nc, DefaultResultSubject)
-	ctx := testCtx(t)
+	ctx := eventstest.Ctx(t)
 	const id = "payslip-7"
 	for _, job := range []struct{ subject, header string }{
 		{"ocr.jobs.alice.scan", "bob"}, // the subject names a tenant: the header is not believed
 		{jobSubject, "bob"},
 	} {
-		msg := &nats.Msg{Subject: job.subject, Header: binaryHeaders(id), Data: pngDoc}
+		msg := &nats.Msg{Subject: job.subject, Header: eventstest.BinaryHeaders(id), Data: eventstest.PNG}
 		msg.Header.Set(HeaderOwner, job.header)
 		if _, err := js.PublishMsg(ctx, msg); err != nil {
 			t.Fatal(err)
 		}
-		jobAnswer(t, recv(t, results), id)
+		jobAnswer(t, eventstest.Recv(t, results), id)
 	}
 	for _, owner := range []string{"alice", "bob"} {
 		task, err := w.Tasks().Lookup(ctx, owner, id)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/ocrhost/ocrhost/events/internal/eventstest"
 	"github.com/ocrhost/ocrhost/events/internal/wire"
 	"github.com/ocrhost/ocrhost/host"
 )
@@ -24,11 +25,11 @@ func TestJetStreamJobCompletes(t *testing.T) {
 	w := startJS(t, js, h, fastJS(WithSource("/ocr/eu-1"))...)
 	results := subscribe(t, nc, DefaultResultSubject)
 
-	id, err := submitJob(testCtx(t), js, jobSubject, pngDoc, "image/png", nil)
+	id, err := submitJob(eventstest.Ctx(t), js, jobSubject, eventstest.PNG, "image/png", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := jobAnswer(t, recv(t, results), id)
+	e := jobAnswer(t, eventstest.Recv(t, results), id)
 	if e.Type() != wire.TypeResult || e.Source() != "/ocr/eu-1" {
 		t.Fatalf("answer %s from %s: %s", e.Type(), e.Source(), e.Data())
 	}
@@ -40,7 +41,7 @@ func TestJetStreamJobCompletes(t *testing.T) {
 	quiet(t, results, 200*time.Millisecond)
 
 	reqs := h.requests()
-	if len(reqs) != 1 || reqs[0].ID != id || reqs[0].ContentType != "image/png" || string(reqs[0].Data) != string(pngDoc) {
+	if len(reqs) != 1 || reqs[0].ID != id || reqs[0].ContentType != "image/png" || string(reqs[0].Data) != string(eventstest.PNG) {
 		t.Fatalf("host got %+v", reqs)
 	}
 	task := getTask(t, w.Tasks(), id)
@@ -67,11 +68,11 @@ func TestJetStreamBusyIsRetriedWithGrowingDelay(t *testing.T) {
 	w := startJS(t, js, h, fastJS()...)
 	results := subscribe(t, nc, DefaultResultSubject)
 
-	id, err := submitJob(testCtx(t), js, jobSubject, pngDoc, "image/png", nil)
+	id, err := submitJob(eventstest.Ctx(t), js, jobSubject, eventstest.PNG, "image/png", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e := jobAnswer(t, recv(t, results), id); e.Type() != wire.TypeResult {
+	if e := jobAnswer(t, eventstest.Recv(t, results), id); e.Type() != wire.TypeResult {
 		t.Fatalf("answer %s: %s", e.Type(), e.Data())
 	}
 	waitDrained(t, js)
@@ -109,11 +110,11 @@ func TestJetStreamDeadLetterAfterMaxDeliver(t *testing.T) {
 	dead := subscribe(t, nc, DefaultDeadLetterPrefix+".>")
 
 	const subject = "ocr.jobs.scan.a4"
-	id, err := submitJob(testCtx(t), js, subject, pngDoc, "image/png", nil)
+	id, err := submitJob(eventstest.Ctx(t), js, subject, eventstest.PNG, "image/png", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := recv(t, dead)
+	d := eventstest.Recv(t, dead)
 	if d.Subject != "ocr.dead.scan.a4" {
 		t.Errorf("dead letter on %q", d.Subject)
 	}
@@ -122,10 +123,10 @@ func TestJetStreamDeadLetterAfterMaxDeliver(t *testing.T) {
 		hd.Get(HeaderDeadDeliveries) != "3" || hd.Get(HeaderDeadSubject) != subject || hd.Get(HeaderDeadSequence) != "1" {
 		t.Errorf("dead-letter headers %v", hd)
 	}
-	if hd.Get("ce-id") != id || string(d.Data) != string(pngDoc) || hd.Get("Nats-Msg-Id") != "" {
+	if hd.Get("ce-id") != id || string(d.Data) != string(eventstest.PNG) || hd.Get("Nats-Msg-Id") != "" {
 		t.Errorf("dead letter is not the job: %v %q", hd, d.Data)
 	}
-	fd := failureOf(t, recv(t, results))
+	fd := eventstest.FailureOf(t, eventstest.Recv(t, results))
 	if fd.Code != host.CodeBusy || fd.RequestID != id || !strings.Contains(fd.Message, "after 3 deliveries") {
 		t.Errorf("failure %+v", fd)
 	}
@@ -137,11 +138,11 @@ func TestJetStreamDeadLetterAfterMaxDeliver(t *testing.T) {
 	if task.State != TaskFailed || task.Attempts != 3 || task.Failure == nil || task.Failure.Code != host.CodeBusy {
 		t.Errorf("task %+v", task)
 	}
-	ds, err := js.Stream(testCtx(t), DefaultDeadLetterStream)
+	ds, err := js.Stream(eventstest.Ctx(t), DefaultDeadLetterStream)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if si, err := ds.Info(testCtx(t)); err != nil || si.State.Msgs != 1 {
+	if si, err := ds.Info(eventstest.Ctx(t)); err != nil || si.State.Msgs != 1 {
 		t.Errorf("dead-letter stream holds %v messages (%v), want 1", si.State.Msgs, err)
 	}
 }
@@ -153,10 +154,10 @@ func TestJetStreamDuplicateJobRunsOnce(t *testing.T) {
 	w := startJS(t, js, h, fastJS()...)
 	results := subscribe(t, nc, DefaultResultSubject)
 
-	publishJob(t, js, "dup", pngDoc, "image/png")
-	first := jobAnswer(t, recv(t, results), "dup")
-	publishJob(t, js, "dup", pngDoc, "image/png")
-	second := jobAnswer(t, recv(t, results), "dup")
+	publishJob(t, js, "dup", eventstest.PNG, "image/png")
+	first := jobAnswer(t, eventstest.Recv(t, results), "dup")
+	publishJob(t, js, "dup", eventstest.PNG, "image/png")
+	second := jobAnswer(t, eventstest.Recv(t, results), "dup")
 	waitDrained(t, js)
 
 	if n := h.calls(); n != 1 {
@@ -176,14 +177,14 @@ func TestJetStreamCancel(t *testing.T) {
 	h := newScriptHost(untilCancelled)
 	w := startJS(t, js, h, fastJS(WithMaxInFlight(1))...)
 	results := subscribe(t, nc, DefaultResultSubject)
-	ctx := testCtx(t)
+	ctx := eventstest.Ctx(t)
 
-	running, err := submitJob(ctx, js, jobSubject, pngDoc, "image/png", nil)
+	running, err := submitJob(ctx, js, jobSubject, eventstest.PNG, "image/png", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	recv(t, h.started)
-	pending, err := submitJob(ctx, js, jobSubject, pngDoc, "image/png", nil)
+	eventstest.Recv(t, h.started)
+	pending, err := submitJob(ctx, js, jobSubject, eventstest.PNG, "image/png", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +200,7 @@ func TestJetStreamCancel(t *testing.T) {
 	if err != nil || early.State != TaskCancelled {
 		t.Fatalf("cancel unknown: %+v, %v", early, err)
 	}
-	publishJob(t, js, "early", pngDoc, "image/png")
+	publishJob(t, js, "early", eventstest.PNG, "image/png")
 
 	task, err = CancelTask(ctx, nc, DefaultCancelSubject, running)
 	if err != nil || task.State != TaskCancelled {
@@ -257,12 +258,12 @@ func TestJetStreamPullsOnlyFreeCapacity(t *testing.T) {
 		}
 	}()
 	for range 6 {
-		if _, err := submitJob(testCtx(t), js, jobSubject, pngDoc, "image/png", nil); err != nil {
+		if _, err := submitJob(eventstest.Ctx(t), js, jobSubject, eventstest.PNG, "image/png", nil); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for range 6 {
-		recv(t, results)
+		eventstest.Recv(t, results)
 	}
 	close(stop)
 	<-watched
@@ -286,15 +287,15 @@ func TestJetStreamClosedWorkerHandsJobOver(t *testing.T) {
 	results := subscribe(t, cli, DefaultResultSubject)
 
 	hA := newScriptHost(untilCancelled)
-	a, err := Start(testCtx(t), jsA, hA, fastJS()...)
+	a, err := Start(eventstest.Ctx(t), jsA, hA, fastJS()...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, err := submitJob(testCtx(t), jsA, jobSubject, pngDoc, "image/png", nil)
+	id, err := submitJob(eventstest.Ctx(t), jsA, jobSubject, eventstest.PNG, "image/png", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	recv(t, hA.started)
+	eventstest.Recv(t, hA.started)
 	hB := newScriptHost(nil)
 	b := startJS(t, jsB, hB, fastJS()...)
 
@@ -305,7 +306,7 @@ func TestJetStreamClosedWorkerHandsJobOver(t *testing.T) {
 	}
 	ncA.Close()
 
-	if e := jobAnswer(t, recv(t, results), id); e.Type() != wire.TypeResult {
+	if e := jobAnswer(t, eventstest.Recv(t, results), id); e.Type() != wire.TypeResult {
 		t.Fatalf("answer %s: %s", e.Type(), e.Data())
 	}
 	waitDrained(t, jsB)
@@ -330,11 +331,11 @@ func TestJetStreamLongJobKeepsItsDelivery(t *testing.T) {
 	startJS(t, js, h, fastJS()...)
 	results := subscribe(t, nc, DefaultResultSubject)
 
-	id, err := submitJob(testCtx(t), js, jobSubject, pngDoc, "image/png", nil)
+	id, err := submitJob(eventstest.Ctx(t), js, jobSubject, eventstest.PNG, "image/png", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	jobAnswer(t, recv(t, results), id)
+	jobAnswer(t, eventstest.Recv(t, results), id)
 	waitDrained(t, js)
 	if n := h.calls(); n != 1 {
 		t.Errorf("%d invocations: the job was redelivered while running", n)
@@ -350,22 +351,22 @@ func TestJetStreamRefusesBadJobs(t *testing.T) {
 	h := newScriptHost(nil)
 	w := startJS(t, js, h, fastJS()...)
 	results := subscribe(t, nc, DefaultResultSubject)
-	ctx := testCtx(t)
+	ctx := eventstest.Ctx(t)
 
 	// Not a CloudEvent: answered without a request id, acked.
 	if _, err := js.Publish(ctx, jobSubject, []byte("hello")); err != nil {
 		t.Fatal(err)
 	}
-	if fd := failureOf(t, recv(t, results)); fd.Code != host.CodeInvalidInput || fd.RequestID != "" {
+	if fd := eventstest.FailureOf(t, eventstest.Recv(t, results)); fd.Code != host.CodeInvalidInput || fd.RequestID != "" {
 		t.Errorf("failure %+v", fd)
 	}
 	// Bad base64 in the JSON form: the task fails for good.
 	publishJob(t, js, "bad", []byte(`{"data":"***"}`), "application/json")
-	if fd := failureOf(t, recv(t, results)); fd.Code != host.CodeInvalidInput || fd.RequestID != "bad" {
+	if fd := eventstest.FailureOf(t, eventstest.Recv(t, results)); fd.Code != host.CodeInvalidInput || fd.RequestID != "bad" {
 		t.Errorf("failure %+v", fd)
 	}
 	// An answer queued as a job is dropped unanswered.
-	hd := binaryHeaders("answer")
+	hd := eventstest.BinaryHeaders("answer")
 	hd.Set("ce-type", wire.TypeResult)
 	if _, err := js.PublishMsg(ctx, &nats.Msg{Subject: jobSubject, Header: hd, Data: []byte("{}")}); err != nil {
 		t.Fatal(err)
