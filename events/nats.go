@@ -133,9 +133,11 @@ func (t *NATS) send(m *nats.Msg, in *event.Event, structured bool, out event.Eve
 		return
 	}
 	msg, err := wire.EncodeNATS(t.gate.Life, &out, structured)
-	if err == nil && msgSize(msg) > t.nc.MaxPayload() {
-		out = t.offload(in, out, msgSize(msg))
-		msg, err = wire.EncodeNATS(t.gate.Life, &out, structured)
+	if err == nil {
+		if size := msgSize(msg); size > t.nc.MaxPayload() {
+			out = t.offload(in, out, size)
+			msg, err = wire.EncodeNATS(t.gate.Life, &out, structured)
+		}
 	}
 	if err == nil {
 		msg.Subject = m.Reply

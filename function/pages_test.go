@@ -14,8 +14,6 @@ import (
 	"time"
 
 	"golang.org/x/image/font"
-	"golang.org/x/image/font/gofont/goregular"
-	"golang.org/x/image/font/opentype"
 	"golang.org/x/image/math/fixed"
 
 	"github.com/ocrhost/ocrhost/function"
@@ -91,14 +89,7 @@ func (c *composer) face(t *testing.T, px float64) font.Face {
 	if f, ok := c.faces[px]; ok {
 		return f
 	}
-	f, err := opentype.Parse(goregular.TTF)
-	if err != nil {
-		t.Fatal(err)
-	}
-	face, err := opentype.NewFace(f, &opentype.FaceOptions{Size: px, DPI: 72, Hinting: font.HintingFull})
-	if err != nil {
-		t.Fatal(err)
-	}
+	face := testenv.GoFace(t, px)
 	c.faces[px] = face
 	return face
 }

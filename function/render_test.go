@@ -12,8 +12,6 @@ import (
 	"testing"
 
 	"golang.org/x/image/font"
-	"golang.org/x/image/font/gofont/goregular"
-	"golang.org/x/image/font/opentype"
 	"golang.org/x/image/math/fixed"
 
 	"github.com/ocrhost/ocrhost/function"
@@ -33,14 +31,7 @@ var renderLines = []string{
 // image of the requested kind; upsideDown turns the page 180°.
 func renderPage(t testing.TB, lines []string, pt float64, kind string, upsideDown bool) []byte {
 	t.Helper()
-	f, err := opentype.Parse(goregular.TTF)
-	if err != nil {
-		t.Fatal(err)
-	}
-	face, err := opentype.NewFace(f, &opentype.FaceOptions{Size: pt, DPI: 72, Hinting: font.HintingFull})
-	if err != nil {
-		t.Fatal(err)
-	}
+	face := testenv.GoFace(t, pt)
 	defer face.Close()
 	lineH := int(pt * 1.8)
 	margin := int(pt)

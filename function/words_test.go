@@ -13,8 +13,6 @@ import (
 	"testing"
 
 	"golang.org/x/image/font"
-	"golang.org/x/image/font/gofont/goregular"
-	"golang.org/x/image/font/opentype"
 	"golang.org/x/image/math/fixed"
 
 	"github.com/ocrhost/ocrhost/function"
@@ -33,14 +31,7 @@ type inkWord struct {
 // the page by quarter turns clockwise (0-3), boxes included.
 func renderWords(t testing.TB, lines []string, pt float64, turns int) ([]byte, []inkWord) {
 	t.Helper()
-	f, err := opentype.Parse(goregular.TTF)
-	if err != nil {
-		t.Fatal(err)
-	}
-	face, err := opentype.NewFace(f, &opentype.FaceOptions{Size: pt, DPI: 72, Hinting: font.HintingFull})
-	if err != nil {
-		t.Fatal(err)
-	}
+	face := testenv.GoFace(t, pt)
 	defer face.Close()
 	lineH, margin := int(pt*1.8), int(pt)
 	width := 0

@@ -24,8 +24,6 @@ import (
 	"time"
 
 	"golang.org/x/image/font"
-	"golang.org/x/image/font/gofont/goregular"
-	"golang.org/x/image/font/opentype"
 	"golang.org/x/image/math/fixed"
 
 	"github.com/ocrhost/ocrhost/function"
@@ -158,14 +156,7 @@ var predWords = strings.Fields("Invoice 2024-0117 total amount due on 15 March: 
 // onto a w×h light page, each line filled with words up to the margin.
 func predPage(t testing.TB, w, h int, pt float64, maxLines int) []byte {
 	t.Helper()
-	f, err := opentype.Parse(goregular.TTF)
-	if err != nil {
-		t.Fatal(err)
-	}
-	face, err := opentype.NewFace(f, &opentype.FaceOptions{Size: pt, DPI: 72, Hinting: font.HintingFull})
-	if err != nil {
-		t.Fatal(err)
-	}
+	face := testenv.GoFace(t, pt)
 	defer face.Close()
 	rgba := image.NewRGBA(image.Rect(0, 0, w, h))
 	draw.Draw(rgba, rgba.Bounds(), image.NewUniform(color.RGBA{250, 248, 240, 255}), image.Point{}, draw.Src)

@@ -22,8 +22,6 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"golang.org/x/image/font"
-	"golang.org/x/image/font/gofont/goregular"
-	"golang.org/x/image/font/opentype"
 	"golang.org/x/image/math/fixed"
 
 	"github.com/ocrhost/ocrhost/events"
@@ -296,14 +294,7 @@ func (h *hostProc) kill(t testing.TB) {
 // the whole pipeline in a fraction of the sample's time.
 func labelPNG(t testing.TB, text string) []byte {
 	t.Helper()
-	f, err := opentype.Parse(goregular.TTF)
-	if err != nil {
-		t.Fatal(err)
-	}
-	face, err := opentype.NewFace(f, &opentype.FaceOptions{Size: 28, DPI: 72, Hinting: font.HintingFull})
-	if err != nil {
-		t.Fatal(err)
-	}
+	face := testenv.GoFace(t, 28)
 	defer face.Close()
 	img := image.NewRGBA(image.Rect(0, 0, 40+font.MeasureString(face, text).Ceil(), 56))
 	draw.Draw(img, img.Bounds(), image.NewUniform(color.RGBA{250, 248, 240, 255}), image.Point{}, draw.Src)
