@@ -40,6 +40,7 @@ const nearFixed, probeMax = 0.9, 0.75
 func detectScaled(ctx context.Context, det *Model, img *imgproc.Image, w, h int, o Options, t *Timings) ([][4][2]float64, []float32, error) {
 	ratio := float64(o.DetProbeSide) / float64(max(w, h))
 	if o.DetScale != DetScaleAuto || ratio > probeMax {
+		traceDetSized(ctx, w, h)
 		return detect(ctx, det, img, w, h, o, t)
 	}
 	pw, ph := scaled(w, h, ratio)
@@ -47,19 +48,21 @@ func detectScaled(ctx context.Context, det *Model, img *imgproc.Image, w, h int,
 	if err != nil {
 		return nil, nil, err
 	}
-	line := medianLineHeight(quads) * float64(pw) / float64(img.W) // in probe input pixels
-	if line == 0 {
-		// Nothing found: text too small to show at the probe looks the same.
-		return detect(ctx, det, img, w, h, o, t)
+	// Nothing found: text too small to show at the probe looks the same,
+	// so the second pass is at the fixed size.
+	sw, sh := w, h
+	if line := medianLineHeight(quads) * float64(pw) / float64(img.W); line > 0 { // in probe input pixels
+		grow := o.DetTextHeight / line
+		if grow <= probeSlack {
+			traceDetSized(ctx, pw, ph)
+			return quads, scores, nil
+		}
+		sw, sh = scaled(pw, ph, grow)
+		if float64(max(sw, sh)) >= nearFixed*float64(max(w, h)) {
+			sw, sh = w, h
+		}
 	}
-	grow := o.DetTextHeight / line
-	if grow <= probeSlack {
-		return quads, scores, nil
-	}
-	sw, sh := scaled(pw, ph, grow)
-	if float64(max(sw, sh)) >= nearFixed*float64(max(w, h)) {
-		sw, sh = w, h
-	}
+	traceDetSized(ctx, sw, sh)
 	return detect(ctx, det, img, sw, sh, o, t)
 }
 

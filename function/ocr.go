@@ -138,6 +138,7 @@ func Run(ctx context.Context, m Models, img *imgproc.Image, o Options) (*Result,
 
 	kept := crops
 	if o.Stages.Recognize && len(crops) > 0 {
+		recSized(ctx, crops, o)
 		tr := time.Now()
 		if err := recognize(ctx, m.Rec, crops, o, t); err != nil {
 			return nil, err
@@ -572,19 +573,50 @@ func (c *crop) flip() {
 	c.rotated = true
 }
 
-func recognize(ctx context.Context, rec *Model, crops []*crop, o Options, t *Timings) error {
-	const recH = 48
+// recH is the recogniser's input height.
+const recH = 48
+
+// recBatches splits crops, in order of aspect, into the recogniser's
+// batches of at most n.
+func recBatches(crops []*crop, n int) [][]int {
 	idx := byAspect(crops)
-	for b := 0; b < len(idx); b += o.RecBatch {
+	var out [][]int
+	for b := 0; b < len(idx); b += n {
+		out = append(out, idx[b:min(b+n, len(idx))])
+	}
+	return out
+}
+
+// batchWidth is the input width of a batch: its widest line at height 48,
+// at least 320 (RapidOCR's).
+func batchWidth(crops []*crop, batch []int) int {
+	maxRatio := 320.0 / 48.0
+	for _, ci := range batch {
+		maxRatio = math.Max(maxRatio, float64(crops[ci].img.W)/float64(crops[ci].img.H))
+	}
+	return int(recH * maxRatio)
+}
+
+// recSized reports the largest recognition batch, lines × width, to the
+// trace.
+func recSized(ctx context.Context, crops []*crop, o Options) {
+	lines, width := 0, 0
+	for _, b := range recBatches(crops, o.RecBatch) {
+		if w := batchWidth(crops, b); len(b)*w > lines*width {
+			lines, width = len(b), w
+		}
+	}
+	if lines > 0 {
+		traceRecSized(ctx, lines, width)
+	}
+}
+
+func recognize(ctx context.Context, rec *Model, crops []*crop, o Options, t *Timings) error {
+	for _, batch := range recBatches(crops, o.RecBatch) {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		batch := idx[b:min(b+o.RecBatch, len(idx))]
-		maxRatio := 320.0 / 48.0
-		for _, ci := range batch {
-			maxRatio = math.Max(maxRatio, float64(crops[ci].img.W)/float64(crops[ci].img.H))
-		}
-		imgW := int(recH * maxRatio)
+		imgW := batchWidth(crops, batch)
 		slot := 3 * recH * imgW
 		in := make([]float32, len(batch)*slot)
 		for i, ci := range batch {

@@ -65,9 +65,10 @@ type Options struct {
 	// DetScale chooses the detection size from the limits alone or from
 	// the text's size too (DetScaleAuto: a probe pass at DetProbeSide on
 	// the long side, then a pass that brings the median line's box to
-	// DetTextHeight pixels, within the limits). Fixed is every preset's
-	// default: the memory guard predicts the fixed size, which under auto
-	// is only an upper bound.
+	// DetTextHeight pixels, within the limits). Auto is the ocrhost
+	// preset's default; the rapidocr and paddleocr presets keep fixed, as
+	// their references run. Under auto the fixed size is an upper bound,
+	// and Trace.DetSized reports the size used.
 	DetScale      DetScale
 	DetProbeSide  int
 	DetTextHeight float64
@@ -148,6 +149,7 @@ func PresetOptions(p Preset) Options {
 		if p != PresetRapidOCR {
 			o.DetMaxSideLen = 1600
 			o.PageOrientation = true
+			o.DetScale = DetScaleAuto
 		}
 	}
 	return o

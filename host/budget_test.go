@@ -105,7 +105,7 @@ func TestConcurrentLargeRequestsUnderBudget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	need := h.predict(w, ht, plan, opts, 1) + h.loadNeed("cpu", modelNames(opts.Models()))
+	need := h.cfg.predictor.Predict(OpOCR, h.params(w, ht, plan, opts, 1)) + h.loadNeed("cpu", modelNames(opts.Models()))
 
 	m := newPredMeter(t)
 	predSettle()

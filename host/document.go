@@ -52,19 +52,16 @@ func (h *Host) invokeDocument(ctx context.Context, req *Request, opts function.O
 	if d.BatchSize == 0 {
 		d.BatchSize = h.cfg.batchSize
 	}
-	var need uint64
-	if h.guard != nil {
-		w, ht := a4(d.DPI)
-		plan, err := function.PlanFor(w, ht, opts)
-		if err != nil {
-			return nil, Fail(CodeInvalidInput, err)
-		}
-		ahead := 1 // the next page, rendered while one is read
-		if h.cfg.sequentialPages {
-			ahead = 0
-		}
-		need = h.predict(w, ht, plan, opts, ahead)
+	pw, ph := a4(d.DPI)
+	plan, err := function.PlanFor(pw, ph, opts)
+	if err != nil {
+		return nil, Fail(CodeInvalidInput, err)
 	}
+	ahead := 1 // the next page, rendered while one is read
+	if h.cfg.sequentialPages {
+		ahead = 0
+	}
+	need := h.cfg.predictor.Predict(OpOCR, h.params(pw, ph, plan, opts, ahead))
 	w, err := h.reserve(ctx, need, opts)
 	if err != nil {
 		return nil, err

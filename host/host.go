@@ -204,14 +204,12 @@ func (h *Host) Invoke(ctx context.Context, req *Request) (resp *Response, err er
 		return nil, classifyDecode(hdrErr)
 	}
 	info := hdr.Info
-	var need uint64
-	if h.guard != nil {
-		plan, err := function.PlanFor(info.Width, info.Height, opts)
-		if err != nil {
-			return nil, Fail(CodeInvalidInput, err)
-		}
-		need = h.predict(info.Width, info.Height, plan, opts, 0)
+	plan, err := function.PlanFor(info.Width, info.Height, opts)
+	if err != nil {
+		return nil, Fail(CodeInvalidInput, err)
 	}
+	prm := h.params(info.Width, info.Height, plan, opts, 0)
+	need := h.cfg.predictor.Predict(OpOCR, prm)
 	w, err := h.reserve(ctx, need, opts)
 	if err != nil {
 		return nil, err
@@ -228,6 +226,20 @@ func (h *Host) Invoke(ctx context.Context, req *Request) (resp *Response, err er
 	if err := h.lease(ctx, w, opts); err != nil {
 		return nil, err
 	}
+	// The sizes the prediction guessed become known as the call runs: the
+	// detection size (det_scale auto's) after the probe pass, the widest
+	// recognition batch after detection. What the prediction overshot goes
+	// back to the guard then.
+	ctx = function.WithTrace(ctx, &function.Trace{
+		DetSized: func(dw, dh int) {
+			prm.DetPixels = int64(dw) * int64(dh)
+			w.shrink(h.cfg.predictor.Predict(OpOCR, prm))
+		},
+		RecSized: func(lines, width int) {
+			prm.RecBatch, prm.MaxLineWidth = lines, width
+			w.shrink(h.cfg.predictor.Predict(OpOCR, prm))
+		},
+	})
 	res, err := h.run(ctx, w.models, img, opts)
 	if err != nil {
 		return nil, err
@@ -285,6 +297,23 @@ type work struct {
 	device   string
 	fallback bool
 	undo     []func() // run in reverse by release
+
+	// need is the work's predicted memory; mem reserves it (nil without
+	// a guard), plus load for the models it loads.
+	mem        *memory.Reservation
+	need, load uint64
+}
+
+// shrink lowers w's predicted need, and its memory reservation with it,
+// when the invocation learns it needs less than predicted.
+func (w *work) shrink(need uint64) {
+	if need >= w.need {
+		return
+	}
+	w.need = need
+	if w.mem != nil {
+		w.mem.Shrink(need + w.load)
+	}
 }
 
 // release gives back everything w holds; it is safe to call more than once.
@@ -301,7 +330,7 @@ func (w *work) release() {
 // back whatever was taken, on every path. On error nothing is held.
 func (h *Host) reserve(ctx context.Context, need uint64, opts function.Options) (_ *work, err error) {
 	// w, not the named result, which a failing return sets to nil first.
-	w := &work{device: h.cfg.device, versions: map[string]string{}}
+	w := &work{device: h.cfg.device, versions: map[string]string{}, need: need}
 	defer func() {
 		if err != nil {
 			w.release()
@@ -317,12 +346,12 @@ func (h *Host) reserve(ctx context.Context, need uint64, opts function.Options) 
 		h.stats.rejected("slots")
 		return nil, err
 	}
-	w.undo = append(w.undo, func() { <-h.slots })
+	w.undo = append(w.undo, func() { <-h.slots }, func() { h.stats.predicted(w.need) })
 
 	if h.guard != nil {
 		total := need + h.loadNeed(w.device, modelNames(opts.Models()))
 		gctx, cancel := context.WithTimeout(ctx, h.cfg.queueTimeout)
-		release, err := h.guard.Admit(gctx, total)
+		mem, err := h.guard.Admit(gctx, total)
 		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
@@ -330,8 +359,8 @@ func (h *Host) reserve(ctx context.Context, need uint64, opts function.Options) 
 			}
 			return nil, Fail(CodeInsufficientMemory, err)
 		}
-		w.undo = append(w.undo, release)
-		h.stats.predicted(need)
+		w.mem, w.load = mem, total-need
+		w.undo = append(w.undo, mem.Release)
 		if before := h.cfg.probe.RSS(); before > 0 {
 			w.undo = append(w.undo, func() { h.stats.grew(h.cfg.probe.RSS(), before) })
 		}
@@ -525,12 +554,12 @@ func (e evictors) EvictIdle(n int) int {
 // Logger is the host's logger, for the transports to share.
 func (h *Host) Logger() *slog.Logger { return h.cfg.log }
 
-// predict is the memory one invocation of a w×h image (or of a document's
-// pages that size, with ahead of them rendered while one is in work) will
-// need, beyond the models.
-func (h *Host) predict(w, ht int, plan function.Plan, o function.Options, ahead int) uint64 {
+// params are the sizes the memory of one invocation of a w×h image (or of
+// a document's pages that size, with ahead of them rendered while one is in
+// work) is predicted from, before it runs.
+func (h *Host) params(w, ht int, plan function.Plan, o function.Options, ahead int) Params {
 	batch, lineWidth := h.cfg.predictor.EstimateRecognition(plan.WorkW, plan.WorkH, o.RecBatch)
-	return h.cfg.predictor.Predict(OpOCR, Params{
+	return Params{
 		ImagePixels:   int64(w) * int64(ht),
 		WorkPixels:    int64(plan.WorkW) * int64(plan.WorkH),
 		DetPixels:     int64(plan.DetW) * int64(plan.DetH),
@@ -541,7 +570,7 @@ func (h *Host) predict(w, ht int, plan function.Plan, o function.Options, ahead 
 		Pages:         1,
 		PagesPerBatch: 1,
 		Ahead:         ahead,
-	})
+	}
 }
 
 // Guard is the memory guard (nil without WithMemoryGuard).

@@ -84,7 +84,7 @@ func newStats(reg prometheus.Registerer) *stats {
 			Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10),
 		}),
 		predictedB: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "ocrhost_invocation_predicted_bytes", Help: "Predicted memory need of admitted invocations.",
+			Name: "ocrhost_invocation_predicted_bytes", Help: "Predicted memory need of admitted invocations, as revised once the detection size is known.",
 			Buckets: prometheus.ExponentialBuckets(1<<20, 2, 12),
 		}),
 		grewB: prometheus.NewHistogram(prometheus.HistogramOpts{

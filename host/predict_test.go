@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"golang.org/x/image/font"
 	"golang.org/x/image/math/fixed"
 
@@ -35,8 +36,15 @@ import (
 var predCalibrate = flag.Bool("calibrate", false,
 	"TestCalibratePredictor: measure the pipeline and print DefaultPredictor's coefficients (minutes)")
 
-// predTolerance is the accuracy the issue asks of Predictor.
-const predTolerance = 0.25
+// predTolerance is the accuracy the issue asks of Predictor. predFloor is
+// the noise of a small measurement: the same 200×80 image rose by 0.5, 18
+// and 9.7 MB in three runs (the allocator's and the collector's timing),
+// so a prediction within predFloor of a measurement also holds. It came to
+// matter with det_scale auto, which leaves small images a small detection.
+const (
+	predTolerance = 0.25
+	predFloor     = 16e6
+)
 
 // predProc reads byte fields ("VmRSS", "VmHWM") of /proc/self/status.
 func predProc(fields ...string) ([]uint64, error) {
@@ -308,9 +316,10 @@ func predMB(b float64) string { return fmt.Sprintf("%.1f", b/1e6) }
 
 // TestPredictionWithin25Percent checks DefaultPredictor against the
 // measured peak RSS rise of warm host invocations (decoding included) on
-// images of several sizes: the prediction, made from the image size alone
-// as the host makes it, must be within ±25% of the median of three
-// measurements.
+// images of several sizes: the host's prediction, made from the image size
+// and revised as the detection size and the lines become known, must be
+// within ±25% (or predFloor) of the median of three measurements, and never
+// above the prediction at the fixed detection size.
 func TestPredictionWithin25Percent(t *testing.T) {
 	if testenv.Race() {
 		t.Skip("-race build: takes over 90 s under the race detector; make test runs it without -race " +
@@ -330,18 +339,29 @@ func TestPredictionWithin25Percent(t *testing.T) {
 	t.Logf("%-34s %10s %10s %9s %9s %s", "image", "size", "DetPixels", "pred MB", "meas MB", "error")
 	for _, c := range cases {
 		prm := predParams(t, pred, c.w, c.h, o)
-		want := pred.Predict(OpOCR, prm)
-		// Within ±25% of the measurement: want/1.25 ≤ measured ≤ want/0.75.
-		lo, hi := float64(want)/(1+predTolerance), float64(want)/(1-predTolerance)
 		// The median of three, measured until two agree: two within the
 		// band put the median within it, two on one side put it there.
+		// Each is held to the host's own prediction, revised after
+		// det_scale auto's probe and after detection: want/1.25 ≤ measured
+		// ≤ want/0.75, or within predFloor.
+		var want uint64
 		var got []uint64
 		var below, in, above int
 		for len(got) < 3 && in < 2 && below < 2 && above < 2 {
+			before := predictedSum(t, h)
 			r, err := m.rise(predInvoke(h, c.data, ""))
 			if err != nil {
 				t.Fatalf("%s: %v", c.name, err)
 			}
+			if want == 0 {
+				want = uint64(predictedSum(t, h) - before)
+				if fixed := pred.Predict(OpOCR, prm); want > fixed {
+					t.Errorf("%s: the host predicted %s MB, above the %s MB of the fixed detection size",
+						c.name, predMB(float64(want)), predMB(float64(fixed)))
+				}
+			}
+			lo := min(float64(want)/(1+predTolerance), float64(want)-predFloor)
+			hi := max(float64(want)/(1-predTolerance), float64(want)+predFloor)
 			got = append(got, r)
 			switch {
 			case float64(r) < lo:
@@ -355,12 +375,22 @@ func TestPredictionWithin25Percent(t *testing.T) {
 		meas := predMedian(got)
 		errPct := 100 * (float64(want) - float64(meas)) / float64(meas)
 		t.Logf("%-34s %10s %10d %9s %9s %+6.1f%%  (runs %v MB)", c.name, fmt.Sprintf("%dx%d", c.w, c.h),
-			prm.DetPixels, predMB(float64(want)), predMB(float64(meas)), errPct, predMBs(got))
-		if math.Abs(errPct) > 100*predTolerance {
-			t.Errorf("%s: predicted %s MB, measured %s MB (median of %v): outside ±%.0f%%",
-				c.name, predMB(float64(want)), predMB(float64(meas)), predMBs(got), predTolerance*100)
+			prm.DetPixels /* the fixed size's: auto may use less */, predMB(float64(want)), predMB(float64(meas)), errPct, predMBs(got))
+		if math.Abs(errPct) > 100*predTolerance && math.Abs(float64(want)-float64(meas)) > predFloor {
+			t.Errorf("%s: predicted %s MB, measured %s MB (median of %v): outside ±%.0f%% and ±%s MB",
+				c.name, predMB(float64(want)), predMB(float64(meas)), predMBs(got), predTolerance*100, predMB(predFloor))
 		}
 	}
+}
+
+// predictedSum is the sum of the host's predictions so far.
+func predictedSum(t testing.TB, h *Host) float64 {
+	t.Helper()
+	var m dto.Metric
+	if err := h.stats.predictedB.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.GetHistogram().GetSampleSum()
 }
 
 func predMBs(v []uint64) []string {

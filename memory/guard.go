@@ -78,9 +78,9 @@ func NewGuard(mon *Monitor, opts ...GuardOption) *Guard {
 }
 
 // Admit reserves need bytes of host memory for one invocation and returns
-// the function that ends the reservation (call it exactly once, in a defer).
-// It waits until ctx ends at most; then it fails with ErrInsufficientMemory.
-func (g *Guard) Admit(ctx context.Context, need uint64) (func(), error) {
+// the reservation, which the caller releases (in a defer). It waits until
+// ctx ends at most; then it fails with ErrInsufficientMemory.
+func (g *Guard) Admit(ctx context.Context, need uint64) (*Reservation, error) {
 	start := time.Now()
 	trimmed := false
 	for {
@@ -97,7 +97,7 @@ func (g *Guard) Admit(ctx context.Context, need uint64) (func(), error) {
 			if g.obs != nil {
 				g.obs.Admitted(need, time.Since(start))
 			}
-			return g.releaser(need), nil
+			return &Reservation{g: g, need: need}, nil
 		}
 		nothingRunning := g.reserved == 0
 		wait := g.changed
@@ -141,17 +141,42 @@ func (g *Guard) Admit(ctx context.Context, need uint64) (func(), error) {
 	}
 }
 
-func (g *Guard) releaser(need uint64) func() {
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			g.mu.Lock()
-			g.reserved -= need
-			close(g.changed)
-			g.changed = make(chan struct{})
-			g.mu.Unlock()
-		})
+// A Reservation is the memory Admit set aside for one invocation.
+type Reservation struct {
+	g    *Guard
+	need uint64 // guarded by g.mu; 0 once released
+}
+
+// Shrink lowers the reservation to need, when that is less than it holds:
+// an invocation that learns, part way, that it needs less (a detection
+// size chosen from the text) lets waiting work in sooner. It never grows a
+// reservation, which would bypass admission.
+func (r *Reservation) Shrink(need uint64) {
+	r.g.mu.Lock()
+	defer r.g.mu.Unlock()
+	if need < r.need {
+		r.g.reserved -= r.need - need
+		r.need = need
+		r.g.wake()
 	}
+}
+
+// Release ends the reservation; calls after the first do nothing.
+func (r *Reservation) Release() {
+	r.g.mu.Lock()
+	defer r.g.mu.Unlock()
+	if r.need > 0 {
+		r.g.reserved -= r.need
+		r.need = 0
+		r.g.wake()
+	}
+}
+
+// wake tells the invocations waiting in Admit that the reservations
+// changed; g.mu is held.
+func (g *Guard) wake() {
+	close(g.changed)
+	g.changed = make(chan struct{})
 }
 
 // Reserved is the predicted need of the invocations admitted and running.

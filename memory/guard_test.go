@@ -69,16 +69,63 @@ func TestGuardAdmitsWhatFits(t *testing.T) {
 	if _, err := g.Admit(ctx, 200*mib); !errors.Is(err, ErrInsufficientMemory) {
 		t.Errorf("third: %v, want ErrInsufficientMemory", err)
 	}
-	rel1()
-	rel1() // idempotent
+	rel1.Release()
+	rel1.Release() // idempotent
 	rel3, err := g.Admit(context.Background(), 200*mib)
 	if err != nil {
 		t.Fatalf("after a release: %v", err)
 	}
-	rel2()
-	rel3()
+	rel2.Release()
+	rel3.Release()
 	if g.Reserved() != 0 || obs.admitted.Load() != 3 || obs.rejected.Load() != 1 {
 		t.Errorf("reserved %d admitted %d rejected %d", g.Reserved(), obs.admitted.Load(), obs.rejected.Load())
+	}
+}
+
+// TestShrinkLetsWaitingWorkIn: a reservation lowered part way (the
+// detection size learnt from the text) admits work that was waiting for
+// memory, never grows, and releases only what it still holds.
+func TestShrinkLetsWaitingWorkIn(t *testing.T) {
+	g, _, _ := newGuard(t, 500*mib, 1000*mib) // critical at 950 MiB
+	big, err := g.Admit(context.Background(), 400*mib)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan *Reservation, 1)
+	go func() {
+		r, err := g.Admit(context.Background(), 300*mib) // 500+400+300 > 950
+		if err != nil {
+			t.Error(err)
+		}
+		got <- r
+	}()
+	select {
+	case <-got:
+		t.Fatal("admitted over the limit")
+	case <-time.After(100 * time.Millisecond):
+	}
+	big.Shrink(500 * mib) // no growth
+	if g.Reserved() != 400*mib {
+		t.Fatalf("reserved %d MiB after a larger Shrink, want 400", g.Reserved()/mib)
+	}
+	big.Shrink(100 * mib) // 500+100+300 = 900 ≤ 950
+	var small *Reservation
+	select {
+	case small = <-got:
+	case <-time.After(5 * time.Second):
+		t.Fatal("still waiting after the shrink")
+	}
+	if g.Reserved() != 400*mib {
+		t.Errorf("reserved %d MiB, want 100 + 300", g.Reserved()/mib)
+	}
+	big.Release()
+	big.Shrink(0)
+	if g.Reserved() != 300*mib {
+		t.Errorf("reserved %d MiB after the release, want 300", g.Reserved()/mib)
+	}
+	small.Release()
+	if g.Reserved() != 0 {
+		t.Errorf("reserved %d after both released", g.Reserved())
 	}
 }
 
@@ -92,7 +139,7 @@ func TestGuardWaitsForReleaseThenAdmits(t *testing.T) {
 	go func() {
 		r, err := g.Admit(context.Background(), 400*mib)
 		if r != nil {
-			r()
+			r.Release()
 		}
 		got <- err
 	}()
@@ -101,7 +148,7 @@ func TestGuardWaitsForReleaseThenAdmits(t *testing.T) {
 		t.Fatalf("admitted over the limit: %v", err)
 	case <-time.After(100 * time.Millisecond):
 	}
-	rel()
+	rel.Release()
 	select {
 	case err := <-got:
 		if err != nil {
@@ -121,7 +168,7 @@ func TestGuardEvictsIdleModelsFirst(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rel()
+	defer rel.Release()
 	if n := ev.evicted.Load(); n != 2 {
 		t.Errorf("evicted %d models, want 2 (no more than needed)", n)
 	}
@@ -149,7 +196,7 @@ func TestGuardNoLimitAdmits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rel()
+	rel.Release()
 }
 
 func TestGuardDeviceFallback(t *testing.T) {
