@@ -176,3 +176,60 @@ func BenchmarkDetScale(b *testing.B) {
 	b.ReportMetric(ms(mag[1]), "magazine-auto-det-ms")
 	b.ReportMetric(mag[1].Seconds()/mag[0].Seconds(), "magazine-auto/fixed")
 }
+
+// TestTraceReportsSizes: a Trace hears the detection size each call uses,
+// before recognition the widest recognition batch, and under det_scale
+// auto a large-text page is detected at the probe's size, below the fixed
+// one the plan (and the host's first memory prediction) assumed.
+func TestTraceReportsSizes(t *testing.T) {
+	files := testenv.Models(t)
+	var m function.Models
+	for _, k := range function.Kinds {
+		model, err := function.LoadModel(k, files)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer model.Close()
+		m.Set(model)
+	}
+	img, _, err := imageio.Decode(renderPage(t, renderLines, 72, "rgb", false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []function.DetScale{function.DetScaleFixed, function.DetScaleAuto} {
+		o := function.DefaultOptions()
+		o.DetScale = s
+		plan, err := function.PlanFor(img.W, img.H, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var det [][2]int
+		var rec [][2]int
+		ctx := function.WithTrace(context.Background(), &function.Trace{
+			DetSized: func(w, h int) { det = append(det, [2]int{w, h}) },
+			RecSized: func(lines, width int) { rec = append(rec, [2]int{lines, width}) },
+		})
+		res, err := function.Run(ctx, m, img, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: %dx%d image, plan %dx%d, detected at %v, widest recognition batch %v, %d lines",
+			s, img.W, img.H, plan.DetW, plan.DetH, det, rec, len(res.Lines))
+		if len(det) != 1 || len(rec) != 1 {
+			t.Fatalf("%s: %d detection sizes and %d recognition batches reported, want one each", s, len(det), len(rec))
+		}
+		switch px, fixed := det[0][0]*det[0][1], plan.DetW*plan.DetH; {
+		case s == function.DetScaleFixed && px != fixed:
+			t.Errorf("fixed: detected at %v, want the plan's %dx%d", det[0], plan.DetW, plan.DetH)
+		case s == function.DetScaleAuto && px*2 > fixed:
+			t.Errorf("auto: 72 pt text detected at %v, want the probe's size, under half the plan's %dx%d", det[0], plan.DetW, plan.DetH)
+		}
+		if lines, width := rec[0][0], rec[0][1]; lines < 1 || lines > o.RecBatch || lines > len(res.Lines) || width < 320 {
+			t.Errorf("%s: widest recognition batch %d lines × %d px: want 1…%d lines (of %d read), at least 320 px",
+				s, lines, width, o.RecBatch, len(res.Lines))
+		}
+		if len(res.Lines) != len(renderLines) {
+			t.Errorf("%s: %d lines read, want %d", s, len(res.Lines), len(renderLines))
+		}
+	}
+}
