@@ -421,11 +421,13 @@ func detect(ctx context.Context, det *Model, img *imgproc.Image, w, h int, o Opt
 	imgproc.NormalizeCHW(resized, in, w, o.DetMean, o.DetStd)
 	t.DetPre += time.Since(tp) // += : DetScaleAuto may detect twice
 
+	shape := []int64{1, 3, int64(h), int64(w)}
+	traceInput(ctx, KindDet, in, shape)
 	ti := time.Now()
 	var quads [][4][2]float64
 	var scores []float32
 	// DB post-processing reads the probability map where ORT left it.
-	err := det.session.RunFunc(in, []int64{1, 3, int64(h), int64(w)}, func(out []float32, shape []int64) error {
+	err := det.session.RunFunc(in, shape, func(out []float32, shape []int64) error {
 		t.DetInfer += time.Since(ti)
 		if len(shape) != 4 || shape[2] != int64(h) || shape[3] != int64(w) {
 			return fmt.Errorf("function: det output shape %v for input %dx%d", shape, w, h)
@@ -515,6 +517,7 @@ func classify(ctx context.Context, cls *Model, crops []*crop, o Options, t *Timi
 		for i, ci := range batch {
 			normLine(crops[ci].img, in[i*3*clsH*clsW:(i+1)*3*clsH*clsW], clsW)
 		}
+		traceInput(ctx, KindCls, in, []int64{int64(len(batch)), 3, clsH, clsW})
 		ti := time.Now()
 		out, shape, err := cls.session.Run(in, int64(len(batch)), 3, clsH, clsW)
 		t.ClsInfer += time.Since(ti)
@@ -622,9 +625,11 @@ func recognize(ctx context.Context, rec *Model, crops []*crop, o Options, t *Tim
 		for i, ci := range batch {
 			normLine(crops[ci].img, in[i*slot:(i+1)*slot], imgW)
 		}
+		shape := []int64{int64(len(batch)), 3, recH, int64(imgW)}
+		traceInput(ctx, KindRec, in, shape)
 		ti := time.Now()
 		// CTC decoding reads the scores where ORT left them.
-		err := rec.session.RunFunc(in, []int64{int64(len(batch)), 3, recH, int64(imgW)}, func(out []float32, shape []int64) error {
+		err := rec.session.RunFunc(in, shape, func(out []float32, shape []int64) error {
 			t.RecInfer += time.Since(ti)
 			if len(shape) != 3 || shape[0] != int64(len(batch)) || int(shape[2]) != len(rec.charset) {
 				return fmt.Errorf("function: rec output shape %v, dictionary has %d classes", shape, len(rec.charset))

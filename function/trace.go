@@ -14,6 +14,10 @@ type Trace struct {
 	// pixels at height 48, once detection has found the lines and before
 	// recognition runs.
 	RecSized func(lines, width int)
+	// Input reports each model input before it runs: the model, the
+	// tensor (the caller's to keep, not to change) and its shape.
+	// Calibration collects the pipeline's own inputs with it (cmd/quantize).
+	Input func(k Kind, data []float32, shape []int64)
 }
 
 type traceKey struct{}
@@ -40,5 +44,11 @@ func traceDetSized(ctx context.Context, w, h int) {
 func traceRecSized(ctx context.Context, lines, width int) {
 	if f := traceFrom(ctx).RecSized; f != nil {
 		f(lines, width)
+	}
+}
+
+func traceInput(ctx context.Context, k Kind, data []float32, shape []int64) {
+	if f := traceFrom(ctx).Input; f != nil {
+		f(k, data, shape)
 	}
 }

@@ -133,11 +133,12 @@ func smallLines(p Page, d docPage) []string {
 	return out
 }
 
-// BenchmarkDocumentPrefetch reads a 20-page text PDF through a warm host
-// with the next page rendered while one is read and without, alternating
-// (ABBA, twice per iteration) so both see the same machine, and reports
-// pages/s and the highest peak RSS rise of each and their ratio (speedup).
-// A7 pages only: 80 text-heavy A4 pages would take hours on 2 cores.
+// BenchmarkDocumentPrefetch recognises a 20-page text PDF (pdf_text ocr)
+// through a warm host with the next page rendered while one is read and
+// without, alternating (ABBA, twice per iteration) so both see the same
+// machine, and reports pages/s and the highest peak RSS rise of each and
+// their ratio (speedup). A7 pages only: 80 text-heavy A4 pages would take
+// hours on 2 cores.
 func BenchmarkDocumentPrefetch(b *testing.B) {
 	f := docFormats[0]
 	b.Run(f.name, func(b *testing.B) { benchDocumentPrefetch(b, f.w, f.h, f.lines) })
@@ -154,7 +155,7 @@ func benchDocumentPrefetch(b *testing.B, w, ht float64, lines int) {
 	for b.Loop() {
 		for _, prefetch := range []bool{false, true, true, false} {
 			h.cfg.sequentialPages = !prefetch
-			_, rise, d := docMeasure(b, h, m, data, "")
+			_, rise, d := docMeasure(b, h, m, data, `{"pdf_text":"ocr"}`)
 			i := 0
 			if prefetch {
 				i = 1
@@ -170,4 +171,41 @@ func benchDocumentPrefetch(b *testing.B, w, ht float64, lines int) {
 	b.ReportMetric(took[0].Seconds()/took[1].Seconds(), "speedup")
 	b.ReportMetric(peak[0], "peak_MB_seq")
 	b.ReportMetric(peak[1], "peak_MB")
+}
+
+// BenchmarkTextPDF reads the same 20-page text PDF as
+// BenchmarkDocumentPrefetch from its text layer (pdf_text auto, the
+// default) and recognised (pdf_text ocr), alternating (ABBA), and reports
+// pages/s and the highest peak RSS rise of each, and their ratio.
+func BenchmarkTextPDF(b *testing.B) {
+	f := docFormats[0]
+	b.Run(f.name, func(b *testing.B) {
+		const pages = 20
+		data := docPDF(textDoc(pages, f.w, f.h, f.lines))
+		h := docHost(b, docPDF(textDoc(1, f.w, f.h, f.lines)))
+		m := newPredMeter(b)
+		var took [2]time.Duration // text layer, recognised
+		var peak [2]float64
+		runs := 0
+		for b.Loop() {
+			for _, i := range []int{0, 1, 1, 0} {
+				opts := `{"pdf_text":"auto"}`
+				if i == 1 {
+					opts = `{"pdf_text":"ocr"}`
+				}
+				resp, rise, d := docMeasure(b, h, m, data, opts)
+				if len(resp.Pages) != pages || resp.Pages[0].Method != [2]string{"text", "ocr"}[i] {
+					b.Fatalf("%s: %d pages, the first read by %q", opts, len(resp.Pages), resp.Pages[0].Method)
+				}
+				took[i] += d
+				peak[i] = max(peak[i], rise)
+			}
+			runs += 2
+		}
+		b.ReportMetric(float64(runs*pages)/took[0].Seconds(), "pages/s_text")
+		b.ReportMetric(float64(runs*pages)/took[1].Seconds(), "pages/s_ocr")
+		b.ReportMetric(took[1].Seconds()/took[0].Seconds(), "speedup")
+		b.ReportMetric(peak[0], "peak_MB_text")
+		b.ReportMetric(peak[1], "peak_MB_ocr")
+	})
 }

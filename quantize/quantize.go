@@ -98,28 +98,15 @@ func Bytes(in []byte, opts ...Option) ([]byte, Report, error) {
 
 // Model rewrites m in place.
 func Model(m *onnxpb.ModelProto, opts ...Option) (Report, error) {
-	c := config{matmul: true, conv: true, exclude: map[string]bool{}}
-	for _, o := range opts {
-		o(&c)
+	r, c, err := newRewriter(m, opts)
+	if err != nil {
+		return Report{}, err
 	}
-	g := m.GetGraph()
-	if g == nil {
-		return Report{}, fmt.Errorf("%w: no graph", ErrBadModel)
-	}
-	for _, n := range g.Node {
-		for _, a := range n.Attribute {
-			if a.G != nil || len(a.Graphs) > 0 {
-				return Report{}, fmt.Errorf("%w: node %q (%s) has a subgraph", ErrUnsupported, n.GetName(), n.GetOpType())
-			}
-		}
-	}
-	r := rewriter{g: g, names: map[string]bool{}, consts: map[string]*onnxpb.TensorProto{}}
-	r.index()
 	var rep Report
-	var err error
-	if rep.OpsetFrom, rep.OpsetTo, err = r.upgradeOpset(m); err != nil {
+	if rep.OpsetFrom, rep.OpsetTo, err = r.upgradeOpset(m, minOpset); err != nil {
 		return rep, err
 	}
+	g := r.g
 	var nodes []*onnxpb.NodeProto
 	for _, n := range g.Node {
 		var repl []*onnxpb.NodeProto
@@ -159,6 +146,28 @@ func Model(m *onnxpb.ModelProto, opts ...Option) (Report, error) {
 	g.Node = nodes
 	r.dropUnused()
 	return rep, nil
+}
+
+// newRewriter checks m's graph and indexes its names and constants.
+func newRewriter(m *onnxpb.ModelProto, opts []Option) (*rewriter, config, error) {
+	c := config{matmul: true, conv: true, exclude: map[string]bool{}}
+	for _, o := range opts {
+		o(&c)
+	}
+	g := m.GetGraph()
+	if g == nil {
+		return nil, c, fmt.Errorf("%w: no graph", ErrBadModel)
+	}
+	for _, n := range g.Node {
+		for _, a := range n.Attribute {
+			if a.G != nil || len(a.Graphs) > 0 {
+				return nil, c, fmt.Errorf("%w: node %q (%s) has a subgraph", ErrUnsupported, n.GetName(), n.GetOpType())
+			}
+		}
+	}
+	r := &rewriter{g: g, names: map[string]bool{}, consts: map[string]*onnxpb.TensorProto{}}
+	r.index()
+	return r, c, nil
 }
 
 type rewriter struct {

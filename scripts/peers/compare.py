@@ -209,6 +209,8 @@ def main():
     # best time: other users of this shared machine only ever add time.
     runners = {
         "ocrhost": lambda: run_ocrhost(args, files) + (None,),
+        # int8 recognition is the default; this run is all fp32.
+        "ocrhost_fp32": lambda: run_ocrhost(args, files, {"OCRHOST_INT8": "none"}) + (None,),
         "node": lambda: run_node(args, files),
         "node1": lambda: run_node(args, files, {"OCR_THREADS": "1"}),
     }
@@ -258,7 +260,7 @@ def main():
 
     # Scores and totals.
     names = ["ocrhost", "node", "tesseract"]
-    scored = {n: {} for n in names + ["node1"]}
+    scored = {n: {} for n in names + ["ocrhost_fp32", "node1"]}
     for n in scored:
         for p, ref in images:
             r = engines[n]["res"].get(p)
@@ -293,6 +295,8 @@ def main():
     ratios = {
         "speed_vs_node": nd["mean_s"] / o["mean_s"],
         "speed_vs_node_1thread": tot["node1"]["mean_s"] / o["mean_s"],
+        "speed_vs_node_fp32": nd["mean_s"] / tot["ocrhost_fp32"]["mean_s"],
+        "int8_speedup": tot["ocrhost_fp32"]["mean_s"] / o["mean_s"],
         "speed_vs_tesseract": ts["mean_s"] / o["mean_s"],
         "speed_vs_tesseract_excl_load": ts["mean_s_excl_load"] / o["mean_s"],
         "mem_vs_node_whole": o["peak_rss_kib"] / nd["peak_rss_kib"],
@@ -338,8 +342,10 @@ def main():
     w(f"Mean CER/F1 are over the {len(with_ref)} images with non-empty text; the negative (no-text) image counts for time only.\n")
     w("| engine | intra-op threads | CPU use (whole run) | startup + model load, s | mean s/image (excl. load) | mean CER | mean F1 | peak RSS whole run, MiB | max per-image peak RSS, MiB |")
     w("|---|---|--:|--:|--:|--:|--:|--:|--:|")
+    threads = f"{os.cpu_count()} (the CPUs: function/onnx DefaultOptions, one image at a time)"
     rows = [
-        ("ocrhost (`bin/ocrhost ocr --json`)", "1 (function/onnx DefaultOptions; the `ocr` CLI ignores OCRHOST_INTRA_OP_THREADS)", "ocrhost"),
+        ("ocrhost (`bin/ocrhost ocr --json`, int8 recognition: the default)", threads, "ocrhost"),
+        ("ocrhost, all fp32 (`OCRHOST_INT8=none`)", threads, "ocrhost_fp32"),
         ("@gutenye/ocr-node", "ORT default = physical cores (2)", "node"),
         ("@gutenye/ocr-node, `intraOpNumThreads: 1`", "1", "node1"),
         ("Tesseract 5.3 eng+chi_sim", "Debian build (linked with libgomp)", "tesseract"),
@@ -364,6 +370,9 @@ def main():
       f"{ratios['speed_vs_node_1thread']:.2f}x); memory {ratios['mem_vs_node_whole']:.2f} whole run, "
       f"{ratios['mem_vs_node_per_image']:.2f} max per image; CER {o['mean_cer']:.3f} vs {nd['mean_cer']:.3f}, "
       f"F1 {o['mean_f1']:.3f} vs {nd['mean_f1']:.3f}")
+    w(f"- int8 recognition: ocrhost is {ratios['int8_speedup']:.2f}x its all-fp32 run "
+      f"({ratios['speed_vs_node_fp32']:.2f}x the peer's speed in fp32); CER {o['mean_cer']:.3f} vs "
+      f"{tot['ocrhost_fp32']['mean_cer']:.3f} fp32")
     w(f"- vs Tesseract: speed {ratios['speed_vs_tesseract']:.2f}x (its per-process load excluded: "
       f"{ratios['speed_vs_tesseract_excl_load']:.2f}x); memory {ratios['mem_vs_tesseract_whole']:.2f} "
       f"(Tesseract's whole-run peak is its largest per-image process), {ratios['mem_vs_tesseract_per_image']:.2f} "
