@@ -304,6 +304,23 @@ func quantizeTo(x, scale float32) int {
 	return max(-127, min(127, q))
 }
 
+// perChannel quantizes w, outCh channels one after the other, symmetrically
+// with one scale per channel, to bytes holding the int8 value plus offset
+// (0 for int8, 128 for ConvInteger's symmetric uint8).
+func perChannel(w []float32, outCh, offset int) ([]float32, []byte) {
+	per := len(w) / outCh
+	scales := make([]float32, outCh)
+	q := make([]byte, len(w))
+	for m := range outCh {
+		ch := w[m*per : (m+1)*per]
+		scales[m] = symmetricScale(ch)
+		for i, x := range ch {
+			q[m*per+i] = byte(quantizeTo(x, scales[m]) + offset)
+		}
+	}
+	return scales, q
+}
+
 // matMul quantizes MatMul(A, W) for a constant 2-D W [K, N], one scale per
 // column; nil when the node does not qualify.
 func (r *rewriter) matMul(n *onnxpb.NodeProto) ([]*onnxpb.NodeProto, error) {
@@ -358,7 +375,6 @@ func (r *rewriter) conv(n *onnxpb.NodeProto, grouped bool) ([]*onnxpb.NodeProto,
 		return nil, nil
 	}
 	outCh := int(dims[0])
-	per := len(w) / outCh
 	var bias []float32
 	if len(n.Input) > 2 && n.Input[2] != "" {
 		b, bdims, ok := r.floats(n.Input[2])
@@ -367,15 +383,7 @@ func (r *rewriter) conv(n *onnxpb.NodeProto, grouped bool) ([]*onnxpb.NodeProto,
 		}
 		bias = b
 	}
-	scales := make([]float32, outCh)
-	q := make([]byte, len(w))
-	for m := range outCh {
-		ch := w[m*per : (m+1)*per]
-		scales[m] = symmetricScale(ch)
-		for i, x := range ch {
-			q[m*per+i] = byte(quantizeTo(x, scales[m]) + 128)
-		}
-	}
+	scales, q := perChannel(w, outCh, 128)
 	// [M, 1, …, 1]: broadcasts against the output [N, M, H, W].
 	chDims := make([]int64, len(dims)-1)
 	chDims[0] = dims[0]

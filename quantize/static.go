@@ -214,16 +214,7 @@ func (r *rewriter) convWeights(n *onnxpb.NodeProto, xScale float32) []*onnxpb.No
 	w, dims, _ := r.floats(n.Input[1])
 	outCh := int(dims[0])
 	ch := []int64{dims[0]}
-	per := len(w) / outCh
-	ws := make([]float32, outCh)
-	q := make([]byte, len(w))
-	for m := range outCh {
-		v := w[m*per : (m+1)*per]
-		ws[m] = symmetricScale(v)
-		for i, x := range v {
-			q[m*per+i] = byte(int8(quantizeTo(x, ws[m])))
-		}
-	}
+	ws, q := perChannel(w, outCh, 0)
 	deq := func(base string, dt onnxpb.TensorProto_DataType, dims []int64, raw []byte, scales []float32, zeroBytes int) (*onnxpb.NodeProto, string) {
 		qn := r.addInit(base+"_quantized", dt, dims, raw)
 		sn := r.addInit(base+"_scale", onnxpb.TensorProto_FLOAT, ch, floatBytes(scales))
