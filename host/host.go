@@ -230,7 +230,7 @@ func (h *Host) Invoke(ctx context.Context, req *Request) (resp *Response, err er
 	// detection size (det_scale auto's) after the probe pass, the widest
 	// recognition batch after detection. What the prediction overshot goes
 	// back to the guard then.
-	ctx = function.WithTrace(ctx, &function.Trace{
+	traced := function.WithTrace(ctx, &function.Trace{
 		DetSized: func(dw, dh int) {
 			prm.DetPixels = int64(dw) * int64(dh)
 			w.shrink(h.cfg.predictor.Predict(OpOCR, prm))
@@ -240,7 +240,7 @@ func (h *Host) Invoke(ctx context.Context, req *Request) (resp *Response, err er
 			w.shrink(h.cfg.predictor.Predict(OpOCR, prm))
 		},
 	})
-	res, err := h.run(ctx, w.models, img, opts)
+	res, err := h.run(traced, w.models, img, opts)
 	if err != nil {
 		return nil, err
 	}
