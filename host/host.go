@@ -230,15 +230,10 @@ func (h *Host) Invoke(ctx context.Context, req *Request) (resp *Response, err er
 	// detection size (det_scale auto's) after the probe pass, the widest
 	// recognition batch after detection. What the prediction overshot goes
 	// back to the guard then.
+	revise := func() { w.shrink(h.cfg.predictor.Predict(OpOCR, prm)) }
 	traced := function.WithTrace(ctx, &function.Trace{
-		DetSized: func(dw, dh int) {
-			prm.DetPixels = int64(dw) * int64(dh)
-			w.shrink(h.cfg.predictor.Predict(OpOCR, prm))
-		},
-		RecSized: func(lines, width int) {
-			prm.RecBatch, prm.MaxLineWidth = lines, width
-			w.shrink(h.cfg.predictor.Predict(OpOCR, prm))
-		},
+		DetSized: func(dw, dh int) { prm.DetPixels = int64(dw) * int64(dh); revise() },
+		RecSized: func(lines, width int) { prm.RecBatch, prm.MaxLineWidth = lines, width; revise() },
 	})
 	res, err := h.run(traced, w.models, img, opts)
 	if err != nil {

@@ -1,7 +1,7 @@
 // Package quantize rewrites an fp32 ONNX model into one whose weighted
 // operators run on 8-bit weights in ONNX Runtime's CPU kernels.
 //
-// It is dynamic quantization: the weights are quantized once, here, and
+// Model and Bytes do dynamic quantization: the weights are quantized once, here, and
 // each activation that feeds them is quantized per call by
 // DynamicQuantizeLinear, so no calibration data is needed.
 //
@@ -14,8 +14,13 @@
 //     (zero point 128) with one scale per output channel, applied after the
 //     integer convolution.
 //
-// The output is a pure function of the input model and the options: the same
-// bytes in give the same bytes out.
+// Static is the other rewrite: ONNX's QDQ form with activation ranges
+// measured beforehand (package calibrate), which ONNX Runtime fuses into
+// QLinearConv. It is built and measured, and no model uses it
+// (docs/quantize.md).
+//
+// The output is a pure function of the input model and the options (and
+// the ranges): the same bytes in give the same bytes out.
 package quantize
 
 import (
