@@ -182,16 +182,8 @@ func BenchmarkDetScale(b *testing.B) {
 // auto a large-text page is detected at the probe's size, below the fixed
 // one the plan (and the host's first memory prediction) assumed.
 func TestTraceReportsSizes(t *testing.T) {
-	files := testenv.Models(t)
-	var m function.Models
-	for _, k := range function.Kinds {
-		model, err := function.LoadModel(k, files)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer model.Close()
-		m.Set(model)
-	}
+	m := loadModels(t, testenv.Models(t))
+	defer m.Close()
 	img, _, err := imageio.Decode(renderPage(t, renderLines, 72, "rgb", false))
 	if err != nil {
 		t.Fatal(err)

@@ -60,17 +60,25 @@ type scored struct {
 	det   map[string]time.Duration
 }
 
-func score(t *testing.T, dir string, rows []truthRow, files function.ModelFiles) scored {
+// loadModels loads every model kind from files; the caller closes them.
+func loadModels(t testing.TB, files function.ModelFiles) function.Models {
 	t.Helper()
 	var m function.Models
 	for _, k := range function.Kinds {
 		model, err := function.LoadModel(k, files)
 		if err != nil {
+			m.Close()
 			t.Fatal(err)
 		}
-		defer model.Close()
 		m.Set(model)
 	}
+	return m
+}
+
+func score(t *testing.T, dir string, rows []truthRow, files function.ModelFiles) scored {
+	t.Helper()
+	m := loadModels(t, files)
+	defer m.Close()
 	s := scored{cer: map[string]float64{}, det: map[string]time.Duration{}}
 	for _, r := range rows {
 		data, err := os.ReadFile(filepath.Join(dir, r.file))
@@ -199,15 +207,8 @@ func BenchmarkMagazineRecognition(b *testing.B) {
 		b.Skipf("int8 models missing (run `make deps`): %v", err)
 	}
 	load := func(files function.ModelFiles) function.Models {
-		var m function.Models
-		for _, k := range function.Kinds {
-			model, err := function.LoadModel(k, files)
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { model.Close() })
-			m.Set(model)
-		}
+		m := loadModels(b, files)
+		b.Cleanup(m.Close)
 		return m
 	}
 	type variant struct {

@@ -141,36 +141,18 @@ func smallLines(p Page, d docPage) []string {
 // hours on 2 cores.
 func BenchmarkDocumentPrefetch(b *testing.B) {
 	f := docFormats[0]
-	b.Run(f.name, func(b *testing.B) { benchDocumentPrefetch(b, f.w, f.h, f.lines) })
-}
-
-func benchDocumentPrefetch(b *testing.B, w, ht float64, lines int) {
-	const pages = 20
-	data := docPDF(textDoc(pages, w, ht, lines))
-	h := docHost(b, docPDF(textDoc(1, w, ht, lines)))
-	m := newPredMeter(b)
-	var took [2]time.Duration // sequential, prefetch
-	var peak [2]float64
-	runs := 0
-	for b.Loop() {
-		for _, prefetch := range []bool{false, true, true, false} {
-			h.cfg.sequentialPages = !prefetch
-			_, rise, d := docMeasure(b, h, m, data, `{"pdf_text":"ocr"}`)
-			i := 0
-			if prefetch {
-				i = 1
-			}
-			took[i] += d
-			peak[i] = max(peak[i], rise)
-			b.Logf("prefetch %-5v: %.2f s/page, peak RSS rise %6.1f MiB", prefetch, d.Seconds()/pages, rise)
-		}
-		runs += 2
-	}
-	b.ReportMetric(float64(runs*pages)/took[0].Seconds(), "pages/s_seq")
-	b.ReportMetric(float64(runs*pages)/took[1].Seconds(), "pages/s")
-	b.ReportMetric(took[0].Seconds()/took[1].Seconds(), "speedup")
-	b.ReportMetric(peak[0], "peak_MB_seq")
-	b.ReportMetric(peak[1], "peak_MB")
+	b.Run(f.name, func(b *testing.B) {
+		h, data := docABBAHost(b, f.w, f.h, f.lines)
+		rate, peak := docABBA(b, h, data, [2]string{"one at a time", "rendered ahead"}, func(i int) string {
+			h.cfg.sequentialPages = i == 0
+			return `{"pdf_text":"ocr"}`
+		}, nil)
+		b.ReportMetric(rate[0], "pages/s_seq")
+		b.ReportMetric(rate[1], "pages/s")
+		b.ReportMetric(rate[1]/rate[0], "speedup")
+		b.ReportMetric(peak[0], "peak_MB_seq")
+		b.ReportMetric(peak[1], "peak_MB")
+	})
 }
 
 // BenchmarkTextPDF reads the same 20-page text PDF as
@@ -180,32 +162,54 @@ func benchDocumentPrefetch(b *testing.B, w, ht float64, lines int) {
 func BenchmarkTextPDF(b *testing.B) {
 	f := docFormats[0]
 	b.Run(f.name, func(b *testing.B) {
-		const pages = 20
-		data := docPDF(textDoc(pages, f.w, f.h, f.lines))
-		h := docHost(b, docPDF(textDoc(1, f.w, f.h, f.lines)))
-		m := newPredMeter(b)
-		var took [2]time.Duration // text layer, recognised
-		var peak [2]float64
-		runs := 0
-		for b.Loop() {
-			for _, i := range []int{0, 1, 1, 0} {
-				opts := `{"pdf_text":"auto"}`
-				if i == 1 {
-					opts = `{"pdf_text":"ocr"}`
-				}
-				resp, rise, d := docMeasure(b, h, m, data, opts)
-				if len(resp.Pages) != pages || resp.Pages[0].Method != [2]string{"text", "ocr"}[i] {
-					b.Fatalf("%s: %d pages, the first read by %q", opts, len(resp.Pages), resp.Pages[0].Method)
-				}
-				took[i] += d
-				peak[i] = max(peak[i], rise)
+		h, data := docABBAHost(b, f.w, f.h, f.lines)
+		methods := [2]string{"text", "ocr"}
+		rate, peak := docABBA(b, h, data, methods, func(i int) string {
+			return `{"pdf_text":"` + [2]string{"auto", "ocr"}[i] + `"}`
+		}, func(i int, resp *Response) {
+			if len(resp.Pages) != docABBAPages || resp.Pages[0].Method != methods[i] {
+				b.Fatalf("%s: %d pages, the first read by %q", methods[i], len(resp.Pages), resp.Pages[0].Method)
 			}
-			runs += 2
-		}
-		b.ReportMetric(float64(runs*pages)/took[0].Seconds(), "pages/s_text")
-		b.ReportMetric(float64(runs*pages)/took[1].Seconds(), "pages/s_ocr")
-		b.ReportMetric(took[1].Seconds()/took[0].Seconds(), "speedup")
+		})
+		b.ReportMetric(rate[0], "pages/s_text")
+		b.ReportMetric(rate[1], "pages/s_ocr")
+		b.ReportMetric(rate[0]/rate[1], "speedup")
 		b.ReportMetric(peak[0], "peak_MB_text")
 		b.ReportMetric(peak[1], "peak_MB_ocr")
 	})
+}
+
+// docABBAPages is the length of the PDF docABBA reads.
+const docABBAPages = 20
+
+// docABBAHost is a warm host and a docABBAPages-page text PDF of w×ht pt
+// pages of up to lines lines.
+func docABBAHost(b *testing.B, w, ht float64, lines int) (*Host, []byte) {
+	return docHost(b, docPDF(textDoc(1, w, ht, lines))), docPDF(textDoc(docABBAPages, w, ht, lines))
+}
+
+// docABBA reads data through h two ways, alternating ABBA within each
+// iteration so both see the same machine: way(i) sets way i up and returns
+// its options, check (if set) looks at each response. It returns each
+// way's pages/s and highest peak RSS rise (MiB).
+func docABBA(b *testing.B, h *Host, data []byte, names [2]string, way func(i int) string, check func(i int, resp *Response)) (rate, peak [2]float64) {
+	m := newPredMeter(b)
+	var took [2]time.Duration
+	runs := 0
+	for b.Loop() {
+		for _, i := range []int{0, 1, 1, 0} {
+			resp, rise, d := docMeasure(b, h, m, data, way(i))
+			if check != nil {
+				check(i, resp)
+			}
+			took[i] += d
+			peak[i] = max(peak[i], rise)
+			b.Logf("%-14s: %.2f s/page, peak RSS rise %6.1f MiB", names[i], d.Seconds()/docABBAPages, rise)
+		}
+		runs++
+	}
+	for i := range took {
+		rate[i] = float64(2*runs*docABBAPages) / took[i].Seconds()
+	}
+	return rate, peak
 }

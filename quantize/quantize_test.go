@@ -80,14 +80,10 @@ const (
 	sizeRatio = 0.8
 )
 
-// TestInt8MatchesFP32 quantizes the three PP-OCR models, loads them in ONNX
-// Runtime and compares them with fp32 on the repository's sample page
-// (testdata/sample/phototest.tif) and on the text lines fp32 detection finds
-// on it: the detection map within detAgree/detMeanAbs, the classifier's
-// probabilities within clsProb, and recognition's best paths (the text)
-// within recCER.
-func TestInt8MatchesFP32(t *testing.T) {
-	files := testenv.Models(t)
+// samplePage is the repository's sample page and its detection input
+// tensor and shape.
+func samplePage(t *testing.T) (*imgproc.Image, []float32, []int64) {
+	t.Helper()
 	data, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "testdata", "sample", "phototest.tif"))
 	if err != nil {
 		t.Fatal(err)
@@ -99,14 +95,15 @@ func TestInt8MatchesFP32(t *testing.T) {
 	if page.W%32 != 0 || page.H%32 != 0 {
 		t.Fatalf("sample page %dx%d: want multiples of 32 (the detector's stride)", page.W, page.H)
 	}
-
-	// Detection on the whole page.
 	o := function.DefaultOptions()
 	in := make([]float32, 3*page.W*page.H)
 	imgproc.NormalizeCHW(page, in, page.W, o.DetMean, o.DetStd)
-	fpPath, qPath := quantized(t, files, function.KindDet)
-	want, _ := run(t, open(t, fpPath), in, 1, 3, int64(page.H), int64(page.W))
-	got, _ := run(t, open(t, qPath), in, 1, 3, int64(page.H), int64(page.W))
+	return page, in, []int64{1, 3, int64(page.H), int64(page.W)}
+}
+
+// mapAgreement is the share of detection-map pixels on the same side of
+// 0.3 (dbnet's text threshold) and the mean absolute change.
+func mapAgreement(want, got []float32) (share, mean float64) {
 	agree, abs := 0, 0.0
 	for i := range want {
 		if (want[i] > 0.3) == (got[i] > 0.3) {
@@ -114,7 +111,24 @@ func TestInt8MatchesFP32(t *testing.T) {
 		}
 		abs += math.Abs(float64(want[i] - got[i]))
 	}
-	share, mean := float64(agree)/float64(len(want)), abs/float64(len(want))
+	return float64(agree) / float64(len(want)), abs / float64(len(want))
+}
+
+// TestInt8MatchesFP32 quantizes the three PP-OCR models, loads them in ONNX
+// Runtime and compares them with fp32 on the repository's sample page
+// (testdata/sample/phototest.tif) and on the text lines fp32 detection finds
+// on it: the detection map within detAgree/detMeanAbs, the classifier's
+// probabilities within clsProb, and recognition's best paths (the text)
+// within recCER.
+func TestInt8MatchesFP32(t *testing.T) {
+	files := testenv.Models(t)
+	page, in, shape := samplePage(t)
+
+	// Detection on the whole page.
+	fpPath, qPath := quantized(t, files, function.KindDet)
+	want, _ := run(t, open(t, fpPath), in, shape...)
+	got, _ := run(t, open(t, qPath), in, shape...)
+	share, mean := mapAgreement(want, got)
 	t.Logf("det: %.4f of pixels agree at 0.3, mean |Δp| %.4f", share, mean)
 	if share < detAgree || mean > detMeanAbs {
 		t.Errorf("det: %.4f of pixels agree (want ≥ %.2f), mean |Δp| %.4f (want ≤ %.2f)", share, detAgree, mean, detMeanAbs)

@@ -3,7 +3,6 @@ package quantize_test
 import (
 	"bytes"
 	"errors"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,8 +11,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/ocrhost/ocrhost/function"
-	"github.com/ocrhost/ocrhost/function/imageio"
-	"github.com/ocrhost/ocrhost/function/imgproc"
 	"github.com/ocrhost/ocrhost/internal/testenv"
 	"github.com/ocrhost/ocrhost/quantize"
 	"github.com/ocrhost/ocrhost/quantize/calibrate"
@@ -27,18 +24,7 @@ import (
 // int8 model's tolerances of fp32's.
 func TestStaticMatchesFP32(t *testing.T) {
 	files := testenv.Models(t)
-	data, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "testdata", "sample", "phototest.tif"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, _, err := imageio.Decode(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := function.DefaultOptions()
-	in := make([]float32, 3*page.W*page.H)
-	imgproc.NormalizeCHW(page, in, page.W, o.DetMean, o.DetStd)
-	shape := []int64{1, 3, int64(page.H), int64(page.W)}
+	_, in, shape := samplePage(t)
 
 	fp32, err := os.ReadFile(files.Path(function.KindDet))
 	if err != nil {
@@ -102,14 +88,7 @@ func TestStaticMatchesFP32(t *testing.T) {
 	}
 	want, _ := run(t, open(t, files.Path(function.KindDet)), in, shape...)
 	got, _ := run(t, open(t, path), in, shape...)
-	agree, abs := 0, 0.0
-	for i := range want {
-		if (want[i] > 0.3) == (got[i] > 0.3) {
-			agree++
-		}
-		abs += math.Abs(float64(want[i] - got[i]))
-	}
-	share, mean := float64(agree)/float64(len(want)), abs/float64(len(want))
+	share, mean := mapAgreement(want, got)
 	t.Logf("static det: %d convolutions, %.4f of pixels agree at 0.3, mean |Δp| %.4f", rep.Conv, share, mean)
 	if share < detAgree || mean > detMeanAbs {
 		t.Errorf("static det: %.4f of pixels agree (want ≥ %.2f), mean |Δp| %.4f (want ≤ %.2f)", share, detAgree, mean, detMeanAbs)
