@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/ocrhost/ocrhost/internal/onnxgraph"
 	"github.com/ocrhost/ocrhost/quantize/onnxpb"
 )
 
@@ -49,7 +50,7 @@ func (r *rewriter) upgradeOpset(m *onnxpb.ModelProto, target int64) (from, to in
 	refuse := func(n *onnxpb.NodeProto) error {
 		return fmt.Errorf("%w: %s (node %q) changes meaning between opset %d and %d", ErrUnsupported, n.GetOpType(), n.GetName(), from, target)
 	}
-	for _, n := range r.g.Node {
+	for _, n := range r.G.Node {
 		if d := n.GetDomain(); d != "" && d != "ai.onnx" {
 			continue
 		}
@@ -124,8 +125,8 @@ func (r *rewriter) clipInputs(n *onnxpb.NodeProto) {
 		base = n.Output[0]
 	}
 	n.Input = append(n.Input[:1],
-		r.addInit(base+"_min", onnxpb.TensorProto_FLOAT, nil, floatBytes([]float32{lo})),
-		r.addInit(base+"_max", onnxpb.TensorProto_FLOAT, nil, floatBytes([]float32{hi})))
+		r.AddInit(base+"_min", onnxpb.TensorProto_FLOAT, nil, onnxgraph.FloatBytes([]float32{lo})),
+		r.AddInit(base+"_max", onnxpb.TensorProto_FLOAT, nil, onnxgraph.FloatBytes([]float32{hi})))
 }
 
 func (r *rewriter) sliceInputs(n *onnxpb.NodeProto) error {
@@ -151,5 +152,5 @@ func (r *rewriter) int64s(n *onnxpb.NodeProto, suffix string, v []int64) string 
 	for i, x := range v {
 		binary.LittleEndian.PutUint64(b[8*i:], uint64(x))
 	}
-	return r.addInit(base+suffix, onnxpb.TensorProto_INT64, []int64{int64(len(v))}, b)
+	return r.AddInit(base+suffix, onnxpb.TensorProto_INT64, []int64{int64(len(v))}, b)
 }

@@ -24,7 +24,6 @@
 package quantize
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"maps"
@@ -33,6 +32,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/ocrhost/ocrhost/internal/onnxgraph"
 	"github.com/ocrhost/ocrhost/quantize/onnxpb"
 )
 
@@ -111,7 +111,7 @@ func Model(m *onnxpb.ModelProto, opts ...Option) (Report, error) {
 	if rep.OpsetFrom, rep.OpsetTo, err = r.upgradeOpset(m, minOpset); err != nil {
 		return rep, err
 	}
-	g := r.g
+	g := r.G
 	var nodes []*onnxpb.NodeProto
 	for _, n := range g.Node {
 		var repl []*onnxpb.NodeProto
@@ -149,7 +149,7 @@ func Model(m *onnxpb.ModelProto, opts ...Option) (Report, error) {
 		return rep, fmt.Errorf("%w: no MatMul or Conv named %v to exclude", ErrUnsupported, slices.Sorted(maps.Keys(c.exclude)))
 	}
 	g.Node = nodes
-	r.dropUnused()
+	r.DropUnused()
 	return rep, nil
 }
 
@@ -159,111 +159,17 @@ func newRewriter(m *onnxpb.ModelProto, opts []Option) (*rewriter, config, error)
 	for _, o := range opts {
 		o(&c)
 	}
-	g := m.GetGraph()
-	if g == nil {
+	g, err := onnxgraph.New(m)
+	switch {
+	case errors.Is(err, onnxgraph.ErrNoGraph):
 		return nil, c, fmt.Errorf("%w: no graph", ErrBadModel)
+	case err != nil:
+		return nil, c, fmt.Errorf("%w: %v", ErrUnsupported, err)
 	}
-	for _, n := range g.Node {
-		for _, a := range n.Attribute {
-			if a.G != nil || len(a.Graphs) > 0 {
-				return nil, c, fmt.Errorf("%w: node %q (%s) has a subgraph", ErrUnsupported, n.GetName(), n.GetOpType())
-			}
-		}
-	}
-	r := &rewriter{g: g, names: map[string]bool{}, consts: map[string]*onnxpb.TensorProto{}}
-	r.index()
-	return r, c, nil
+	return &rewriter{g}, c, nil
 }
 
-type rewriter struct {
-	g      *onnxpb.GraphProto
-	names  map[string]bool                // every tensor and node name in use
-	consts map[string]*onnxpb.TensorProto // initializers and Constant outputs
-}
-
-func (r *rewriter) index() {
-	for _, t := range r.g.Initializer {
-		r.names[t.GetName()] = true
-		r.consts[t.GetName()] = t
-	}
-	for _, v := range r.g.Input {
-		r.names[v.GetName()] = true
-		delete(r.consts, v.GetName()) // an initializer a caller may override is not a constant
-	}
-	for _, n := range r.g.Node {
-		r.names[n.GetName()] = true
-		for _, o := range n.Output {
-			r.names[o] = true
-		}
-		if n.GetOpType() == "Constant" && len(n.Output) == 1 {
-			for _, a := range n.Attribute {
-				if a.GetName() == "value" && a.T != nil {
-					r.consts[n.Output[0]] = a.T
-				}
-			}
-		}
-	}
-}
-
-// fresh returns an unused name derived from base.
-func (r *rewriter) fresh(base string) string {
-	name := base
-	for i := 2; r.names[name]; i++ {
-		name = fmt.Sprintf("%s_%d", base, i)
-	}
-	r.names[name] = true
-	return name
-}
-
-// floats returns a constant float32 tensor's values and dims.
-func (r *rewriter) floats(name string) ([]float32, []int64, bool) {
-	t, ok := r.consts[name]
-	if !ok || t.GetDataType() != int32(onnxpb.TensorProto_FLOAT) || t.DataLocation != nil && t.GetDataLocation() != onnxpb.TensorProto_DEFAULT {
-		return nil, nil, false
-	}
-	size := int64(1)
-	for _, d := range t.Dims {
-		size *= d
-	}
-	if len(t.RawData) > 0 {
-		if int64(len(t.RawData)) != 4*size {
-			return nil, nil, false
-		}
-		v := make([]float32, size)
-		for i := range v {
-			v[i] = math.Float32frombits(binary.LittleEndian.Uint32(t.RawData[4*i:]))
-		}
-		return v, t.Dims, true
-	}
-	if int64(len(t.FloatData)) != size {
-		return nil, nil, false
-	}
-	return t.FloatData, t.Dims, true
-}
-
-func (r *rewriter) addInit(base string, dt onnxpb.TensorProto_DataType, dims []int64, raw []byte) string {
-	name := r.fresh(base)
-	r.g.Initializer = append(r.g.Initializer, &onnxpb.TensorProto{
-		Name: proto.String(name), DataType: proto.Int32(int32(dt)), Dims: dims, RawData: raw,
-	})
-	return name
-}
-
-func floatBytes(v []float32) []byte {
-	b := make([]byte, 4*len(v))
-	for i, f := range v {
-		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(f))
-	}
-	return b
-}
-
-func (r *rewriter) node(op, base string, in, out []string, attrs ...*onnxpb.AttributeProto) *onnxpb.NodeProto {
-	return &onnxpb.NodeProto{OpType: proto.String(op), Name: proto.String(r.fresh(base)), Input: in, Output: out, Attribute: attrs}
-}
-
-func intAttr(name string, v int64) *onnxpb.AttributeProto {
-	return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_INT.Enum(), I: proto.Int64(v)}
-}
+type rewriter struct{ *onnxgraph.Graph }
 
 // dequantize emits DynamicQuantizeLinear(x) and the nodes that turn the
 // integer operator's int32 output yInt into the float output y:
@@ -273,22 +179,22 @@ func (r *rewriter) wrap(n *onnxpb.NodeProto, op string, w, wZero, wScale, bias s
 	if base == "" {
 		base = n.Output[0]
 	}
-	xq, xs, xz := r.fresh(base+"_xq"), r.fresh(base+"_xscale"), r.fresh(base+"_xzero")
-	yInt, yF, scale := r.fresh(base+"_int32"), r.fresh(base+"_float"), r.fresh(base+"_scale")
+	xq, xs, xz := r.Fresh(base+"_xq"), r.Fresh(base+"_xscale"), r.Fresh(base+"_xzero")
+	yInt, yF, scale := r.Fresh(base+"_int32"), r.Fresh(base+"_float"), r.Fresh(base+"_scale")
 	out := n.Output[0]
 	nodes := []*onnxpb.NodeProto{
-		r.node("DynamicQuantizeLinear", base+"_quant", []string{n.Input[0]}, []string{xq, xs, xz}),
-		r.node(op, base+"_int", []string{xq, w, xz, wZero}, []string{yInt}, attrs...),
-		r.node("Cast", base+"_cast", []string{yInt}, []string{yF}, intAttr("to", int64(onnxpb.TensorProto_FLOAT))),
-		r.node("Mul", base+"_scales", []string{xs, wScale}, []string{scale}),
+		r.Node("DynamicQuantizeLinear", base+"_quant", []string{n.Input[0]}, []string{xq, xs, xz}),
+		r.Node(op, base+"_int", []string{xq, w, xz, wZero}, []string{yInt}, attrs...),
+		r.Node("Cast", base+"_cast", []string{yInt}, []string{yF}, onnxgraph.IntAttr("to", int64(onnxpb.TensorProto_FLOAT))),
+		r.Node("Mul", base+"_scales", []string{xs, wScale}, []string{scale}),
 	}
 	if bias == "" {
-		return append(nodes, r.node("Mul", base+"_rescale", []string{yF, scale}, []string{out}))
+		return append(nodes, r.Node("Mul", base+"_rescale", []string{yF, scale}, []string{out}))
 	}
-	y := r.fresh(base + "_nobias")
+	y := r.Fresh(base + "_nobias")
 	return append(nodes,
-		r.node("Mul", base+"_rescale", []string{yF, scale}, []string{y}),
-		r.node("Add", base+"_bias", []string{y, bias}, []string{out}))
+		r.Node("Mul", base+"_rescale", []string{yF, scale}, []string{y}),
+		r.Node("Add", base+"_bias", []string{y, bias}, []string{out}))
 }
 
 // symmetricScale is the scale that maps [-max|v|, max|v|] onto [-127, 127];
@@ -332,10 +238,10 @@ func (r *rewriter) matMul(n *onnxpb.NodeProto) ([]*onnxpb.NodeProto, error) {
 	if len(n.Input) != 2 || len(n.Output) != 1 {
 		return nil, fmt.Errorf("%w: MatMul %q with %d inputs", ErrBadModel, n.GetName(), len(n.Input))
 	}
-	if _, c := r.consts[n.Input[0]]; c {
+	if r.IsConst(n.Input[0]) {
 		return nil, nil
 	}
-	w, dims, ok := r.floats(n.Input[1])
+	w, dims, ok := r.Floats(n.Input[1])
 	if !ok || len(dims) != 2 {
 		return nil, nil
 	}
@@ -353,9 +259,9 @@ func (r *rewriter) matMul(n *onnxpb.NodeProto) ([]*onnxpb.NodeProto, error) {
 		}
 	}
 	base := n.Input[1]
-	wq := r.addInit(base+"_int8", onnxpb.TensorProto_INT8, dims, q)
-	wz := r.addInit(base+"_zero", onnxpb.TensorProto_INT8, nil, []byte{0})
-	ws := r.addInit(base+"_scale", onnxpb.TensorProto_FLOAT, []int64{dims[1]}, floatBytes(scales))
+	wq := r.AddInit(base+"_int8", onnxpb.TensorProto_INT8, dims, q)
+	wz := r.AddInit(base+"_zero", onnxpb.TensorProto_INT8, nil, []byte{0})
+	ws := r.AddInit(base+"_scale", onnxpb.TensorProto_FLOAT, []int64{dims[1]}, onnxgraph.FloatBytes(scales))
 	return r.wrap(n, "MatMulInteger", wq, wz, ws, "", nil), nil
 }
 
@@ -372,17 +278,17 @@ func (r *rewriter) conv(n *onnxpb.NodeProto, grouped bool) ([]*onnxpb.NodeProto,
 		}
 		attrs = append(attrs, a)
 	}
-	if _, c := r.consts[n.Input[0]]; c {
+	if r.IsConst(n.Input[0]) {
 		return nil, nil
 	}
-	w, dims, ok := r.floats(n.Input[1])
+	w, dims, ok := r.Floats(n.Input[1])
 	if !ok || len(dims) < 3 {
 		return nil, nil
 	}
 	outCh := int(dims[0])
 	var bias []float32
 	if len(n.Input) > 2 && n.Input[2] != "" {
-		b, bdims, ok := r.floats(n.Input[2])
+		b, bdims, ok := r.Floats(n.Input[2])
 		if !ok || len(bdims) != 1 || int(bdims[0]) != outCh {
 			return nil, nil
 		}
@@ -396,44 +302,12 @@ func (r *rewriter) conv(n *onnxpb.NodeProto, grouped bool) ([]*onnxpb.NodeProto,
 		chDims[i] = 1
 	}
 	base := n.Input[1]
-	wq := r.addInit(base+"_uint8", onnxpb.TensorProto_UINT8, dims, q)
-	wz := r.addInit(base+"_zero", onnxpb.TensorProto_UINT8, nil, []byte{128})
-	ws := r.addInit(base+"_scale", onnxpb.TensorProto_FLOAT, chDims, floatBytes(scales))
+	wq := r.AddInit(base+"_uint8", onnxpb.TensorProto_UINT8, dims, q)
+	wz := r.AddInit(base+"_zero", onnxpb.TensorProto_UINT8, nil, []byte{128})
+	ws := r.AddInit(base+"_scale", onnxpb.TensorProto_FLOAT, chDims, onnxgraph.FloatBytes(scales))
 	b := ""
 	if bias != nil {
-		b = r.addInit(n.Input[2]+"_channels", onnxpb.TensorProto_FLOAT, chDims, floatBytes(bias))
+		b = r.AddInit(n.Input[2]+"_channels", onnxpb.TensorProto_FLOAT, chDims, onnxgraph.FloatBytes(bias))
 	}
 	return r.wrap(n, "ConvInteger", wq, wz, ws, b, attrs), nil
-}
-
-// dropUnused removes the fp32 weights nothing reads any more.
-func (r *rewriter) dropUnused() {
-	used := map[string]bool{}
-	for _, n := range r.g.Node {
-		for _, in := range n.Input {
-			used[in] = true
-		}
-	}
-	for _, o := range r.g.Output {
-		used[o.GetName()] = true
-	}
-	nodes := r.g.Node[:0]
-	for _, n := range r.g.Node {
-		if n.GetOpType() == "Constant" && len(n.Output) == 1 && !used[n.Output[0]] {
-			continue
-		}
-		nodes = append(nodes, n)
-	}
-	r.g.Node = nodes
-	inputs := map[string]bool{}
-	for _, v := range r.g.Input {
-		inputs[v.GetName()] = true
-	}
-	inits := r.g.Initializer[:0]
-	for _, t := range r.g.Initializer {
-		if used[t.GetName()] || inputs[t.GetName()] {
-			inits = append(inits, t)
-		}
-	}
-	r.g.Initializer = inits
 }

@@ -9,6 +9,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/ocrhost/ocrhost/internal/onnxgraph"
 	"github.com/ocrhost/ocrhost/quantize/onnxpb"
 )
 
@@ -31,7 +32,7 @@ type staticPlan struct {
 func (r *rewriter) planStatic(c config) (staticPlan, error) {
 	var p staticPlan
 	outputs := map[string]bool{}
-	for _, o := range r.g.Output {
+	for _, o := range r.G.Output {
 		outputs[o.GetName()] = true
 	}
 	seen := map[string]bool{}
@@ -41,7 +42,7 @@ func (r *rewriter) planStatic(c config) (staticPlan, error) {
 			p.acts = append(p.acts, t)
 		}
 	}
-	for _, n := range r.g.Node {
+	for _, n := range r.G.Node {
 		if n.GetOpType() != "Conv" {
 			continue
 		}
@@ -55,14 +56,14 @@ func (r *rewriter) planStatic(c config) (staticPlan, error) {
 		if !c.grouped && groupOf(n) != 1 {
 			continue
 		}
-		if _, isConst := r.consts[n.Input[0]]; isConst || outputs[n.Output[0]] {
+		if r.IsConst(n.Input[0]) || outputs[n.Output[0]] {
 			continue
 		}
-		if _, dims, ok := r.floats(n.Input[1]); !ok || len(dims) < 3 {
+		if _, dims, ok := r.Floats(n.Input[1]); !ok || len(dims) < 3 {
 			continue
 		}
 		if len(n.Input) > 2 && n.Input[2] != "" {
-			if _, bdims, ok := r.floats(n.Input[2]); !ok || len(bdims) != 1 {
+			if _, bdims, ok := r.Floats(n.Input[2]); !ok || len(bdims) != 1 {
 				continue
 			}
 		}
@@ -137,8 +138,8 @@ func Static(m *onnxpb.ModelProto, ranges map[string]Range, opts ...Option) (Repo
 		nodes = slices.Insert(nodes, slices.Index(nodes, n), r.convWeights(n, q[x].scale)...)
 		rep.Conv++
 	}
-	r.g.Node = nodes
-	r.dropUnused()
+	r.G.Node = nodes
+	r.DropUnused()
 	return rep, nil
 }
 
@@ -157,13 +158,13 @@ func (r *rewriter) pairs(p staticPlan, ranges map[string]Range) ([]*onnxpb.NodeP
 	q := map[string]quantized{}
 	pair := func(t string) []*onnxpb.NodeProto {
 		s, z := uint8Params(ranges[t])
-		scale := r.addInit(t+"_qscale", onnxpb.TensorProto_FLOAT, nil, floatBytes([]float32{s}))
-		zero := r.addInit(t+"_qzero", onnxpb.TensorProto_UINT8, nil, []byte{z})
-		qn, d := r.fresh(t+"_quantized"), r.fresh(t+"_dequantized")
+		scale := r.AddInit(t+"_qscale", onnxpb.TensorProto_FLOAT, nil, onnxgraph.FloatBytes([]float32{s}))
+		zero := r.AddInit(t+"_qzero", onnxpb.TensorProto_UINT8, nil, []byte{z})
+		qn, d := r.Fresh(t+"_quantized"), r.Fresh(t+"_dequantized")
 		q[t] = quantized{scale: s, dequantized: d}
 		return []*onnxpb.NodeProto{
-			r.node("QuantizeLinear", t+"_Q", []string{t, scale, zero}, []string{qn}),
-			r.node("DequantizeLinear", t+"_DQ", []string{qn, scale, zero}, []string{d}),
+			r.Node("QuantizeLinear", t+"_Q", []string{t, scale, zero}, []string{qn}),
+			r.Node("DequantizeLinear", t+"_DQ", []string{qn, scale, zero}, []string{d}),
 		}
 	}
 	isAct := map[string]bool{}
@@ -171,12 +172,12 @@ func (r *rewriter) pairs(p staticPlan, ranges map[string]Range) ([]*onnxpb.NodeP
 		isAct[t] = true
 	}
 	var nodes []*onnxpb.NodeProto
-	for _, v := range r.g.Input {
+	for _, v := range r.G.Input {
 		if isAct[v.GetName()] {
 			nodes = append(nodes, pair(v.GetName())...)
 		}
 	}
-	for _, n := range r.g.Node {
+	for _, n := range r.G.Node {
 		nodes = append(nodes, n)
 		for _, o := range n.Output {
 			if isAct[o] {
@@ -211,22 +212,22 @@ func (r *rewriter) pairs(p staticPlan, ranges map[string]Range) ([]*onnxpb.NodeP
 // weight's, rewires n to read them through DequantizeLinear and returns
 // those nodes.
 func (r *rewriter) convWeights(n *onnxpb.NodeProto, xScale float32) []*onnxpb.NodeProto {
-	w, dims, _ := r.floats(n.Input[1])
+	w, dims, _ := r.Floats(n.Input[1])
 	outCh := int(dims[0])
 	ch := []int64{dims[0]}
 	ws, q := perChannel(w, outCh, 0)
 	deq := func(base string, dt onnxpb.TensorProto_DataType, dims []int64, raw []byte, scales []float32, zeroBytes int) (*onnxpb.NodeProto, string) {
-		qn := r.addInit(base+"_quantized", dt, dims, raw)
-		sn := r.addInit(base+"_scale", onnxpb.TensorProto_FLOAT, ch, floatBytes(scales))
-		zn := r.addInit(base+"_zero", dt, ch, make([]byte, zeroBytes*outCh))
-		out := r.fresh(base + "_dequantized")
-		return r.node("DequantizeLinear", base+"_DQ", []string{qn, sn, zn}, []string{out}, intAttr("axis", 0)), out
+		qn := r.AddInit(base+"_quantized", dt, dims, raw)
+		sn := r.AddInit(base+"_scale", onnxpb.TensorProto_FLOAT, ch, onnxgraph.FloatBytes(scales))
+		zn := r.AddInit(base+"_zero", dt, ch, make([]byte, zeroBytes*outCh))
+		out := r.Fresh(base + "_dequantized")
+		return r.Node("DequantizeLinear", base+"_DQ", []string{qn, sn, zn}, []string{out}, onnxgraph.IntAttr("axis", 0)), out
 	}
 	wNode, wOut := deq(n.Input[1], onnxpb.TensorProto_INT8, dims, q, ws, 1)
 	n.Input[1] = wOut
 	nodes := []*onnxpb.NodeProto{wNode}
 	if len(n.Input) > 2 && n.Input[2] != "" {
-		b, _, _ := r.floats(n.Input[2])
+		b, _, _ := r.Floats(n.Input[2])
 		bs := make([]float32, outCh)
 		bq := make([]byte, 4*outCh)
 		for m := range outCh {
