@@ -458,13 +458,25 @@ func TestCalibratePredictor(t *testing.T) {
 	pages = append(pages, predExternal(t, "tesseract_phototest.tif", "gutenye_direction.jpg", "rapidocr_test_letterbox_like.jpg",
 		"paddleocr_11.jpg", "easyocr_chinese.jpg", "rapidocr_black_font_color_transparent.png")...)
 
-	// Detection alone: the image terms and the detection stage.
+	// Detection alone: the image terms and the detection stage. Detection
+	// runs at the fixed size, so that DetPixels is the size that ran; the
+	// host revises an auto-sized call's prediction to the size it chose.
 	o := function.DefaultOptions()
+	o.DetScale = function.DetScaleFixed
 	var p Predictor
 	var detS, fullS []predSample
 	for _, c := range pages {
-		y, _ := measure(c, `{"stages":["det"]}`)
+		y, _ := measure(c, `{"stages":["det"],"det_scale":"fixed"}`)
 		detS = append(detS, predSample{name: c.name, w: c.w, h: c.h, prm: predParams(t, p, c.w, c.h, o), y: y})
+	}
+	// And at the size det_scale auto chose, which the host revises an
+	// auto-sized call's prediction to.
+	models := testenv.LoadAll(t)
+	for _, c := range pages {
+		y, _ := measure(c, `{"stages":["det"]}`)
+		prm := predParams(t, p, c.w, c.h, o)
+		prm.DetPixels = predAutoDetPixels(t, models, c)
+		detS = append(detS, predSample{name: c.name + " auto", w: c.w, h: c.h, prm: prm, y: y})
 	}
 	dc := predFit(t, detS, func(s predSample) []float64 {
 		return []float64{1, float64(s.prm.ImagePixels), float64(s.prm.WorkPixels), float64(s.prm.DetPixels)}
@@ -492,7 +504,7 @@ func TestCalibratePredictor(t *testing.T) {
 		recS = append(recS, predSample{name: c.name, prm: prm, cols: cols, y: y - shared(prm)})
 	}
 	for i, c := range pages {
-		y, resp := measure(c, "")
+		y, resp := measure(c, `{"det_scale":"fixed"}`)
 		prm := predParams(t, p, c.w, c.h, o)
 		fullS = append(fullS, predSample{name: c.name, w: c.w, h: c.h, prm: prm, y: y})
 		if y > 1.15*detS[i].y {
@@ -549,6 +561,24 @@ func TestCalibratePredictor(t *testing.T) {
 }
 
 const predMinRecWidth = 320
+
+// predAutoDetPixels is the largest detection input det_scale auto uses on
+// c, as function.Trace reports it to the host.
+func predAutoDetPixels(t *testing.T, models function.Models, c predCase) int64 {
+	t.Helper()
+	img, _, err := imageio.Decode(c.data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := function.DefaultOptions()
+	o.Stages = function.Stages{Detect: true}
+	var px int64
+	ctx := function.WithTrace(context.Background(), &function.Trace{DetSized: func(w, h int) { px = int64(w) * int64(h) }})
+	if _, err := function.Run(ctx, models, img, o); err != nil {
+		t.Fatal(err)
+	}
+	return px
+}
 
 // predCols rebuilds the recogniser's widest batch (lines × input width at
 // height 48) from the result's boxes: lines are batched in order of their

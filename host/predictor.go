@@ -100,23 +100,24 @@ const minRecWidth = 320
 //
 // It measures the peak RSS rise of warm invocations (median of 5) on 17
 // rendered pages and 6 real images and fits the image and detection terms
+// (detection alone, at the fixed size and at the size det_scale auto
+// chose, which the host revises an auto-sized call's prediction to)
 // by least squares on detection alone, the recognition terms on single
 // lines and on pages where recognition outweighed detection, and the
 // recognition estimate by the smallest rms error of the whole pipeline
-// (its errors are in docs/memory.md). The work copy's cost came out
-// indistinguishable from the image's, hence 0. The fit holds with
+// (its errors are in docs/memory.md). The fit holds with
 // TuneAllocator only: without it the rises vary from run to run.
 func DefaultPredictor() Predictor {
 	return Predictor{
-		PerImagePixel: 13.1,
+		PerImagePixel: 8.18,
 		PerWorkPixel:  0,
-		DetBase:       11.2e6,
-		PerDetPixel:   162.4,
-		ClsBytes:      2.52e6,
+		DetBase:       0,
+		PerDetPixel:   154.3,
+		ClsBytes:      1.58e6,
 		RecBase:       0,
-		PerRecColumn:  11.52e3,
-		LineHeight:    14,
-		LineWidthCap:  1760,
+		PerRecColumn:  11.65e3,
+		LineHeight:    24,
+		LineWidthCap:  1920,
 	}
 }
 

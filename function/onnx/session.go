@@ -13,6 +13,8 @@ import (
 	"sync"
 
 	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/ocrhost/ocrhost/function/onnx/fold"
 )
 
 // Errors returned by this package; wrap-checked with errors.Is.
@@ -105,6 +107,9 @@ type Options struct {
 	// CacheDir keeps ONNX Runtime's optimised graph of each CPU model, so
 	// that a later Open loads it without optimising again ("": no cache).
 	CacheDir string
+	// Fold rewrites the model before ONNX Runtime loads it (package fold):
+	// the same function in fewer passes over memory.
+	Fold bool
 }
 
 // Option changes Options.
@@ -120,15 +125,17 @@ func WithDevice(d string) Option     { return func(o *Options) { o.Device = d } 
 func WithGPUMemLimit(b int64) Option { return func(o *Options) { o.GPUMemLimit = b } }
 func WithMaxRuns(n int) Option       { return func(o *Options) { o.MaxRuns = n } }
 func WithCacheDir(dir string) Option { return func(o *Options) { o.CacheDir = dir } }
+func WithFold(on bool) Option        { return func(o *Options) { o.Fold = on } }
 
 // DefaultOptions are the measured defaults (docs/figures.md, "Session options"):
 // the CPU arena on, since without it recognition runs 1.5x slower (every
 // intermediate tensor is a fresh malloc), shrunk after every run so idle
 // sessions give the memory back; memory patterns off, since they are planned
 // per input shape and OCR shapes vary; intra-op threads as many as
-// GOMAXPROCS (ORT's own choice, 0, counts cores outside a cgroup's quota).
+// GOMAXPROCS (ORT's own choice, 0, counts cores outside a cgroup's quota);
+// the model folded.
 func DefaultOptions() Options {
-	return Options{IntraOpThreads: runtime.GOMAXPROCS(0), InterOpThreads: 1, CPUArena: true, MemPattern: false, ArenaShrink: true, Device: "cpu"}
+	return Options{IntraOpThreads: runtime.GOMAXPROCS(0), InterOpThreads: 1, CPUArena: true, MemPattern: false, ArenaShrink: true, Device: "cpu", Fold: true}
 }
 
 // Session is one loaded model with a single float32 input and output.
@@ -169,7 +176,18 @@ func Open(path string, options ...Option) (*Session, error) {
 	if err := configure(so, o); err != nil {
 		return nil, err
 	}
-	s, err := openCached(path, ins[0].Name, outs[0].Name, so, o)
+	model, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w %s: %v", ErrModel, path, err)
+	}
+	if o.Fold {
+		// A model fold cannot read (one with subgraphs, say) loads as it
+		// is: folding only saves time.
+		if folded, _, err := fold.Bytes(model); err == nil {
+			model = folded
+		}
+	}
+	s, err := openCached(path, model, ins[0].Name, outs[0].Name, so, o)
 	if err != nil {
 		return nil, fmt.Errorf("%w %s: %v", ErrModel, path, err)
 	}
