@@ -68,7 +68,7 @@ type config struct {
 
 	ModelDir string `envconfig:"MODEL_DIR" desc:"folder with the ONNX models and ppocr_keys_v1.txt (default: third_party/models found from the working directory or the binary)"`
 	ORTLib   string `envconfig:"ORT_LIB" desc:"path of libonnxruntime.so.1 (default: third_party/lib beside the models)"`
-	Int8     string `envconfig:"INT8" desc:"models that run in int8, written by make deps beside the fp32 ones: a list of det, cls, rec, or none (empty: rec, where int8 keeps accuracy and pays; docs/quantize.md)"`
+	Int8     string `envconfig:"INT8" desc:"models that run in int8, written by make deps beside the fp32 ones: a list of det, cls, rec, or none (empty: rec, where int8 keeps accuracy; docs/quantize.md)"`
 	Device   string `envconfig:"DEVICE" default:"cpu" desc:"cpu or cuda:N"`
 	Preset   string `envconfig:"PRESET" default:"ocrhost" desc:"default pipeline configuration: ocrhost, rapidocr or paddleocr"`
 	// Per deployment what a request may choose per call: stages, batch size, DPI...
