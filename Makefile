@@ -26,7 +26,7 @@ deps: $(DEPS_DIR)/.verified $(DEPS_DIR)/.int8-verified
 $(DEPS_DIR)/.verified: scripts/deps.sh
 	OCRHOST_DEPS_DIR=$(DEPS_DIR) scripts/deps.sh
 	touch $@
-$(DEPS_DIR)/.int8-verified: $(DEPS_DIR)/.verified scripts/int8.sh $(wildcard quantize/*.go quantize/onnxpb/*.go cmd/quantize/*.go)
+$(DEPS_DIR)/.int8-verified: $(DEPS_DIR)/.verified scripts/int8.sh $(wildcard quantize/*.go internal/onnxgraph/*.go internal/onnxpb/*.go cmd/quantize/*.go)
 	GO=$(GO) OCRHOST_DEPS_DIR=$(DEPS_DIR) scripts/int8.sh
 	touch $@
 

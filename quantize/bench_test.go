@@ -15,7 +15,7 @@ import (
 	"github.com/ocrhost/ocrhost/internal/testenv"
 	"github.com/ocrhost/ocrhost/quantize"
 	"github.com/ocrhost/ocrhost/quantize/calibrate"
-	"github.com/ocrhost/ocrhost/quantize/onnxpb"
+	"github.com/ocrhost/ocrhost/internal/onnxpb"
 )
 
 // BenchmarkInference times single-threaded inferences of each model in fp32

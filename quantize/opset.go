@@ -6,7 +6,7 @@ import (
 	"math"
 
 	"github.com/ocrhost/ocrhost/internal/onnxgraph"
-	"github.com/ocrhost/ocrhost/quantize/onnxpb"
+	"github.com/ocrhost/ocrhost/internal/onnxpb"
 )
 
 // changedBy11 lists the default-domain operators whose inputs or meaning

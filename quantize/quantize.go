@@ -33,7 +33,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/ocrhost/ocrhost/internal/onnxgraph"
-	"github.com/ocrhost/ocrhost/quantize/onnxpb"
+	"github.com/ocrhost/ocrhost/internal/onnxpb"
 )
 
 // ErrUnsupported means the model uses something the rewrite cannot carry

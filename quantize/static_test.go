@@ -14,7 +14,7 @@ import (
 	"github.com/ocrhost/ocrhost/internal/testenv"
 	"github.com/ocrhost/ocrhost/quantize"
 	"github.com/ocrhost/ocrhost/quantize/calibrate"
-	"github.com/ocrhost/ocrhost/quantize/onnxpb"
+	"github.com/ocrhost/ocrhost/internal/onnxpb"
 )
 
 // TestStaticMatchesFP32 calibrates the detector on the sample page, rewrites

@@ -15,7 +15,7 @@ import (
 	"github.com/ocrhost/ocrhost/function/imageio"
 	"github.com/ocrhost/ocrhost/quantize"
 	"github.com/ocrhost/ocrhost/quantize/calibrate"
-	"github.com/ocrhost/ocrhost/quantize/onnxpb"
+	"github.com/ocrhost/ocrhost/internal/onnxpb"
 )
 
 // rangesFile is what calibration writes and a static rewrite reads: the

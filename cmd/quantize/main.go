@@ -19,7 +19,7 @@ import (
 	"github.com/ocrhost/ocrhost/function"
 	"github.com/ocrhost/ocrhost/function/onnx"
 	"github.com/ocrhost/ocrhost/quantize"
-	"github.com/ocrhost/ocrhost/quantize/onnxpb"
+	"github.com/ocrhost/ocrhost/internal/onnxpb"
 )
 
 func main() {

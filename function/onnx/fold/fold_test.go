@@ -16,7 +16,7 @@ import (
 	"github.com/ocrhost/ocrhost/function/onnx/fold"
 	"github.com/ocrhost/ocrhost/internal/onnxgraph"
 	"github.com/ocrhost/ocrhost/internal/testenv"
-	"github.com/ocrhost/ocrhost/quantize/onnxpb"
+	"github.com/ocrhost/ocrhost/internal/onnxpb"
 )
 
 // net builds a small opset-9 model with input x and output y, float

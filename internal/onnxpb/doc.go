@@ -7,7 +7,7 @@
 // google.golang.org/protobuf in go.mod:
 //
 //	protoc --go_out=. --go_opt=paths=source_relative \
-//	  --go_opt=Monnx.proto=github.com/ocrhost/ocrhost/quantize/onnxpb onnx.proto
+//	  --go_opt=Monnx.proto=github.com/ocrhost/ocrhost/internal/onnxpb onnx.proto
 //
 // Newer ONNX fields a model may carry survive a decode and encode as unknown
 // fields.
