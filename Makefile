@@ -51,6 +51,7 @@ test: deps lint
 	CGO_ENABLED=1 $(GO) test -count=1 -timeout 30m -run 'TestPredictionWithin25Percent|TestIdleRSSAfterEviction|TestPeakRSSFlatInPageCount|TestFilledBudgetRejectsThenRecovers|TestConcurrentLargeRequestsUnderBudget|TestTextPDFsLoseNoLine' ./host/
 	CGO_ENABLED=1 $(GO) test -count=1 -timeout 15m -run 'TestBadInputCatalogue' ./cmd/host/
 	CGO_ENABLED=1 $(GO) test -count=1 -run 'TestRelease$$' ./memory/
+	CGO_ENABLED=1 $(GO) test -count=1 -run 'TestKeepArena$$' ./function/onnx/
 	CGO_ENABLED=1 $(GO) test -count=1 -run 'TestInt8Accuracy|TestDetScaleAccuracy' ./function/
 
 # Every benchmark once (BENCHTIME=10x for steadier numbers, BENCH=Seed for some): raw output and

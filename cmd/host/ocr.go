@@ -42,8 +42,8 @@ func ocr(ctx context.Context, args []string) error {
 	if err := onnx.Init(lib); err != nil {
 		return err
 	}
-	cfg, _ := loadConfig() // only the document and cache settings; the CLI has no other configuration
-	sessOpts := []onnx.Option{onnx.WithCacheDir(cfg.ortCacheDir())}
+	cfg, _ := loadConfig() // only the document, cache and arena settings; the CLI has no other configuration
+	sessOpts := []onnx.Option{onnx.WithCacheDir(cfg.ortCacheDir()), onnx.WithKeepArena(cfg.ArenaKeep)}
 	if env.IntraOpThreads > 0 {
 		sessOpts = append(sessOpts, onnx.WithThreads(env.IntraOpThreads, 1))
 	}

@@ -128,7 +128,7 @@ func (a *app) build() error {
 	a.reg = prometheus.NewRegistry()
 	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	defaults, _ := cfg.defaults() // validated in loadConfig
-	sessionOpts := []onnx.Option{onnx.WithThreads(cfg.intraOpThreads(), 1), onnx.WithCacheDir(cfg.ortCacheDir())}
+	sessionOpts := []onnx.Option{onnx.WithThreads(cfg.intraOpThreads(), 1), onnx.WithCacheDir(cfg.ortCacheDir()), onnx.WithKeepArena(cfg.ArenaKeep)}
 	if cfg.GPUMemLimit > 0 {
 		sessionOpts = append(sessionOpts, onnx.WithGPUMemLimit(int64(cfg.GPUMemLimit)))
 	}

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	ort "github.com/yalue/onnxruntime_go"
 
@@ -97,6 +98,11 @@ type Options struct {
 	MemPattern bool
 	// ArenaShrink asks ORT to shrink the arena after each Run.
 	ArenaShrink bool
+	// KeepArena, with ArenaShrink, keeps the arena between runs and
+	// shrinks it once the session has been idle this long (0: after every
+	// run). A run then finds its memory resident instead of faulting it in
+	// again, at the price of holding it while runs keep coming.
+	KeepArena time.Duration
 	// Device is "cpu" or "cuda:N".
 	Device string
 	// GPUMemLimit caps the CUDA arena in bytes (0: no cap).
@@ -121,6 +127,9 @@ func WithThreads(intra, inter int) Option {
 func WithCPUArena(on bool) Option    { return func(o *Options) { o.CPUArena = on } }
 func WithMemPattern(on bool) Option  { return func(o *Options) { o.MemPattern = on } }
 func WithArenaShrink(on bool) Option { return func(o *Options) { o.ArenaShrink = on } }
+func WithKeepArena(idle time.Duration) Option {
+	return func(o *Options) { o.KeepArena = idle }
+}
 func WithDevice(d string) Option     { return func(o *Options) { o.Device = d } }
 func WithGPUMemLimit(b int64) Option { return func(o *Options) { o.GPUMemLimit = b } }
 func WithMaxRuns(n int) Option       { return func(o *Options) { o.MaxRuns = n } }
@@ -150,6 +159,7 @@ type Session struct {
 	sess    *ort.DynamicAdvancedSession
 	runOpts *ort.RunOptions
 	runs    chan struct{} // nil: no cap
+	keep    *keeper       // nil: runOpts shrinks after every run
 }
 
 // Open loads the model at path. The model must have exactly one input and one output.
@@ -207,6 +217,10 @@ func Open(path string, options ...Option) (*Session, error) {
 			return nil, fmt.Errorf("%w: arena shrinkage: %v", ErrRuntime, err)
 		}
 		sess.runOpts = ro
+		if o.KeepArena > 0 {
+			sess.keep = &keeper{idle: o.KeepArena, shape: smallest(ins[0].Dimensions), shrink: ro}
+			sess.runOpts = nil
+		}
 	}
 	return sess, nil
 }
@@ -342,6 +356,10 @@ func (s *Session) RunFunc(data []float32, shape []int64, read func(out []float32
 		return fmt.Errorf("%w %v: %v", ErrBadShape, shape, err)
 	}
 	defer in.Destroy()
+	if s.keep != nil {
+		s.keep.start()
+		defer s.keep.done(s.giveBack)
+	}
 	outs := []ort.Value{nil}
 	if err := s.sess.RunWithOptions([]ort.Value{in}, outs, s.runOpts); err != nil {
 		return fmt.Errorf("%w (%s): %v", ErrInference, s.path, err)
@@ -366,6 +384,10 @@ func (s *Session) Close() error {
 	if s.runOpts != nil {
 		s.runOpts.Destroy()
 		s.runOpts = nil
+	}
+	if s.keep != nil {
+		s.keep.stop()
+		s.keep.shrink.Destroy()
 	}
 	if err != nil {
 		return fmt.Errorf("onnx: destroy %s: %w", s.path, err)
@@ -394,4 +416,90 @@ func CUDAAvailable() error {
 		return fmt.Errorf("%w: %v", ErrNoAccelerator, err)
 	}
 	return nil
+}
+
+// keeper holds a session's arena between runs: the last run to finish arms
+// a timer, and a run starting disarms it; when it fires, giveBack runs the
+// model once on its smallest input with shrinkage on, which frees every
+// arena chunk that run does not use.
+type keeper struct {
+	idle   time.Duration
+	shape  []int64
+	shrink *ort.RunOptions
+
+	mu      sync.Mutex
+	running int
+	timer   *time.Timer
+}
+
+func (k *keeper) start() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.running++
+	if k.timer != nil {
+		k.timer.Stop()
+	}
+}
+
+func (k *keeper) done(giveBack func()) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.running--
+	if k.running == 0 {
+		k.timer = time.AfterFunc(k.idle, giveBack)
+	}
+}
+
+func (k *keeper) idleNow() bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.running == 0
+}
+
+func (k *keeper) stop() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.timer != nil {
+		k.timer.Stop()
+	}
+}
+
+// giveBack shrinks the arena of an idle session (keeper).
+func (s *Session) giveBack() {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.sess == nil || !s.keep.idleNow() {
+		return
+	}
+	n := int64(1)
+	for _, d := range s.keep.shape {
+		n *= d
+	}
+	in, err := ort.NewTensor(ort.NewShape(s.keep.shape...), make([]float32, n))
+	if err != nil {
+		return
+	}
+	defer in.Destroy()
+	outs := []ort.Value{nil}
+	if s.sess.RunWithOptions([]ort.Value{in}, outs, s.keep.shrink) == nil {
+		outs[0].Destroy()
+	}
+}
+
+// smallest is the smallest input of a model's input dimensions: one in
+// the batch, 32 in any other dimension the model leaves open (detection
+// takes multiples of 32).
+func smallest(dims ort.Shape) []int64 {
+	out := make([]int64, len(dims))
+	for i, d := range dims {
+		switch {
+		case d > 0:
+			out[i] = d
+		case i == 0:
+			out[i] = 1
+		default:
+			out[i] = 32
+		}
+	}
+	return out
 }

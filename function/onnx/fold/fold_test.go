@@ -15,8 +15,8 @@ import (
 	"github.com/ocrhost/ocrhost/function/onnx"
 	"github.com/ocrhost/ocrhost/function/onnx/fold"
 	"github.com/ocrhost/ocrhost/internal/onnxgraph"
-	"github.com/ocrhost/ocrhost/internal/testenv"
 	"github.com/ocrhost/ocrhost/internal/onnxpb"
+	"github.com/ocrhost/ocrhost/internal/testenv"
 )
 
 // net builds a small opset-9 model with input x and output y, float
