@@ -60,6 +60,11 @@ func New(opts ...Option) (*Host, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
+	var so onnx.Options
+	for _, o := range cfg.sessionOpts {
+		o(&so)
+	}
+	cfg.predictor.HeldStages = so.KeepArena > 0
 	if cfg.files.Dir == "" {
 		return nil, fmt.Errorf("host: no model folder (WithModelFiles)")
 	}

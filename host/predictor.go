@@ -85,6 +85,12 @@ type Predictor struct {
 	// LineHeight (work pixels) and LineWidthCap (pixels at height 48)
 	// shape EstimateRecognition's guess of the widest recognition input.
 	LineHeight, LineWidthCap float64
+
+	// HeldStages says each stage's inference memory stays while the call
+	// runs (onnx.WithKeepArena: an arena is given back only once its model
+	// is idle), so the stages add up instead of the largest alone. New
+	// sets it from the session options.
+	HeldStages bool
 }
 
 // minRecWidth is the recogniser's narrowest input: lines are padded to a
@@ -151,12 +157,16 @@ func (p Predictor) Predict(op Operation, prm Params) uint64 {
 	case OpRecognize:
 		stage = rec
 	case OpOCR:
+		add := func(a, b float64) float64 { return max(a, b) }
+		if p.HeldStages {
+			add = func(a, b float64) float64 { return a + b }
+		}
 		stage = det
 		if prm.Classify {
-			stage = max(stage, cls)
+			stage = add(stage, cls)
 		}
 		if prm.Recognize {
-			stage = max(stage, rec)
+			stage = add(stage, rec)
 		}
 	default:
 		return 0

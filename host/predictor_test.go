@@ -1,9 +1,14 @@
 package host
 
 import (
+	"context"
 	"math"
 	"reflect"
 	"testing"
+	"time"
+
+	"github.com/ocrhost/ocrhost/function"
+	"github.com/ocrhost/ocrhost/function/onnx"
 )
 
 // A predictor with round figures, so expected values can be written down.
@@ -59,6 +64,37 @@ func TestPredictStages(t *testing.T) {
 		if got := roundPredictor.Predict(c.op, p); got != uint64(c.want) {
 			t.Errorf("%s: Predict = %d, want %d", c.name, got, uint64(c.want))
 		}
+	}
+}
+
+// With arenas held until a model is idle (onnx.WithKeepArena), a call's
+// stages stay resident together; New sets HeldStages from the session
+// options.
+func TestPredictHeldStages(t *testing.T) {
+	prm := Params{ImagePixels: 1000, WorkPixels: 500, DetPixels: 600, Recognize: true, Classify: true,
+		RecBatch: 6, MaxLineWidth: 1000, Pages: 1, PagesPerBatch: 1}
+	const shared = 10*1000 + 500
+	det, rec := 1000+100*600.0, 2000+10*6*1000.0
+	held := roundPredictor
+	held.HeldStages = true
+	if got, want := held.Predict(OpOCR, prm), uint64(shared+det+50_000+rec); got != want {
+		t.Errorf("held: Predict = %d, want %d (every stage)", got, want)
+	}
+	if got, want := held.Predict(OpDetect, prm), uint64(shared+det); got != want {
+		t.Errorf("held, detection alone: Predict = %d, want %d", got, want)
+	}
+	for _, c := range []struct {
+		opts []onnx.Option
+		want bool
+	}{{nil, false}, {[]onnx.Option{onnx.WithKeepArena(0)}, false}, {[]onnx.Option{onnx.WithKeepArena(time.Second)}, true}} {
+		h, err := New(WithModelFiles(function.ModelFiles{Dir: t.TempDir()}), WithSessionOptions(c.opts...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.cfg.predictor.HeldStages != c.want {
+			t.Errorf("session options %d: HeldStages %v, want %v", len(c.opts), h.cfg.predictor.HeldStages, c.want)
+		}
+		h.Shutdown(context.Background())
 	}
 }
 
