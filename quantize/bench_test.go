@@ -12,10 +12,10 @@ import (
 
 	"github.com/ocrhost/ocrhost/function"
 	"github.com/ocrhost/ocrhost/function/onnx"
+	"github.com/ocrhost/ocrhost/internal/onnxpb"
 	"github.com/ocrhost/ocrhost/internal/testenv"
 	"github.com/ocrhost/ocrhost/quantize"
 	"github.com/ocrhost/ocrhost/quantize/calibrate"
-	"github.com/ocrhost/ocrhost/internal/onnxpb"
 )
 
 // BenchmarkInference times single-threaded inferences of each model in fp32

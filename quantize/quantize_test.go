@@ -15,9 +15,9 @@ import (
 	"github.com/ocrhost/ocrhost/function/imageio"
 	"github.com/ocrhost/ocrhost/function/imgproc"
 	"github.com/ocrhost/ocrhost/function/onnx"
+	"github.com/ocrhost/ocrhost/internal/onnxpb"
 	"github.com/ocrhost/ocrhost/internal/testenv"
 	"github.com/ocrhost/ocrhost/quantize"
-	"github.com/ocrhost/ocrhost/internal/onnxpb"
 )
 
 // quantized writes the int8 version of model kind k into a temporary folder

@@ -11,10 +11,10 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/ocrhost/ocrhost/function"
+	"github.com/ocrhost/ocrhost/internal/onnxpb"
 	"github.com/ocrhost/ocrhost/internal/testenv"
 	"github.com/ocrhost/ocrhost/quantize"
 	"github.com/ocrhost/ocrhost/quantize/calibrate"
-	"github.com/ocrhost/ocrhost/internal/onnxpb"
 )
 
 // TestStaticMatchesFP32 calibrates the detector on the sample page, rewrites

@@ -13,9 +13,9 @@ import (
 
 	"github.com/ocrhost/ocrhost/function"
 	"github.com/ocrhost/ocrhost/function/imageio"
+	"github.com/ocrhost/ocrhost/internal/onnxpb"
 	"github.com/ocrhost/ocrhost/quantize"
 	"github.com/ocrhost/ocrhost/quantize/calibrate"
-	"github.com/ocrhost/ocrhost/internal/onnxpb"
 )
 
 // rangesFile is what calibration writes and a static rewrite reads: the

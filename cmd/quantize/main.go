@@ -18,8 +18,8 @@ import (
 
 	"github.com/ocrhost/ocrhost/function"
 	"github.com/ocrhost/ocrhost/function/onnx"
-	"github.com/ocrhost/ocrhost/quantize"
 	"github.com/ocrhost/ocrhost/internal/onnxpb"
+	"github.com/ocrhost/ocrhost/quantize"
 )
 
 func main() {
