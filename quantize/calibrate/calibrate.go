@@ -14,8 +14,8 @@ import (
 	ort "github.com/yalue/onnxruntime_go"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/ocrhost/ocrhost/quantize"
 	"github.com/ocrhost/ocrhost/internal/onnxpb"
+	"github.com/ocrhost/ocrhost/quantize"
 )
 
 // ErrNoInputs means there was nothing to calibrate on.
