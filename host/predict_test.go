@@ -458,9 +458,10 @@ func TestCalibratePredictor(t *testing.T) {
 	pages = append(pages, predExternal(t, "tesseract_phototest.tif", "gutenye_direction.jpg", "rapidocr_test_letterbox_like.jpg",
 		"paddleocr_11.jpg", "easyocr_chinese.jpg", "rapidocr_black_font_color_transparent.png")...)
 
-	// Detection alone: the image terms and the detection stage. Detection
-	// runs at the fixed size, so that DetPixels is the size that ran; the
-	// host revises an auto-sized call's prediction to the size it chose.
+	// Detection alone: the image terms and the detection stage, at the
+	// fixed size (DetPixels is then the size that ran) and at the size
+	// det_scale auto chose, which the host revises an auto call's
+	// prediction to.
 	o := function.DefaultOptions()
 	o.DetScale = function.DetScaleFixed
 	var p Predictor
@@ -469,8 +470,6 @@ func TestCalibratePredictor(t *testing.T) {
 		y, _ := measure(c, `{"stages":["det"],"det_scale":"fixed"}`)
 		detS = append(detS, predSample{name: c.name, w: c.w, h: c.h, prm: predParams(t, p, c.w, c.h, o), y: y})
 	}
-	// And at the size det_scale auto chose, which the host revises an
-	// auto-sized call's prediction to.
 	models := testenv.LoadAll(t)
 	for _, c := range pages {
 		y, _ := measure(c, `{"stages":["det"]}`)
