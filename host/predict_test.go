@@ -477,10 +477,15 @@ func TestCalibratePredictor(t *testing.T) {
 		prm.DetPixels = predAutoDetPixels(t, models, c)
 		detS = append(detS, predSample{name: c.name + " auto", w: c.w, h: c.h, prm: prm, y: y})
 	}
-	dc := predFit(t, detS, func(s predSample) []float64 {
-		return []float64{1, float64(s.prm.ImagePixels), float64(s.prm.WorkPixels), float64(s.prm.DetPixels)}
+	// Relative: in absolute terms the largest pages would decide the
+	// coefficients, and the small detections auto chooses would be
+	// predicted at the large ones' cost a pixel. The work copy is a
+	// resized image, too close to the image's own pixels to tell apart:
+	// the image term carries both.
+	dc := predFit(t, detS, true, func(s predSample) []float64 {
+		return []float64{1, float64(s.prm.ImagePixels), float64(s.prm.DetPixels)}
 	})
-	p.DetBase, p.PerImagePixel, p.PerWorkPixel, p.PerDetPixel = dc[0], dc[1], dc[2], dc[3]
+	p.DetBase, p.PerImagePixel, p.PerDetPixel = dc[0], dc[1], dc[2]
 	shared := func(prm Params) float64 {
 		return p.PerImagePixel*float64(prm.ImagePixels) + p.PerWorkPixel*float64(prm.WorkPixels)
 	}
@@ -510,7 +515,7 @@ func TestCalibratePredictor(t *testing.T) {
 			recS = append(recS, predSample{name: c.name, prm: prm, cols: predCols(resp.Result.Lines, o.RecBatch), y: y - shared(prm)})
 		}
 	}
-	rc := predFit(t, recS, func(s predSample) []float64 { return []float64{1, s.cols} })
+	rc := predFit(t, recS, false, func(s predSample) []float64 { return []float64{1, s.cols} })
 	p.RecBase, p.PerRecColumn = rc[0], rc[1]
 
 	// The classifier's batch is fixed; a short line keeps recognition below it.
@@ -603,10 +608,11 @@ func predCols(lines []function.Line, batch int) float64 {
 	return best
 }
 
-// predFit solves min Σ(y − x·c)² over the samples, dropping any feature
-// whose coefficient comes out negative (a memory cost cannot be) and
-// fitting again without it.
-func predFit(t testing.TB, samples []predSample, feat func(predSample) []float64) []float64 {
+// predFit solves min Σ(y − x·c)² over the samples, or with relative, the
+// relative error Σ((y − x·c)/y)², dropping any feature whose coefficient
+// comes out negative (a memory cost cannot be) and fitting again without
+// it.
+func predFit(t testing.TB, samples []predSample, relative bool, feat func(predSample) []float64) []float64 {
 	t.Helper()
 	n := len(feat(samples[0]))
 	active := make([]bool, n)
@@ -627,11 +633,15 @@ func predFit(t testing.TB, samples []predSample, feat func(predSample) []float64
 		}
 		for _, s := range samples {
 			x := feat(s)
+			w := 1.0
+			if relative {
+				w = 1 / max(s.y, 1<<20) // a sample that rose by nothing weighs no more than one of 1 MB
+			}
 			for i, fi := range idx {
 				for j, fj := range idx {
-					a[i][j] += x[fi] * x[fj]
+					a[i][j] += w * w * x[fi] * x[fj]
 				}
-				a[i][k] += x[fi] * s.y
+				a[i][k] += w * w * x[fi] * s.y
 			}
 		}
 		sol, err := predSolve(a)

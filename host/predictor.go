@@ -108,22 +108,22 @@ const minRecWidth = 320
 // rendered pages and 6 real images and fits the image and detection terms
 // (detection alone, at the fixed size and at the size det_scale auto
 // chose, which the host revises an auto-sized call's prediction to)
-// by least squares on detection alone, the recognition terms on single
+// by least squares of the relative error on detection alone, the recognition terms on single
 // lines and on pages where recognition outweighed detection, and the
 // recognition estimate by the smallest rms error of the whole pipeline
 // (its errors are in docs/memory.md). The fit holds with
 // TuneAllocator only: without it the rises vary from run to run.
 func DefaultPredictor() Predictor {
 	return Predictor{
-		PerImagePixel: 8.18,
+		PerImagePixel: 8.51,
 		PerWorkPixel:  0,
 		DetBase:       0,
-		PerDetPixel:   154.3,
-		ClsBytes:      1.58e6,
+		PerDetPixel:   147,
+		ClsBytes:      1.42e6,
 		RecBase:       0,
-		PerRecColumn:  11.65e3,
-		LineHeight:    24,
-		LineWidthCap:  1920,
+		PerRecColumn:  11.73e3,
+		LineHeight:    26,
+		LineWidthCap:  1760,
 	}
 }
 
