@@ -30,8 +30,6 @@ import (
 	"math"
 	"slices"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/ocrhost/ocrhost/internal/onnxgraph"
 	"github.com/ocrhost/ocrhost/internal/onnxpb"
 )
@@ -86,19 +84,11 @@ func WithExclude(nodes ...string) Option {
 
 // Bytes decodes an ONNX model, rewrites it and encodes it deterministically.
 func Bytes(in []byte, opts ...Option) ([]byte, Report, error) {
-	var m onnxpb.ModelProto
-	if err := proto.Unmarshal(in, &m); err != nil {
-		return nil, Report{}, fmt.Errorf("%w: %v", ErrBadModel, err)
+	out, rep, err := onnxgraph.Rewrite(in, func(m *onnxpb.ModelProto) (Report, error) { return Model(m, opts...) })
+	if errors.Is(err, onnxgraph.ErrDecode) {
+		err = fmt.Errorf("%w: %v", ErrBadModel, err)
 	}
-	rep, err := Model(&m, opts...)
-	if err != nil {
-		return nil, rep, err
-	}
-	out, err := proto.MarshalOptions{Deterministic: true}.Marshal(&m)
-	if err != nil {
-		return nil, rep, fmt.Errorf("quantize: encode: %w", err)
-	}
-	return out, rep, nil
+	return out, rep, err
 }
 
 // Model rewrites m in place.

@@ -9,15 +9,15 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"strings"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/ocrhost/ocrhost/function"
 	"github.com/ocrhost/ocrhost/function/onnx"
+	"github.com/ocrhost/ocrhost/internal/onnxgraph"
 	"github.com/ocrhost/ocrhost/internal/onnxpb"
 	"github.com/ocrhost/ocrhost/quantize"
 )
@@ -95,14 +95,9 @@ func static(data []byte, path string, opts []quantize.Option) ([]byte, quantize.
 	if err != nil {
 		return nil, quantize.Report{}, err
 	}
-	var m onnxpb.ModelProto
-	if err := proto.Unmarshal(data, &m); err != nil {
-		return nil, quantize.Report{}, fmt.Errorf("%w: %v", quantize.ErrBadModel, err)
+	q, rep, err := onnxgraph.Rewrite(data, func(m *onnxpb.ModelProto) (quantize.Report, error) { return quantize.Static(m, r, opts...) })
+	if errors.Is(err, onnxgraph.ErrDecode) {
+		err = fmt.Errorf("%w: %v", quantize.ErrBadModel, err)
 	}
-	rep, err := quantize.Static(&m, r, opts...)
-	if err != nil {
-		return nil, rep, err
-	}
-	q, err := proto.MarshalOptions{Deterministic: true}.Marshal(&m)
 	return q, rep, err
 }

@@ -15,11 +15,32 @@ import (
 	"github.com/ocrhost/ocrhost/internal/onnxpb"
 )
 
-// ErrNoGraph and ErrSubgraph say why New refuses a model.
+// ErrNoGraph and ErrSubgraph say why New refuses a model; ErrDecode, why
+// Rewrite does.
 var (
 	ErrNoGraph  = errors.New("onnxgraph: model has no graph")
 	ErrSubgraph = errors.New("onnxgraph: node has a subgraph")
+	ErrDecode   = errors.New("onnxgraph: not an ONNX model")
 )
+
+// Rewrite decodes an ONNX model, lets f rewrite it in place and encodes the
+// result deterministically: the same bytes and rewrite give the same bytes.
+func Rewrite[R any](in []byte, f func(*onnxpb.ModelProto) (R, error)) ([]byte, R, error) {
+	var m onnxpb.ModelProto
+	if err := proto.Unmarshal(in, &m); err != nil {
+		var zero R
+		return nil, zero, fmt.Errorf("%w: %v", ErrDecode, err)
+	}
+	r, err := f(&m)
+	if err != nil {
+		return nil, r, err
+	}
+	out, err := proto.MarshalOptions{Deterministic: true}.Marshal(&m)
+	if err != nil {
+		return nil, r, fmt.Errorf("onnxgraph: encode: %w", err)
+	}
+	return out, r, nil
+}
 
 // Graph is one model's main graph and its index. The index follows the
 // edits made through Graph; edits made to G directly are not seen.

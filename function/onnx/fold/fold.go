@@ -27,8 +27,6 @@ import (
 	"errors"
 	"fmt"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/ocrhost/ocrhost/internal/onnxgraph"
 	"github.com/ocrhost/ocrhost/internal/onnxpb"
 )
@@ -49,19 +47,11 @@ func (r Report) Total() int { return r.ConvAffine + r.HardSwish + r.NextConv + r
 
 // Bytes decodes a model, rewrites it and encodes it deterministically.
 func Bytes(in []byte) ([]byte, Report, error) {
-	var m onnxpb.ModelProto
-	if err := proto.Unmarshal(in, &m); err != nil {
-		return nil, Report{}, fmt.Errorf("%w: %v", ErrBadModel, err)
+	out, rep, err := onnxgraph.Rewrite(in, Model)
+	if errors.Is(err, onnxgraph.ErrDecode) {
+		err = fmt.Errorf("%w: %v", ErrBadModel, err)
 	}
-	rep, err := Model(&m)
-	if err != nil {
-		return nil, rep, err
-	}
-	out, err := proto.MarshalOptions{Deterministic: true}.Marshal(&m)
-	if err != nil {
-		return nil, rep, fmt.Errorf("fold: encode: %w", err)
-	}
-	return out, rep, nil
+	return out, rep, err
 }
 
 // Model rewrites m in place.
