@@ -576,8 +576,8 @@ func (c *crop) flip() {
 	c.rotated = true
 }
 
-// recH is the recogniser's input height.
-const recH = 48
+// recH is the recogniser's input height, recMinW RapidOCR's least width.
+const recH, recMinW = 48, 320.0
 
 // recBatches splits crops, in order of aspect, into the recogniser's
 // batches of at most n.
@@ -591,13 +591,20 @@ func recBatches(crops []*crop, n int) [][]int {
 }
 
 // batchWidth is the input width of a batch: its widest line at height 48,
-// at least 320 (RapidOCR's).
-func batchWidth(crops []*crop, batch []int) int {
-	maxRatio := 320.0 / 48.0
+// at least 320 (RapidOCR's). With tight, the least is one line height past
+// the widest line where that is under 320: the model emits a line's last
+// character only with blank columns after it, and short lines (table
+// cells, labels) padded to 320 are mostly padding.
+func batchWidth(crops []*crop, batch []int, tight bool) int {
+	widest := 0.0
 	for _, ci := range batch {
-		maxRatio = math.Max(maxRatio, float64(crops[ci].img.W)/float64(crops[ci].img.H))
+		widest = math.Max(widest, float64(crops[ci].img.W)/float64(crops[ci].img.H))
 	}
-	return int(recH * maxRatio)
+	least := recMinW / recH
+	if tight {
+		least = math.Min(least, widest+1)
+	}
+	return int(recH * math.Max(widest, least))
 }
 
 // recSized reports the largest recognition batch, lines × width, to the
@@ -605,7 +612,7 @@ func batchWidth(crops []*crop, batch []int) int {
 func recSized(ctx context.Context, crops []*crop, o Options) {
 	lines, width := 0, 0
 	for _, b := range recBatches(crops, o.RecBatch) {
-		if w := batchWidth(crops, b); len(b)*w > lines*width {
+		if w := batchWidth(crops, b, o.RecTight); len(b)*w > lines*width {
 			lines, width = len(b), w
 		}
 	}
@@ -619,7 +626,7 @@ func recognize(ctx context.Context, rec *Model, crops []*crop, o Options, t *Tim
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		imgW := batchWidth(crops, batch)
+		imgW := batchWidth(crops, batch, o.RecTight)
 		slot := 3 * recH * imgW
 		in := make([]float32, len(batch)*slot)
 		for i, ci := range batch {

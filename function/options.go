@@ -82,8 +82,12 @@ type Options struct {
 	PageOrientation bool
 	ClsBatch        int
 	RecBatch        int
-	DropScore       float32
-	Order           Order
+	// RecTight pads a recognition batch one line height past its widest
+	// line, up to 320, where RapidOCR and PaddleOCR pad every batch to at
+	// least 320 (ocrhost preset; docs/pipeline.md, "Recognition width").
+	RecTight  bool
+	DropScore float32
+	Order     Order
 	// FigureText keeps text found inside pictures in the text and Markdown
 	// (it is always in the lines and blocks).
 	FigureText bool
@@ -150,6 +154,7 @@ func PresetOptions(p Preset) Options {
 			o.DetMaxSideLen = 1600
 			o.PageOrientation = true
 			o.DetScale = DetScaleAuto
+			o.RecTight = true
 		}
 	}
 	return o

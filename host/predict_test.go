@@ -504,7 +504,7 @@ func TestCalibratePredictor(t *testing.T) {
 			t.Fatal(err)
 		}
 		prm := predParams(t, p, c.w, c.h, ro)
-		cols := float64(max(predMinRecWidth, int(48*float64(plan.WorkW)/float64(plan.WorkH))))
+		cols := predBatchWidth(float64(plan.WorkW) / float64(plan.WorkH))
 		recS = append(recS, predSample{name: c.name, prm: prm, cols: cols, y: y - shared(prm)})
 	}
 	for i, c := range pages {
@@ -564,7 +564,12 @@ func TestCalibratePredictor(t *testing.T) {
 	}
 }
 
-const predMinRecWidth = 320
+// predBatchWidth is the recogniser's input width for a batch whose widest
+// line has width/height ratio r, as function.batchWidth sizes it: one line
+// height past the line, or 320 where that is less.
+func predBatchWidth(r float64) float64 {
+	return math.Floor(48 * max(r, min(320.0/48, r+1)))
+}
 
 // predAutoDetPixels is the largest detection input det_scale auto uses on
 // c, as function.Trace reports it to the host.
@@ -603,7 +608,7 @@ func predCols(lines []function.Line, batch int) float64 {
 	best := 0.0
 	for b := 0; b < len(ratios); b += batch {
 		e := min(b+batch, len(ratios))
-		best = max(best, float64(e-b)*math.Floor(48*max(float64(predMinRecWidth)/48, ratios[e-1])))
+		best = max(best, float64(e-b)*predBatchWidth(ratios[e-1]))
 	}
 	return best
 }

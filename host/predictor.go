@@ -29,7 +29,7 @@ type Params struct {
 	// lines; Predictor.EstimateRecognition gives both this and MaxLineWidth.
 	RecBatch int
 	// MaxLineWidth is the widest recognition input in pixels at height 48
-	// (a line's width/height ratio × 48, never below 320).
+	// (function.Trace's RecSized reports it once the lines are found).
 	MaxLineWidth int
 
 	// Pages is the number of pages of a document (1 for an image) and
@@ -54,7 +54,7 @@ type Params struct {
 //	need = PerImagePixel·ImagePixels + PerWorkPixel·WorkPixels
 //	       + max(DetBase + PerDetPixel·DetPixels,
 //	             ClsBytes,
-//	             RecBase + PerRecColumn·RecBatch·max(MaxLineWidth, 320))
+//	             RecBase + PerRecColumn·RecBatch·MaxLineWidth)
 //
 // for one page, times the pages processed together. Not included: the first
 // recognition at a new widest shape leaves memory resident for good, which
@@ -93,8 +93,9 @@ type Predictor struct {
 	HeldStages bool
 }
 
-// minRecWidth is the recogniser's narrowest input: lines are padded to a
-// width/height ratio of at least 320/48.
+// minRecWidth is the width EstimateRecognition never goes below: the
+// recogniser pads a batch of short lines to at most 320 (RapidOCR's
+// width), so a page of them is not underestimated.
 const minRecWidth = 320
 
 // DefaultPredictor is calibrated on this repository's pipeline: ONNX Runtime
@@ -145,7 +146,7 @@ func (p Predictor) Predict(op Operation, prm Params) uint64 {
 		det = pos(p.DetBase) + pos(p.PerDetPixel*px(prm.DetPixels))
 	}
 	cls := pos(p.ClsBytes)
-	cols := float64(max(prm.RecBatch, 1)) * float64(max(prm.MaxLineWidth, minRecWidth))
+	cols := float64(max(prm.RecBatch, 1)) * float64(max(prm.MaxLineWidth, 0))
 	rec := pos(p.RecBase) + pos(p.PerRecColumn*cols)
 
 	var stage float64

@@ -47,7 +47,7 @@ func TestPredictStages(t *testing.T) {
 			p.DetPixels, p.Classify, p.MaxLineWidth = 0, false, 320
 			return p
 		}, shared + 2000 + 10*6*320},
-		{"narrow lines are padded to 320", OpRecognize, func(p Params) Params { p.MaxLineWidth = 100; return p }, shared + 2000 + 10*6*320},
+		{"a narrow batch counts its own width", OpRecognize, func(p Params) Params { p.MaxLineWidth = 100; return p }, shared + 2000 + 10*6*100},
 		{"batch 0 counts as 1", OpRecognize, func(p Params) Params { p.RecBatch = 0; return p }, shared + 2000 + 10*1000},
 		{"no detection input: no detection stage", OpDetect, func(p Params) Params { p.DetPixels = 0; return p }, shared},
 		{"negative sizes count as absent", OpDetect, func(p Params) Params {
