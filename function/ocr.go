@@ -109,19 +109,19 @@ func Run(ctx context.Context, m Models, img *imgproc.Image, o Options) (*Result,
 		}
 		order := layout.RapidOCRSort(quads)
 		tc := time.Now()
-		crops = make([]*crop, 0, len(order))
-		for _, i := range order {
-			q := quads[i]
+		crops = make([]*crop, len(order))
+		each(len(order), func(n int) {
+			q := quads[order[n]]
 			ci, tall := cropQuad(work, q)
-			c := &crop{img: ci, tall: tall, score: scores[i]}
+			c := &crop{img: ci, tall: tall, score: scores[order[n]]}
 			for k, p := range q {
 				c.box[k] = Point{
 					X: clamp((p[0])*ratioW, float64(img.W)),
 					Y: clamp((p[1]-float64(padTop))*ratioH, float64(img.H)),
 				}
 			}
-			crops = append(crops, c)
-		}
+			crops[n] = c
+		})
 		t.Crop = time.Since(tc)
 	} else {
 		// Recognition only: the whole (pre-resized) input is one line.
@@ -514,9 +514,9 @@ func classify(ctx context.Context, cls *Model, crops []*crop, o Options, t *Timi
 		}
 		batch := idx[b:min(b+o.ClsBatch, len(idx))]
 		in := make([]float32, len(batch)*3*clsH*clsW)
-		for i, ci := range batch {
-			normLine(crops[ci].img, in[i*3*clsH*clsW:(i+1)*3*clsH*clsW], clsW)
-		}
+		each(len(batch), func(i int) {
+			normLine(crops[batch[i]].img, in[i*3*clsH*clsW:(i+1)*3*clsH*clsW], clsW)
+		})
 		traceInput(ctx, KindCls, in, []int64{int64(len(batch)), 3, clsH, clsW})
 		ti := time.Now()
 		out, shape, err := cls.session.Run(in, int64(len(batch)), 3, clsH, clsW)
@@ -629,9 +629,9 @@ func recognize(ctx context.Context, rec *Model, crops []*crop, o Options, t *Tim
 		imgW := batchWidth(crops, batch, o.RecTight)
 		slot := 3 * recH * imgW
 		in := make([]float32, len(batch)*slot)
-		for i, ci := range batch {
-			normLine(crops[ci].img, in[i*slot:(i+1)*slot], imgW)
-		}
+		each(len(batch), func(i int) {
+			normLine(crops[batch[i]].img, in[i*slot:(i+1)*slot], imgW)
+		})
 		shape := []int64{int64(len(batch)), 3, recH, int64(imgW)}
 		traceInput(ctx, KindRec, in, shape)
 		ti := time.Now()
@@ -642,13 +642,13 @@ func recognize(ctx context.Context, rec *Model, crops []*crop, o Options, t *Tim
 				return fmt.Errorf("function: rec output shape %v, dictionary has %d classes", shape, len(rec.charset))
 			}
 			steps, classes := int(shape[1]), int(shape[2])
-			for i, ci := range batch {
-				c := crops[ci]
+			each(len(batch), func(i int) {
+				c := crops[batch[i]]
 				c.text, c.conf, c.glyphs = ctcGreedy(out[i*steps*classes:(i+1)*steps*classes], steps, classes, rec.charset)
 				// A step spans imgW/steps input columns (the model's
 				// horizontal stride); the crop was resized to lineWidth.
 				c.stepW = float64(imgW) / float64(steps) * float64(c.img.W) / float64(lineWidth(c.img, imgW))
-			}
+			})
 			return nil
 		})
 		if err != nil {

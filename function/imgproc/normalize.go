@@ -76,19 +76,21 @@ func (n *Normalizer) CHW(src *Image, dst []float32, dstW int) error {
 	}
 	plane := src.H * dstW
 	lb, lg, lr := &n.lut[0], &n.lut[1], &n.lut[2]
-	for y := 0; y < src.H; y++ {
-		row := src.Pix[y*src.W*3 : (y+1)*src.W*3]
-		o := y * dstW
-		pb := dst[o : o+src.W]
-		pg := dst[plane+o : plane+o+src.W]
-		pr := dst[2*plane+o : 2*plane+o+src.W]
-		for x := range pb {
-			p := row[x*3 : x*3+3]
-			pb[x] = lb[p[0]]
-			pg[x] = lg[p[1]]
-			pr[x] = lr[p[2]]
+	bands(src.H, src.W, func(y0, y1 int) {
+		for y := y0; y < y1; y++ {
+			row := src.Pix[y*src.W*3 : (y+1)*src.W*3]
+			o := y * dstW
+			pb := dst[o : o+src.W]
+			pg := dst[plane+o : plane+o+src.W]
+			pr := dst[2*plane+o : 2*plane+o+src.W]
+			for x := range pb {
+				p := row[x*3 : x*3+3]
+				pb[x] = lb[p[0]]
+				pg[x] = lg[p[1]]
+				pr[x] = lr[p[2]]
+			}
 		}
-	}
+	})
 	return nil
 }
 

@@ -104,13 +104,20 @@ func resizeLinear(dst, src *Image) {
 		taps[dx] = t
 	}
 
-	rowLen := dw * 3
+	bands(dh, dw, func(y0, y1 int) { resizeRows(dst, src, taps, scaleY, y0, y1) })
+}
+
+// resizeRows writes dst's rows y0..y1-1; each band keeps its own two rows
+// of the horizontal pass, so bands run side by side.
+func resizeRows(dst, src *Image, taps []linearTap, scaleY float64, y0, y1 int) {
+	sw, sh := src.W, src.H
+	rowLen := dst.W * 3
 	words := (rowLen + 1) / 2
 	buf := make([]uint64, 2*words)
 	rows := [2][]uint64{buf[:words], buf[words:]}
 	have := [2]int{-1, -1} // the source row whose horizontal pass rows[k] holds
 
-	for dy := 0; dy < dh; dy++ {
+	for dy := y0; dy < y1; dy++ {
 		// The vertical weights come from the unclamped position; only the row
 		// indices are clamped (resizeGeneric_Invoker's clip()).
 		sy, fy := linearCoef(dy, scaleY)
