@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/ocrhost/ocrhost/function/imgproc"
+	"github.com/ocrhost/ocrhost/function/layout"
 )
 
 // DetScale names how the detection input size is chosen.
@@ -15,8 +16,9 @@ const (
 	// DetScaleFixed detects at the size the limits give (DetLimitSideLen,
 	// DetMaxSideLen), whatever the size of the text.
 	DetScaleFixed DetScale = "fixed"
-	// DetScaleAuto detects first at DetProbeSide to measure the text, then
-	// again at the size that brings the median line to DetTextHeight
+	// DetScaleAuto detects first at DetProbeSide (or, on an image the
+	// fixed size upscales, at the image's own size) to measure the text,
+	// then again at the size that brings the median line to DetTextHeight
 	// pixels, never above the fixed size; the probe's boxes stand when the
 	// text is already large enough there.
 	DetScaleAuto DetScale = "auto"
@@ -36,9 +38,15 @@ const probeSlack = 1.25
 const nearFixed, probeMax = 0.9, 0.75
 
 // detectScaled is detect at a w×h input under DetScaleFixed, and at the
-// size the text asks for, at most w×h, under DetScaleAuto.
+// size the text asks for, at most w×h, under DetScaleAuto. The probe is at
+// DetProbeSide, or at the image's own size where w×h upscales it and a
+// DetProbeSide probe would be too close to w×h to pay.
 func detectScaled(ctx context.Context, det *Model, img *imgproc.Image, w, h int, o Options, t *Timings) ([][4][2]float64, []float32, error) {
 	ratio := float64(o.DetProbeSide) / float64(max(w, h))
+	native := ratio > probeMax
+	if native {
+		ratio = float64(max(img.W, img.H)) / float64(max(w, h))
+	}
 	if o.DetScale != DetScaleAuto || ratio > probeMax {
 		traceDetSized(ctx, w, h)
 		return detect(ctx, det, img, w, h, o, t)
@@ -53,17 +61,37 @@ func detectScaled(ctx context.Context, det *Model, img *imgproc.Image, w, h int,
 	sw, sh := w, h
 	if line := medianLineHeight(quads) * float64(pw) / float64(img.W); line > 0 { // in probe input pixels
 		grow := o.DetTextHeight / line
-		if grow <= probeSlack {
+		sw, sh = scaled(pw, ph, grow)
+		// A table at a small image's own size loses rows (short cells
+		// merge, a tilt goes unseen); it is read at the fixed size, as
+		// before the probe. Boxes without text look tabular more often
+		// than the page is, which then costs the fixed pass only.
+		table := native && o.Tables && tableLike(quads, img.W, img.H)
+		if !table && grow <= probeSlack {
 			traceDetSized(ctx, pw, ph)
 			return quads, scores, nil
 		}
-		sw, sh = scaled(pw, ph, grow)
-		if float64(max(sw, sh)) >= nearFixed*float64(max(w, h)) {
+		if table || float64(max(sw, sh)) >= nearFixed*float64(max(w, h)) {
 			sw, sh = w, h
 		}
 	}
 	traceDetSized(ctx, sw, sh)
 	return detect(ctx, det, img, sw, sh, o, t)
+}
+
+// tableLike reports whether the layout finds a table among boxes read
+// without their text.
+func tableLike(quads [][4][2]float64, w, h int) bool {
+	lines := make([]layout.Line, len(quads))
+	for i, q := range quads {
+		lines[i].Box = q
+	}
+	for _, b := range layout.Analyze(lines, layout.Page{W: w, H: h}).Blocks {
+		if b.Type == layout.Table {
+			return true
+		}
+	}
+	return false
 }
 
 // scaled is w×h scaled by ratio, each side rounded to a multiple of 32 as

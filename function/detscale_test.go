@@ -225,3 +225,57 @@ func TestTraceReportsSizes(t *testing.T) {
 		}
 	}
 }
+
+// TestNativeProbe: a small image that the fixed size upscales is probed
+// at its own size; large enough text is read from that probe, as the fixed
+// size reads it, while a table is still read at the fixed size (at its
+// own size a tilted table's rows merge) unless tables are off.
+func TestNativeProbe(t *testing.T) {
+	m := loadModels(t, testenv.Models(t))
+	defer m.Close()
+	page := renderPage(t, append(slices.Clone(renderLines), renderLines...), 16, "rgb", false)
+	// Eight rows make it tall enough that the fixed size is under the
+	// 960 probe's reach: only its own size is worth probing.
+	rows := append(slices.Clone(goodsRows), goodsRows[1], goodsRows[2])
+	tilted := simple([]int{160, 160, 110, 150}, rows, "none")
+	tilted.tilt = 2
+	table := pngOf(t, &composer{}, tilted.draw(t))
+
+	detect := func(data []byte, o function.Options) (res *function.Result, detPx, planPx int) {
+		img, _, err := imageio.Decode(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan, err := function.PlanFor(img.W, img.H, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := function.WithTrace(context.Background(), &function.Trace{DetSized: func(w, h int) { detPx = w * h }})
+		if res, err = function.Run(ctx, m, img, o); err != nil {
+			t.Fatal(err)
+		}
+		return res, detPx, plan.DetW * plan.DetH
+	}
+	auto, fixed := function.DefaultOptions(), function.DefaultOptions()
+	fixed.DetScale = function.DetScaleFixed
+
+	res, px, planPx := detect(page, auto)
+	want, _, _ := detect(page, fixed)
+	if 2*px > planPx {
+		t.Errorf("page: detected at %d px, want its own size, under half the plan's %d", px, planPx)
+	}
+	// The recogniser drops some spaces either way; the words are the same.
+	squeeze := func(s string) string { return strings.Join(strings.Fields(s), "") }
+	if got, want := res.Text(), want.Text(); squeeze(got) != squeeze(want) {
+		t.Errorf("page: auto reads\n%s\nfixed reads\n%s", got, want)
+	}
+
+	if _, px, planPx := detect(table, auto); px != planPx {
+		t.Errorf("table: detected at %d px, want the plan's %d", px, planPx)
+	}
+	noTables := auto
+	noTables.Tables = false
+	if _, px, planPx := detect(table, noTables); 2*px > planPx {
+		t.Errorf("table, tables off: detected at %d px, want its own size, under half the plan's %d", px, planPx)
+	}
+}

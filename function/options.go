@@ -64,7 +64,8 @@ type Options struct {
 	DetMaxSideLen int
 	// DetScale chooses the detection size from the limits alone or from
 	// the text's size too (DetScaleAuto: a probe pass at DetProbeSide on
-	// the long side, then a pass that brings the median line's box to
+	// the long side, or at the image's own size where the limits upscale
+	// it, then a pass that brings the median line's box to
 	// DetTextHeight pixels, within the limits). Auto is the ocrhost
 	// preset's default; the rapidocr and paddleocr presets keep fixed, as
 	// their references run. Under auto the fixed size is an upper bound,
