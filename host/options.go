@@ -184,6 +184,14 @@ func WithMaxPixels(n int64) Option {
 	}
 }
 
+// DefaultArenaKeep is how long `ocrhost serve` and `ocrhost ocr` keep a
+// model's ONNX Runtime arena after its last inference unless
+// OCRHOST_ARENA_KEEP says otherwise (onnx.WithKeepArena): the next
+// inference finds its memory resident instead of faulting it in again. A
+// Host from New keeps none unless WithSessionOptions asks; the seed
+// benchmarks run with it, as the binary does.
+const DefaultArenaKeep = 2 * time.Second
+
 // WithSessionOptions tunes every ONNX Runtime session the host opens.
 func WithSessionOptions(o ...onnx.Option) Option {
 	return func(c *config) { c.sessionOpts = append(c.sessionOpts, o...) }

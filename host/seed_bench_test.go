@@ -34,6 +34,7 @@ import (
 
 	"github.com/ocrhost/ocrhost/function"
 	"github.com/ocrhost/ocrhost/function/imageio"
+	"github.com/ocrhost/ocrhost/function/onnx"
 	"github.com/ocrhost/ocrhost/internal/testenv"
 	"github.com/ocrhost/ocrhost/memory"
 )
@@ -259,10 +260,12 @@ func seedPooledBatch(h *Host, data []byte, k int) ([]string, error) {
 	})
 }
 
-// seedHost is a Host with the seed's defaults (2 predictions, 2 leases).
+// seedHost is a Host with the seed's defaults (2 predictions, 2 leases)
+// and the binary's arena keep.
 func seedHost(b testing.TB, files function.ModelFiles, opts ...Option) *Host {
 	b.Helper()
-	h, err := New(append([]Option{WithModelFiles(files), WithQueueTimeout(seedQueueTimeout)}, opts...)...)
+	h, err := New(append([]Option{WithModelFiles(files), WithQueueTimeout(seedQueueTimeout),
+		WithSessionOptions(onnx.WithKeepArena(DefaultArenaKeep))}, opts...)...)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -84,7 +84,7 @@ type config struct {
 	DrainQuietPeriod     time.Duration `envconfig:"DRAIN_QUIET_PERIOD" default:"0s" desc:"on SIGTERM, /readyz fails this long before the listeners close, so that load balancers stop sending first (e.g. 5s behind a Kubernetes Service)"`
 	ExitWhenIdle         time.Duration `envconfig:"EXIT_WHEN_IDLE" default:"0s" desc:"drain and exit 0 once nothing has been in flight and no model loaded for this long (0: never), for hosts started on demand"`
 	IntraOpThreads       int           `envconfig:"INTRA_OP_THREADS" default:"0" desc:"ONNX Runtime threads per inference; 0: the CPUs available divided by OCRHOST_MAX_PREDICTIONS, at least 1"`
-	ArenaKeep            time.Duration `envconfig:"ARENA_KEEP" default:"0s" desc:"keep each model's ONNX Runtime memory between inferences and give it back once the model has been idle this long (e.g. 2s): each inference then skips faulting it in again (0.87x the time on the shared images, 1.21x the peak RSS; docs/fold.md); 0: given back after every inference"`
+	ArenaKeep            time.Duration `envconfig:"ARENA_KEEP" default:"2s" desc:"keep each model's ONNX Runtime memory between inferences and give it back once the model has been idle this long (host.DefaultArenaKeep): each inference then skips faulting it in again (docs/fold.md); 0: given back after every inference"`
 
 	MemoryBudget          byteSize      `envconfig:"MEMORY_BUDGET" desc:"memory the host may use, e.g. 1.5GiB; the effective limit is the tightest of this, the cgroup limit and RAM"`
 	MemoryGuard           bool          `envconfig:"MEMORY_GUARD" default:"true" desc:"admit invocations only when their predicted memory fits under the critical threshold"`

@@ -432,6 +432,9 @@ func TestConfigValidation(t *testing.T) {
 		if c.MaxPredictions != 2 || c.ModelIdleTimeout != 300*time.Second || c.PoolQueueTimeout != 60*time.Second {
 			t.Errorf("%+v", c)
 		}
+		if c.ArenaKeep != host.DefaultArenaKeep {
+			t.Errorf("OCRHOST_ARENA_KEEP defaults to %s, the seed benchmarks measure host.DefaultArenaKeep %s", c.ArenaKeep, host.DefaultArenaKeep)
+		}
 	})
 }
 
