@@ -590,18 +590,24 @@ func recBatches(crops []*crop, n int) [][]int {
 	return out
 }
 
-// batchWidth is the input width of a batch: its widest line at height 48,
-// at least 320 (RapidOCR's). With tight, the least is one line height past
-// the widest line where that is under 320: the model emits a line's last
-// character only with blank columns after it, and short lines (table
-// cells, labels) padded to 320 are mostly padding.
-func batchWidth(crops []*crop, batch []int, tight bool) int {
+// batchWidth is the input width of a batch: RecWidth of its widest line.
+func batchWidth(crops []*crop, batch []int, o Options) int {
 	widest := 0.0
 	for _, ci := range batch {
 		widest = math.Max(widest, float64(crops[ci].img.W)/float64(crops[ci].img.H))
 	}
+	return RecWidth(widest, o)
+}
+
+// RecWidth is the recogniser's input width, at height 48, for a batch
+// whose widest line has width/height ratio widest: that line's width, at
+// least 320 (RapidOCR's). With RecTight, the least is one line height past
+// the widest line where that is under 320: the model emits a line's last
+// character only with blank columns after it, and short lines (table
+// cells, labels) padded to 320 are mostly padding.
+func RecWidth(widest float64, o Options) int {
 	least := recMinW / recH
-	if tight {
+	if o.RecTight {
 		least = math.Min(least, widest+1)
 	}
 	return int(recH * math.Max(widest, least))
@@ -612,7 +618,7 @@ func batchWidth(crops []*crop, batch []int, tight bool) int {
 func recSized(ctx context.Context, crops []*crop, o Options) {
 	lines, width := 0, 0
 	for _, b := range recBatches(crops, o.RecBatch) {
-		if w := batchWidth(crops, b, o.RecTight); len(b)*w > lines*width {
+		if w := batchWidth(crops, b, o); len(b)*w > lines*width {
 			lines, width = len(b), w
 		}
 	}
@@ -626,7 +632,7 @@ func recognize(ctx context.Context, rec *Model, crops []*crop, o Options, t *Tim
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		imgW := batchWidth(crops, batch, o.RecTight)
+		imgW := batchWidth(crops, batch, o)
 		slot := 3 * recH * imgW
 		in := make([]float32, len(batch)*slot)
 		each(len(batch), func(i int) {

@@ -504,7 +504,7 @@ func TestCalibratePredictor(t *testing.T) {
 			t.Fatal(err)
 		}
 		prm := predParams(t, p, c.w, c.h, ro)
-		cols := predBatchWidth(float64(plan.WorkW) / float64(plan.WorkH))
+		cols := float64(function.RecWidth(float64(plan.WorkW)/float64(plan.WorkH), ro))
 		recS = append(recS, predSample{name: c.name, prm: prm, cols: cols, y: y - shared(prm)})
 	}
 	for i, c := range pages {
@@ -512,7 +512,7 @@ func TestCalibratePredictor(t *testing.T) {
 		prm := predParams(t, p, c.w, c.h, o)
 		fullS = append(fullS, predSample{name: c.name, w: c.w, h: c.h, prm: prm, y: y})
 		if y > 1.15*detS[i].y {
-			recS = append(recS, predSample{name: c.name, prm: prm, cols: predCols(resp.Result.Lines, o.RecBatch), y: y - shared(prm)})
+			recS = append(recS, predSample{name: c.name, prm: prm, cols: predCols(resp.Result.Lines, o), y: y - shared(prm)})
 		}
 	}
 	rc := predFit(t, recS, false, func(s predSample) []float64 { return []float64{1, s.cols} })
@@ -564,13 +564,6 @@ func TestCalibratePredictor(t *testing.T) {
 	}
 }
 
-// predBatchWidth is the recogniser's input width for a batch whose widest
-// line has width/height ratio r, as function.batchWidth sizes it: one line
-// height past the line, or 320 where that is less.
-func predBatchWidth(r float64) float64 {
-	return math.Floor(48 * max(r, min(320.0/48, r+1)))
-}
-
 // predAutoDetPixels is the largest detection input det_scale auto uses on
 // c, as function.Trace reports it to the host.
 func predAutoDetPixels(t *testing.T, models function.Models, c predCase) int64 {
@@ -592,7 +585,7 @@ func predAutoDetPixels(t *testing.T, models function.Models, c predCase) int64 {
 // predCols rebuilds the recogniser's widest batch (lines × input width at
 // height 48) from the result's boxes: lines are batched in order of their
 // width/height ratio, tall crops turned first, as function.recognize does.
-func predCols(lines []function.Line, batch int) float64 {
+func predCols(lines []function.Line, o function.Options) float64 {
 	var ratios []float64
 	for _, l := range lines {
 		b := l.Box
@@ -606,9 +599,9 @@ func predCols(lines []function.Line, batch int) float64 {
 	}
 	slices.Sort(ratios)
 	best := 0.0
-	for b := 0; b < len(ratios); b += batch {
-		e := min(b+batch, len(ratios))
-		best = max(best, float64(e-b)*predBatchWidth(ratios[e-1]))
+	for b := 0; b < len(ratios); b += o.RecBatch {
+		e := min(b+o.RecBatch, len(ratios))
+		best = max(best, float64(e-b)*float64(function.RecWidth(ratios[e-1], o)))
 	}
 	return best
 }
