@@ -18,6 +18,7 @@ import (
 	"github.com/ocrhost/ocrhost/function/dbnet"
 	"github.com/ocrhost/ocrhost/function/imgproc"
 	"github.com/ocrhost/ocrhost/function/layout"
+	"github.com/ocrhost/ocrhost/internal/parallel"
 )
 
 // ErrBadImage means the image cannot be processed (e.g. it collapses to
@@ -110,7 +111,7 @@ func Run(ctx context.Context, m Models, img *imgproc.Image, o Options) (*Result,
 		order := layout.RapidOCRSort(quads)
 		tc := time.Now()
 		crops = make([]*crop, len(order))
-		each(len(order), func(n int) {
+		parallel.For(len(order), func(n int) {
 			q := quads[order[n]]
 			ci, tall := cropQuad(work, q)
 			c := &crop{img: ci, tall: tall, score: scores[order[n]]}
@@ -514,7 +515,7 @@ func classify(ctx context.Context, cls *Model, crops []*crop, o Options, t *Timi
 		}
 		batch := idx[b:min(b+o.ClsBatch, len(idx))]
 		in := make([]float32, len(batch)*3*clsH*clsW)
-		each(len(batch), func(i int) {
+		parallel.For(len(batch), func(i int) {
 			normLine(crops[batch[i]].img, in[i*3*clsH*clsW:(i+1)*3*clsH*clsW], clsW)
 		})
 		traceInput(ctx, KindCls, in, []int64{int64(len(batch)), 3, clsH, clsW})
@@ -635,7 +636,7 @@ func recognize(ctx context.Context, rec *Model, crops []*crop, o Options, t *Tim
 		imgW := batchWidth(crops, batch, o)
 		slot := 3 * recH * imgW
 		in := make([]float32, len(batch)*slot)
-		each(len(batch), func(i int) {
+		parallel.For(len(batch), func(i int) {
 			normLine(crops[batch[i]].img, in[i*slot:(i+1)*slot], imgW)
 		})
 		shape := []int64{int64(len(batch)), 3, recH, int64(imgW)}
@@ -648,7 +649,7 @@ func recognize(ctx context.Context, rec *Model, crops []*crop, o Options, t *Tim
 				return fmt.Errorf("function: rec output shape %v, dictionary has %d classes", shape, len(rec.charset))
 			}
 			steps, classes := int(shape[1]), int(shape[2])
-			each(len(batch), func(i int) {
+			parallel.For(len(batch), func(i int) {
 				c := crops[batch[i]]
 				c.text, c.conf, c.glyphs = ctcGreedy(out[i*steps*classes:(i+1)*steps*classes], steps, classes, rec.charset)
 				// A step spans imgW/steps input columns (the model's

@@ -2,7 +2,8 @@ package imgproc
 
 import (
 	"runtime"
-	"sync"
+
+	"github.com/ocrhost/ocrhost/internal/parallel"
 )
 
 // bandPixels is the least image worth splitting: below it, starting the
@@ -19,14 +20,5 @@ func bands(h, w int, f func(y0, y1 int)) {
 		f(0, h)
 		return
 	}
-	var wg sync.WaitGroup
-	for i := range n {
-		y0, y1 := i*h/n, (i+1)*h/n
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			f(y0, y1)
-		}()
-	}
-	wg.Wait()
+	parallel.For(n, func(i int) { f(i*h/n, (i+1)*h/n) })
 }
