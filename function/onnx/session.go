@@ -16,6 +16,7 @@ import (
 	ort "github.com/yalue/onnxruntime_go"
 
 	"github.com/ocrhost/ocrhost/function/onnx/fold"
+	"github.com/ocrhost/ocrhost/internal/onnxgraph"
 )
 
 // Errors returned by this package; wrap-checked with errors.Is.
@@ -171,7 +172,11 @@ func Open(path string, options ...Option) (*Session, error) {
 	if Version() == "" {
 		return nil, fmt.Errorf("%w: Init not called", ErrRuntime)
 	}
-	ins, outs, err := inputOutputInfo(path)
+	model, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w %s: %v", ErrModel, path, err)
+	}
+	ins, outs, err := onnxgraph.Signature(model)
 	if err != nil {
 		return nil, fmt.Errorf("%w %s: %v", ErrModel, path, err)
 	}
@@ -185,10 +190,6 @@ func Open(path string, options ...Option) (*Session, error) {
 	defer so.Destroy()
 	if err := configure(so, o); err != nil {
 		return nil, err
-	}
-	model, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("%w %s: %v", ErrModel, path, err)
 	}
 	if o.Fold {
 		// A model fold cannot read (one with subgraphs, say) loads as it
@@ -218,30 +219,11 @@ func Open(path string, options ...Option) (*Session, error) {
 		}
 		sess.runOpts = ro
 		if o.KeepArena > 0 {
-			sess.keep = &keeper{idle: o.KeepArena, shape: smallest(ins[0].Dimensions), shrink: ro}
+			sess.keep = &keeper{idle: o.KeepArena, shape: smallest(ins[0].Dims), shrink: ro}
 			sess.runOpts = nil
 		}
 	}
 	return sess, nil
-}
-
-// inputOutputInfo reads the model's inputs and outputs. onnxruntime_go does
-// so through a temporary session: with ORT's defaults that session would
-// optimise the whole graph (and start a thread per core) only to be thrown
-// away, as long again as the real Open.
-func inputOutputInfo(path string) ([]ort.InputOutputInfo, []ort.InputOutputInfo, error) {
-	so, err := ort.NewSessionOptions()
-	if err != nil {
-		return nil, nil, err
-	}
-	defer so.Destroy()
-	if err := so.SetGraphOptimizationLevel(ort.GraphOptimizationLevelDisableAll); err != nil {
-		return nil, nil, err
-	}
-	if err := so.SetIntraOpNumThreads(1); err != nil {
-		return nil, nil, err
-	}
-	return ort.GetInputOutputInfoWithOptions(path, so)
 }
 
 func configure(so *ort.SessionOptions, o Options) error {
@@ -489,7 +471,7 @@ func (s *Session) giveBack() {
 // smallest is the smallest input of a model's input dimensions: one in
 // the batch, 32 in any other dimension the model leaves open (detection
 // takes multiples of 32).
-func smallest(dims ort.Shape) []int64 {
+func smallest(dims []int64) []int64 {
 	out := make([]int64, len(dims))
 	for i, d := range dims {
 		switch {

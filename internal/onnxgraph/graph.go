@@ -212,3 +212,48 @@ func (r *Graph) DropUnused() {
 	}
 	r.G.Initializer = inits
 }
+
+// Value is a graph input or output: its name and dimensions, -1 where the
+// model leaves a dimension open.
+type Value struct {
+	Name string
+	Dims []int64
+}
+
+// Signature reads a model's inputs, less those an initializer feeds (older
+// exports list their weights as inputs too), and its outputs, from the
+// bytes alone: no ONNX Runtime session is built to ask.
+func Signature(model []byte) (ins, outs []Value, err error) {
+	var m onnxpb.ModelProto
+	if err := proto.Unmarshal(model, &m); err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", ErrDecode, err)
+	}
+	g := m.GetGraph()
+	if g == nil {
+		return nil, nil, ErrNoGraph
+	}
+	weights := map[string]bool{}
+	for _, t := range g.Initializer {
+		weights[t.GetName()] = true
+	}
+	value := func(v *onnxpb.ValueInfoProto) Value {
+		out := Value{Name: v.GetName()}
+		for _, d := range v.GetType().GetTensorType().GetShape().GetDim() {
+			n := d.GetDimValue()
+			if n <= 0 {
+				n = -1
+			}
+			out.Dims = append(out.Dims, n)
+		}
+		return out
+	}
+	for _, v := range g.Input {
+		if !weights[v.GetName()] {
+			ins = append(ins, value(v))
+		}
+	}
+	for _, v := range g.Output {
+		outs = append(outs, value(v))
+	}
+	return ins, outs, nil
+}
