@@ -492,7 +492,8 @@ func TestCalibratePredictor(t *testing.T) {
 
 	// Recognition alone on single lines (the whole image is the line), and
 	// whole pages where recognition outweighed detection, at the widths the
-	// recogniser actually ran.
+	// recogniser actually ran: their whole rise, since recognition's stage
+	// overlaps the image's memory (Predictor).
 	ro := o
 	ro.Stages = function.Stages{Recognize: true}
 	var recS []predSample
@@ -505,14 +506,14 @@ func TestCalibratePredictor(t *testing.T) {
 		}
 		prm := predParams(t, p, c.w, c.h, ro)
 		cols := float64(function.RecWidth(float64(plan.WorkW)/float64(plan.WorkH), ro))
-		recS = append(recS, predSample{name: c.name, prm: prm, cols: cols, y: y - shared(prm)})
+		recS = append(recS, predSample{name: c.name, prm: prm, cols: cols, y: y})
 	}
 	for i, c := range pages {
 		y, resp := measure(c, `{"det_scale":"fixed"}`)
 		prm := predParams(t, p, c.w, c.h, o)
 		fullS = append(fullS, predSample{name: c.name, w: c.w, h: c.h, prm: prm, y: y})
 		if y > 1.15*detS[i].y {
-			recS = append(recS, predSample{name: c.name, prm: prm, cols: predCols(resp.Result.Lines, o), y: y - shared(prm)})
+			recS = append(recS, predSample{name: c.name, prm: prm, cols: predCols(resp.Result.Lines, o), y: y})
 		}
 	}
 	rc := predFit(t, recS, false, func(s predSample) []float64 { return []float64{1, s.cols} })

@@ -49,12 +49,14 @@ type Params struct {
 // The pipeline's stages run one after another and ONNX Runtime's arena is
 // shrunk after every run, so only the largest stage's inference memory is
 // resident at a time; what the Go side decoded and resized stays for the
-// whole call. Hence
+// whole call. Recognition adds only what its batch needs beyond that
+// image memory: most of it is the scores the binding copies to the Go heap,
+// which land in the pages decoding's garbage left resident. Hence, with
+// shared = PerImagePixel·ImagePixels + PerWorkPixel·WorkPixels,
 //
-//	need = PerImagePixel·ImagePixels + PerWorkPixel·WorkPixels
-//	       + max(DetBase + PerDetPixel·DetPixels,
-//	             ClsBytes,
-//	             RecBase + PerRecColumn·RecBatch·MaxLineWidth)
+//	need = shared + max(DetBase + PerDetPixel·DetPixels,
+//	                    ClsBytes,
+//	                    RecBase + PerRecColumn·RecBatch·MaxLineWidth − shared)
 //
 // for one page, times the pages processed together. Not included: the first
 // recognition at a new widest shape leaves memory resident for good, which
@@ -112,17 +114,18 @@ const minRecWidth = 320
 // by least squares of the relative error on detection alone, the recognition terms on single
 // lines and on pages where recognition outweighed detection, and the
 // recognition estimate by the smallest rms error of the whole pipeline
-// (its errors are in docs/memory.md). The fit holds with
+// (its errors are in docs/figures.md, which also says why LineHeight and
+// LineWidthCap are the earlier fit's). The fit holds with
 // TuneAllocator only: without it the rises vary from run to run.
 func DefaultPredictor() Predictor {
 	return Predictor{
-		PerImagePixel: 8.51,
+		PerImagePixel: 8.27,
 		PerWorkPixel:  0,
 		DetBase:       0,
-		PerDetPixel:   147,
-		ClsBytes:      1.42e6,
+		PerDetPixel:   148.2,
+		ClsBytes:      1.55e6,
 		RecBase:       0,
-		PerRecColumn:  11.73e3,
+		PerRecColumn:  12.12e3,
 		LineHeight:    26,
 		LineWidthCap:  1760,
 	}
@@ -147,7 +150,7 @@ func (p Predictor) Predict(op Operation, prm Params) uint64 {
 	}
 	cls := pos(p.ClsBytes)
 	cols := float64(max(prm.RecBatch, 1)) * float64(max(prm.MaxLineWidth, 0))
-	rec := pos(p.RecBase) + pos(p.PerRecColumn*cols)
+	rec := pos(pos(p.RecBase) + pos(p.PerRecColumn*cols) - shared)
 
 	var stage float64
 	switch op {
