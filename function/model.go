@@ -3,6 +3,7 @@ package function
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -130,11 +131,12 @@ func LoadModel(k Kind, files ModelFiles, opts ...onnx.Option) (*Model, error) {
 	if path == "" {
 		return nil, fmt.Errorf("%w: %s", ErrModelUnavailable, k)
 	}
-	version, err := fileVersion(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrModelUnavailable, k, err)
 	}
-	m := &Model{Kind: k, Version: version}
+	sum := sha256.Sum256(data)
+	m := &Model{Kind: k, Version: filepath.Base(path) + "@" + hex.EncodeToString(sum[:])[:12]}
 	if k == KindRec {
 		keys := files.Keys
 		if !filepath.IsAbs(keys) {
@@ -144,7 +146,7 @@ func LoadModel(k Kind, files ModelFiles, opts ...onnx.Option) (*Model, error) {
 			return nil, err
 		}
 	}
-	if m.session, err = onnx.Open(path, opts...); err != nil {
+	if m.session, err = onnx.OpenBytes(path, data, opts...); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -156,14 +158,6 @@ func (m *Model) Close() error {
 		return nil
 	}
 	return m.session.Close()
-}
-
-func fileVersion(path string) (string, error) {
-	sum, err := onnx.FileDigest(path)
-	if err != nil {
-		return "", err
-	}
-	return filepath.Base(path) + "@" + hex.EncodeToString(sum)[:12], nil
 }
 
 // loadCharset builds PaddleOCR's CTC table: blank at 0, the dictionary's

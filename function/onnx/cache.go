@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 
@@ -68,19 +67,4 @@ func cacheKey(path string, model []byte) string {
 	fmt.Fprintf(h, "\x00ort %s\x00avx2 %v avx512f %v avx512bw %v avx512vnni %v arm64 %v",
 		Version(), cpu.X86.HasAVX2, cpu.X86.HasAVX512F, cpu.X86.HasAVX512BW, cpu.X86.HasAVX512VNNI, cpu.ARM64.HasASIMD)
 	return filepath.Base(path) + "-" + hex.EncodeToString(h.Sum(nil))[:16]
-}
-
-// FileDigest is the SHA-256 of a file's bytes: what names a model's
-// version and its optimised graph.
-func FileDigest(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return nil, err
-	}
-	return h.Sum(nil), nil
 }

@@ -165,16 +165,26 @@ type Session struct {
 
 // Open loads the model at path. The model must have exactly one input and one output.
 func Open(path string, options ...Option) (*Session, error) {
-	o := DefaultOptions()
-	for _, f := range options {
-		f(&o)
-	}
 	if Version() == "" {
 		return nil, fmt.Errorf("%w: Init not called", ErrRuntime)
 	}
 	model, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("%w %s: %v", ErrModel, path, err)
+	}
+	return OpenBytes(path, model, options...)
+}
+
+// OpenBytes is Open for a caller that has already read the file at path:
+// model is its bytes, and path names the session in errors and its
+// cached graph.
+func OpenBytes(path string, model []byte, options ...Option) (*Session, error) {
+	o := DefaultOptions()
+	for _, f := range options {
+		f(&o)
+	}
+	if Version() == "" {
+		return nil, fmt.Errorf("%w: Init not called", ErrRuntime)
 	}
 	ins, outs, err := onnxgraph.Signature(model)
 	if err != nil {
